@@ -1,0 +1,37 @@
+# bedboard — the README's commands.  Each sets itself up from nothing on a
+# fresh Debian or Raspberry Pi OS machine: system packages when missing, then
+# a .venv with bedboard installed in it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BOARD  ?= nrs
+
+.PHONY: all setup test bench demo clean
+
+all: test
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml scripts/system-deps
+	@scripts/system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+test: $(STAMP)
+	@scripts/system-deps
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@scripts/system-deps
+	$(BIN)/python -m benchmarks
+
+demo: $(STAMP)
+	@scripts/system-deps
+	$(BIN)/python -m demo --board $(BOARD)
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,26 @@
+"""bedboard's one exception tree.
+
+Every error bedboard raises on purpose derives from :class:`BedboardError`;
+each leaf also inherits the built-in it resembles, so callers that only know
+Python's own exceptions still catch it, and its message names the culprit.
+"""
+
+
+class BedboardError(Exception):
+    """Base of every error bedboard raises on purpose."""
+
+
+class ContractError(BedboardError, ValueError):
+    """A topic or payload breaks the wire contract (SPEC.md)."""
+
+
+class ConfigError(BedboardError, ValueError):
+    """A config file cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class LinkError(BedboardError, ConnectionError):
+    """The broker link could not be set up or used."""

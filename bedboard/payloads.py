@@ -1,0 +1,309 @@
+"""The JSON payloads of the wire contract: WardState, WardEvent, SetCommand.
+
+SPEC.md, "Topics".  Each is a frozen dataclass that checks itself when it is
+made, with one strict parser (bytes in; the object or a
+:class:`~bedboard.errors.ContractError` naming what is wrong out) and one
+serialiser (``to_json()``, UTF-8 bytes).  Unknown keys are ignored, for
+forward compatibility; everything else SPEC bounds is enforced.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+
+from .errors import ContractError
+from .topics import check_device_id
+
+VERSION = 1
+MAX_PAYLOAD = 4096
+MAX_BEDS = 100_000
+MAX_SEQ = 2 ** 63 - 1
+EVENT_KINDS = ("freed", "taken", "blocked", "unblocked", "set", "sensor")
+
+_AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+                 r"(Z|\+00:00)")
+_BED_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}")
+_BY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 @._-]{0,63}")
+
+
+# -- field checks ----------------------------------------------------------
+
+def _integer(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ContractError("%s must be an integer, got %s" % (name, _show(value)))
+    if not low <= value <= high:
+        raise ContractError("%s must be between %d and %d, got %d"
+                            % (name, low, high, value))
+    return value
+
+
+def _beds(name, value):
+    return _integer(name, value, 0, MAX_BEDS)
+
+
+def _show(value):
+    text = json.dumps(value) if isinstance(value, (str, float, list, dict)) \
+        else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_at(value):
+    if not isinstance(value, datetime) or value.tzinfo is None \
+            or value.utcoffset().total_seconds() != 0:
+        raise ContractError("at must be a UTC datetime, got %s" % _show(value))
+    return value.astimezone(timezone.utc)
+
+
+def format_at(moment):
+    """ISO 8601 UTC with ``Z``; microseconds only when there are any."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += ".%06d" % moment.microsecond
+    return text + "Z"
+
+
+def parse_at(text):
+    """Parse SPEC's ``at`` (``2026-11-25T18:00:00Z``) into an aware datetime."""
+    match = _AT.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        raise ContractError("at must be an ISO 8601 UTC time like "
+                            "2026-11-25T18:00:00Z, got %s" % _show(text))
+    year, month, day, hour, minute, second, frac, _ = match.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute),
+                        int(second), micro, tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ContractError("at is not a real time: %s (%s)" % (text, exc)) from None
+
+
+def utc_now():
+    """Now, in UTC, to the second: what agents stamp into ``at``."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _check_counts(capacity, occupied, blocked):
+    if occupied + blocked > capacity:
+        raise ContractError(
+            "occupied + blocked must not exceed capacity, got %d + %d > %d"
+            % (occupied, blocked, capacity))
+
+
+# -- parsing ---------------------------------------------------------------
+
+def _reject_constant(name):
+    raise ContractError("numbers must be finite, got %s" % name)
+
+
+def _load_object(data, what):
+    """Bytes → dict, enforcing size, UTF-8, JSON and object-ness."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ContractError("%s payload must be bytes" % what)
+    data = bytes(data)
+    if len(data) > MAX_PAYLOAD:
+        raise ContractError("%s payload is %d bytes, more than %d"
+                            % (what, len(data), MAX_PAYLOAD))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("%s payload is not UTF-8: %s" % (what, exc)) from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except ContractError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise ContractError("%s payload is not JSON: %s" % (what, exc)) from None
+    if not isinstance(obj, dict):
+        raise ContractError("%s payload must be a JSON object, got %s"
+                            % (what, type(obj).__name__))
+    for value in obj.values():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ContractError("numbers must be finite")
+    return obj
+
+
+def _require(obj, key, what):
+    if key not in obj:
+        raise ContractError("%s payload lacks %r" % (what, key))
+    return obj[key]
+
+
+def _version(obj, what):
+    version = _require(obj, "v", what)
+    if isinstance(version, bool) or version != VERSION or not isinstance(version, int):
+        raise ContractError("%s v must be %d, got %s" % (what, VERSION, _show(version)))
+
+
+def _json_bytes(mapping):
+    return json.dumps(mapping, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+# -- the payloads ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class WardState:
+    """A ward's current count, retained on ``{p}/{h}/{d}/{w}/state``."""
+
+    capacity: int
+    occupied: int
+    seq: int
+    at: datetime
+    agent: str
+    blocked: int = 0
+
+    def __post_init__(self):
+        _beds("capacity", self.capacity)
+        _beds("occupied", self.occupied)
+        _beds("blocked", self.blocked)
+        _check_counts(self.capacity, self.occupied, self.blocked)
+        _integer("seq", self.seq, 0, MAX_SEQ)
+        object.__setattr__(self, "at", _check_at(self.at))
+        check_device_id(self.agent, "agent")
+
+    @property
+    def vacant(self):
+        """Beds a family can have: capacity − occupied − blocked."""
+        return self.capacity - self.occupied - self.blocked
+
+    def to_dict(self):
+        """The payload as a JSON-ready dict."""
+        return {"v": VERSION, "capacity": self.capacity, "occupied": self.occupied,
+                "blocked": self.blocked, "seq": self.seq,
+                "at": format_at(self.at), "agent": self.agent}
+
+    def to_json(self):
+        """The payload as UTF-8 JSON bytes."""
+        return _json_bytes(self.to_dict())
+
+    @classmethod
+    def parse(cls, data):
+        """Parse a WardState payload, or raise ContractError naming the fault."""
+        obj = _load_object(data, "WardState")
+        _version(obj, "WardState")
+        return cls(capacity=_require(obj, "capacity", "WardState"),
+                   occupied=_require(obj, "occupied", "WardState"),
+                   blocked=obj.get("blocked", 0),
+                   seq=_require(obj, "seq", "WardState"),
+                   at=parse_at(_require(obj, "at", "WardState")),
+                   agent=_require(obj, "agent", "WardState"))
+
+
+@dataclass(frozen=True)
+class WardEvent:
+    """One change of a ward, for audit, on ``{p}/{h}/{d}/{w}/event``."""
+
+    kind: str
+    capacity: int
+    occupied: int
+    seq: int
+    at: datetime
+    agent: str
+    bed: str = None
+    blocked: int = 0
+
+    def __post_init__(self):
+        if self.kind not in EVENT_KINDS:
+            raise ContractError("kind must be one of %s, got %s"
+                                % (", ".join(EVENT_KINDS), _show(self.kind)))
+        if self.bed is not None and (not isinstance(self.bed, str)
+                                     or not _BED_LABEL.fullmatch(self.bed)):
+            raise ContractError("bed must be null or a label of up to 32 letters, "
+                                "digits, spaces, '.', '_' or '-', got %s"
+                                % _show(self.bed))
+        _beds("capacity", self.capacity)
+        _beds("occupied", self.occupied)
+        _beds("blocked", self.blocked)
+        _check_counts(self.capacity, self.occupied, self.blocked)
+        _integer("seq", self.seq, 0, MAX_SEQ)
+        object.__setattr__(self, "at", _check_at(self.at))
+        check_device_id(self.agent, "agent")
+
+    def to_dict(self):
+        """The payload as a JSON-ready dict."""
+        return {"v": VERSION, "kind": self.kind, "bed": self.bed,
+                "capacity": self.capacity, "occupied": self.occupied,
+                "blocked": self.blocked, "seq": self.seq,
+                "at": format_at(self.at), "agent": self.agent}
+
+    def to_json(self):
+        """The payload as UTF-8 JSON bytes."""
+        return _json_bytes(self.to_dict())
+
+    @classmethod
+    def parse(cls, data):
+        """Parse a WardEvent payload, or raise ContractError naming the fault."""
+        obj = _load_object(data, "WardEvent")
+        _version(obj, "WardEvent")
+        return cls(kind=_require(obj, "kind", "WardEvent"),
+                   bed=obj.get("bed"),
+                   capacity=_require(obj, "capacity", "WardEvent"),
+                   occupied=_require(obj, "occupied", "WardEvent"),
+                   blocked=obj.get("blocked", 0),
+                   seq=_require(obj, "seq", "WardEvent"),
+                   at=parse_at(_require(obj, "at", "WardEvent")),
+                   agent=_require(obj, "agent", "WardEvent"))
+
+
+@dataclass(frozen=True)
+class SetCommand:
+    """A bed manager's correction, on ``{p}/{h}/{d}/{w}/set``.
+
+    Each count is ``None`` when the command leaves it as it is.  Whether the
+    result fits the ward (occupied + blocked ≤ capacity) is decided against
+    the ward's current state by :meth:`apply_to`.
+    """
+
+    occupied: int = None
+    capacity: int = None
+    blocked: int = None
+    by: str = None
+
+    def __post_init__(self):
+        given = [f.name for f in fields(self)
+                 if f.name != "by" and getattr(self, f.name) is not None]
+        if not given:
+            raise ContractError("SetCommand needs at least one of occupied, "
+                                "capacity, blocked")
+        for name in given:
+            _beds(name, getattr(self, name))
+        if self.by is not None and (not isinstance(self.by, str)
+                                    or not _BY.fullmatch(self.by)):
+            raise ContractError("by must be a name of up to 64 letters, digits, "
+                                "spaces or @._-, got %s" % _show(self.by))
+        if None not in (self.capacity, self.occupied):
+            _check_counts(self.capacity, self.occupied, self.blocked or 0)
+
+    def apply_to(self, capacity, occupied, blocked):
+        """The ``(capacity, occupied, blocked)`` this command makes of a ward's.
+
+        Raises ContractError if the result would break occupied + blocked ≤
+        capacity.
+        """
+        result = (capacity if self.capacity is None else self.capacity,
+                  occupied if self.occupied is None else self.occupied,
+                  blocked if self.blocked is None else self.blocked)
+        _check_counts(*result)
+        return result
+
+    def to_dict(self):
+        """The payload as a JSON-ready dict, without the fields left out."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
+    def to_json(self):
+        """The payload as UTF-8 JSON bytes."""
+        return _json_bytes(self.to_dict())
+
+    @classmethod
+    def parse(cls, data):
+        """Parse a SetCommand payload, or raise ContractError naming the fault."""
+        obj = _load_object(data, "SetCommand")
+        if "v" in obj:
+            _version(obj, "SetCommand")
+        return cls(occupied=obj.get("occupied"), capacity=obj.get("capacity"),
+                   blocked=obj.get("blocked"), by=obj.get("by"))

@@ -1,0 +1,420 @@
+"""Config loading shared by both programs: YAML in, typed frozen settings out.
+
+A config file is read once, at start.  Every key is declared where it is read
+— its type, default and range in one call — and every problem is collected
+before anything fails, so a technician fixes a file in one pass.  Each
+problem names the file, the line and the key path::
+
+    board.yaml:7: display.rotate: must be one of 0, 90, 180, 270, got 45
+
+Keys nobody reads are errors too: a typo must not be silently ignored.
+
+The ``broker:`` section (SPEC.md) is read here, with its defaults; each
+program reads its own sections through :func:`load`.
+"""
+
+import logging
+import os
+import stat
+from dataclasses import dataclass, replace
+
+import yaml
+
+from .errors import ConfigError, ContractError
+from .topics import DEFAULT_PREFIX, check_prefix
+
+_LOG = logging.getLogger(__name__)
+
+REQUIRED = object()
+
+
+# -- YAML with line numbers ------------------------------------------------
+
+class _Marked:
+    """Mixin: remembers the line of the container and of each item."""
+
+    line = 0
+    lines = None
+
+
+class MarkedDict(_Marked, dict):
+    """A YAML mapping that knows the line of each of its values."""
+
+
+class MarkedList(_Marked, list):
+    """A YAML sequence that knows the line of each of its items."""
+
+
+class _MarkedLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences carry their line numbers."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates = []
+
+    def construct_marked_mapping(self, node):
+        self.flatten_mapping(node)
+        result = MarkedDict()
+        result.line, result.lines = node.start_mark.line + 1, {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                key = str(key)
+            if key in result:
+                self.duplicates.append((key_node.start_mark.line + 1, key))
+            result[key] = self.construct_object(value_node, deep=True)
+            result.lines[key] = value_node.start_mark.line + 1
+        return result
+
+    def construct_marked_sequence(self, node):
+        result = MarkedList(self.construct_object(item, deep=True)
+                            for item in node.value)
+        result.line = node.start_mark.line + 1
+        result.lines = {i: item.start_mark.line + 1
+                        for i, item in enumerate(node.value)}
+        return result
+
+
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                              _MarkedLoader.construct_marked_mapping)
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+                              _MarkedLoader.construct_marked_sequence)
+
+
+# -- reading sections ------------------------------------------------------
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Problems:
+    """Every problem found in one config file, each as ``file:line: key: text``."""
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.basename(path)
+        self.found = []
+
+    def add(self, line, key, message):
+        """Record one problem at ``line`` for key path ``key``."""
+        self.found.append("%s:%d: %s%s" % (self.name, line, key + ": " if key else "",
+                                           message))
+
+
+class Section:
+    """One mapping of a config file, read key by key.
+
+    Each getter returns the value (or its default) and records a problem
+    instead of raising, so that reading goes on and every problem is told.
+    :meth:`done` reports the keys that nobody read.
+    """
+
+    def __init__(self, problems, mapping, path, line):
+        self.problems = problems
+        # A section that is absent or broken has been reported already: its
+        # required keys are not reported again one by one.
+        self.absent = not isinstance(mapping, dict)
+        self.mapping = mapping if isinstance(mapping, dict) else MarkedDict()
+        self.path = path
+        self.line = line
+        self._read = set()
+
+    # where things are
+    def key_path(self, key):
+        """The dotted path of ``key`` in the file (``display.rotate``)."""
+        return "%s.%s" % (self.path, key) if self.path else str(key)
+
+    def line_of(self, key):
+        """The line of ``key``'s value, or of this section when it is absent."""
+        lines = getattr(self.mapping, "lines", None) or {}
+        return lines.get(key, self.line)
+
+    def problem(self, key, message):
+        """Record a problem about ``key`` (``None``: about this section)."""
+        if key is None:
+            self.problems.add(self.line, self.path, message)
+        else:
+            self.problems.add(self.line_of(key), self.key_path(key), message)
+
+    def has(self, key):
+        """Whether the file gives ``key`` (and marks it read)."""
+        self._read.add(key)
+        return key in self.mapping and self.mapping[key] is not None
+
+    def raw(self, key, default=REQUIRED):
+        """The value as YAML gave it, or ``default``; records a missing one."""
+        self._read.add(key)
+        if key not in self.mapping or self.mapping[key] is None:
+            if default is REQUIRED:
+                if not self.absent:
+                    self.problem(key, "is required")
+                return None
+            return default
+        return self.mapping[key]
+
+    # typed getters
+    def text(self, key, default=REQUIRED, check=None, allow_empty=False):
+        """A string; ``check(value)`` may raise ValueError with the reason."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problem(key, "must be text, got %s" % _show(value))
+            return None if default is REQUIRED else default
+        value = str(value)
+        if not value.strip() and not allow_empty:
+            self.problem(key, "must not be empty")
+            return None if default is REQUIRED else default
+        return self._checked(key, value, check, default)
+
+    def integer(self, key, default=REQUIRED, low=None, high=None):
+        """A whole number within ``[low, high]``."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(key, "must be a whole number, got %s" % _show(value))
+            return None if default is REQUIRED else default
+        return self._ranged(key, value, low, high, default)
+
+    def number(self, key, default=REQUIRED, low=None, high=None):
+        """A number (int or float) within ``[low, high]``."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or value != value:
+            self.problem(key, "must be a number, got %s" % _show(value))
+            return None if default is REQUIRED else default
+        return self._ranged(key, value, low, high, default)
+
+    def boolean(self, key, default=REQUIRED):
+        """``true`` or ``false``."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if not isinstance(value, bool):
+            self.problem(key, "must be true or false, got %s" % _show(value))
+            return None if default is REQUIRED else default
+        return value
+
+    def choice(self, key, choices, default=REQUIRED):
+        """One of ``choices``."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if isinstance(value, bool) or value not in choices:
+            self.problem(key, "must be one of %s, got %s"
+                         % (", ".join(str(c) for c in choices), _show(value)))
+            return None if default is REQUIRED else default
+        return value
+
+    def section(self, key, required=False):
+        """A nested mapping as a Section (empty when absent and not required)."""
+        value = self.raw(key, REQUIRED if required else None)
+        line = self.line_of(key)
+        if value is not None and not isinstance(value, dict):
+            self.problem(key, "must be a mapping of keys, got %s" % _show(value))
+            value = None
+        if isinstance(value, dict):
+            line = getattr(value, "line", line) or line
+        return Section(self.problems, value, self.key_path(key), line)
+
+    def items(self, key, default=REQUIRED):
+        """A list, as ``(value, key_path, line)`` triples; [] when it is not one."""
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return [] if value is None else value
+        if not isinstance(value, list):
+            self.problem(key, "must be a list, got %s" % _show(value))
+            return []
+        lines = getattr(value, "lines", None) or {}
+        return [(item, "%s[%d]" % (self.key_path(key), i),
+                 lines.get(i, self.line_of(key))) for i, item in enumerate(value)]
+
+    def item_section(self, item, path, line):
+        """A list item that must itself be a mapping, as a Section."""
+        if not isinstance(item, dict):
+            self.problems.add(line, path, "must be a mapping of keys, got %s"
+                              % _show(item))
+            item = None
+        return Section(self.problems, item, path, line)
+
+    def done(self):
+        """Report every key of this section that was not read: unknown keys."""
+        for key in self.mapping:
+            if key not in self._read:
+                self.problems.add(self.line_of(key), self.key_path(key),
+                                  "unknown key (a typo?)")
+
+    # helpers
+    def _checked(self, key, value, check, default):
+        if check is None:
+            return value
+        try:
+            result = check(value)
+        except (ValueError, ContractError) as exc:
+            self.problem(key, str(exc))
+            return None if default is REQUIRED else default
+        return value if result is None else result
+
+    def _ranged(self, key, value, low, high, default):
+        if (low is not None and value < low) or (high is not None and value > high):
+            if high is None:
+                bounds = "at least %s" % low
+            elif low is None:
+                bounds = "at most %s" % high
+            else:
+                bounds = "between %s and %s" % (low, high)
+            self.problem(key, "must be %s, got %s" % (bounds, _show(value)))
+            return None if default is REQUIRED else default
+        return value
+
+
+def read_secret(section, key):
+    """Read the secret in the file that ``key`` names; warn when others can read it."""
+    path = section.text(key, default=None)
+    if path is None:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+        with open(path, encoding="utf-8") as handle:
+            secret = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        section.problem(key, "cannot read %s: %s" % (path, getattr(exc, "strerror",
+                                                                   None) or exc))
+        return None
+    if not secret:
+        section.problem(key, "%s is empty" % path)
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        _LOG.warning("%s: %s: %s can be read by others (mode %o); "
+                     "chmod 600 it", section.problems.name, section.key_path(key),
+                     path, stat.S_IMODE(mode))
+    return secret
+
+
+def read_file(path):
+    """Parse a YAML config file into a Section for its top level.
+
+    Returns ``(section, problems)``; raises ConfigError when the file cannot
+    be read or is not YAML at all.
+    """
+    problems = Problems(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ConfigError(["%s: cannot read: %s" % (path, exc.strerror or exc)]) from None
+    loader = _MarkedLoader(data)
+    try:
+        document = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(["%s:%d: not valid YAML: %s" % (
+            problems.name, line, exc.problem or exc.context)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(["%s:1: not valid YAML: %s" % (problems.name, exc)]) from None
+    finally:
+        loader.dispose()
+    for line, key in loader.duplicates:
+        problems.add(line, str(key), "given twice")
+    if document is None:
+        document = MarkedDict()
+        document.line = 1
+    if not isinstance(document, dict):
+        problems.add(1, "", "the file must be a mapping of sections "
+                     "(broker:, display:, …), got %s" % type(document).__name__)
+        document = MarkedDict()
+    return Section(problems, document, "", getattr(document, "line", 1) or 1), problems
+
+
+def load(path, build):
+    """Read ``path`` and return ``build(root_section)``.
+
+    ``build`` reads every section it knows; keys it did not read are reported
+    as unknown.  Raises ConfigError listing every problem, if any.
+    """
+    root, problems = read_file(path)
+    settings = build(root)
+    root.done()
+    if problems.found:
+        raise ConfigError(problems.found)
+    return settings
+
+
+# -- the broker section ----------------------------------------------------
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS to the broker: CA bundle and optional client certificate."""
+
+    ca: str = None
+    cert: str = None
+    key: str = None
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where the broker is and how to log in (SPEC.md, ``broker:``)."""
+
+    host: str = "localhost"
+    port: int = 1883
+    prefix: str = DEFAULT_PREFIX
+    username: str = None
+    password: str = None
+    tls: TlsSettings = None
+    keepalive: int = 30
+
+    def __repr__(self):  # never print the password
+        return ("BrokerSettings(host=%r, port=%r, prefix=%r, username=%r, "
+                "password=%s, tls=%r, keepalive=%r)"
+                % (self.host, self.port, self.prefix, self.username,
+                   "'***'" if self.password else None, self.tls, self.keepalive))
+
+
+def _existing_file(path):
+    if not os.path.isfile(path):
+        raise ValueError("no such file: %s" % path)
+
+
+def read_broker(root):
+    """Read the ``broker:`` section of a config (all keys optional)."""
+    sec = root.section("broker")
+    tls = None
+    if sec.has("tls"):
+        tls_sec = sec.section("tls")
+        tls = TlsSettings(ca=tls_sec.text("ca", None, check=_existing_file),
+                          cert=tls_sec.text("cert", None, check=_existing_file),
+                          key=tls_sec.text("key", None, check=_existing_file))
+        if tls_sec.has("cert") != tls_sec.has("key"):
+            tls_sec.problem(None, "cert and key go together: give both or neither")
+        tls_sec.done()
+    settings = BrokerSettings(
+        host=sec.text("host", "localhost"),
+        port=sec.integer("port", 8883 if tls else 1883, low=1, high=65535),
+        prefix=sec.text("prefix", DEFAULT_PREFIX, check=check_prefix),
+        username=sec.text("username", None),
+        password=read_secret(sec, "password_file"),
+        tls=tls,
+        keepalive=sec.integer("keepalive", 30, low=5, high=3600))
+    if settings.password and not settings.username:
+        sec.problem("password_file", "needs username too")
+    sec.done()
+    return settings
+
+
+def override_broker(broker, address):
+    """Apply a ``--broker HOST:PORT`` (or ``HOST``) override from the command line."""
+    host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+    if not host:
+        host, port = address, ""
+    try:
+        port = int(port) if port else broker.port
+    except ValueError:
+        raise ConfigError(["--broker: port must be a number, got %r" % port]) from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(["--broker: port must be between 1 and 65535, got %d" % port])
+    return replace(broker, host=host, port=port)

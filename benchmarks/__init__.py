@@ -1,0 +1,1 @@
+"""`make bench`: speed and memory of the board and the agent, measured."""
