@@ -1,14 +1,184 @@
-"""Entry point of `make demo` (not built yet: it says so plainly)."""
+"""`make demo`: the five colleges of the Central Referral System, live on a board.
 
+Starts a private Mosquitto on a free loopback port, one real
+``bed-agent --simulate`` per ward that the chosen board shows (configs in
+``config/demo/agents/``), the real ``bed-display``, and a driver that presses
+the wards' buttons at a human pace.  With a screen the board opens in a
+window; without one it says so and rewrites a snapshot PNG every few
+seconds.  Ctrl-C stops everything, and nothing is left running.
+
+Type ``AGENT-ID COMMAND`` (e.g. ``nrs-icu-unit-1 press freed``) and Enter to
+press a button yourself; ``wards`` lists the agent ids.
+"""
+
+import argparse
+import glob
+import logging
+import os
+import signal
 import sys
+import threading
+import time
+
+import yaml
+
+from bedboard.mosquitto import PrivateBroker
+from bedboard.settings import BrokerSettings
+from bedboard.topics import WardKey
+
+from .activity import Activity
+from .cast import Board, Ward, stop_all
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = os.path.join(ROOT, "config", "demo")
+BOARDS = {"nrs": "nrs-lobby.yaml", "portrait": "nrs-lobby-portrait.yaml",
+          "referral": "referral.yaml"}
 
 
-def main():
-    """Say plainly that the demo is not there yet."""
-    print("make demo: the board and the ward agents are not built yet; "
-          "only the foundation (contract, config, broker link) exists. "
-          "Run `make test` to exercise it.", file=sys.stderr)
-    return 1
+def _read_yaml(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def read_wards():
+    """Every demo ward: ``{agent id: (config path, WardKey)}``."""
+    wards = {}
+    for path in sorted(glob.glob(os.path.join(CONFIGS, "agents", "*.yaml"))):
+        agent = _read_yaml(path)["agent"]
+        wards[agent["id"]] = (path, WardKey(agent["hospital"], agent["department"],
+                                            agent["ward"]))
+    return wards
+
+
+def board_tiles(board_path, wards):
+    """The agent ids behind each tile of a board config, in the board's order."""
+    board = _read_yaml(board_path)["board"]
+    tiles = []
+    for tile in board.get("tiles") or []:
+        hospital = tile.get("hospital", board["hospital"])
+        names = tile.get("wards")
+        tiles.append([agent_id for agent_id, (_, key) in wards.items()
+                      if key.hospital == hospital and key.department == tile["department"]
+                      and (names is None or key.ward in names)])
+    if not tiles:   # no tiles named: one per department of the board's hospital
+        departments = sorted({key.department for _, key in wards.values()
+                              if key.hospital == board["hospital"]})
+        tiles = [[a for a, (_, key) in wards.items() if key.hospital == board["hospital"]
+                  and key.department == d] for d in departments]
+    return tiles
+
+
+def has_screen():
+    """Whether a window can be opened here (a desktop session)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--board", default="nrs",
+                        help="nrs (the NRS lobby, default), portrait, referral "
+                             "(all five colleges), or a board config file")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, ".demo"),
+                        help="where the demo keeps its broker, ward ledgers, logs "
+                             "and snapshot (default .demo)")
+    parser.add_argument("--headless", action="store_true",
+                        help="write snapshots even when there is a screen")
+    parser.add_argument("--snapshot-every", type=float, default=5.0, metavar="SECONDS")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop by itself after this long (default: run until Ctrl-C)")
+    parser.add_argument("--pace", type=float, default=1.2, metavar="SECONDS",
+                        help="mean time between simulated presses")
+    parser.add_argument("--seed", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the demo until Ctrl-C (or ``--seconds``); 0 when everything stopped cleanly."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    board_path = BOARDS.get(args.board)
+    board_path = os.path.join(CONFIGS, board_path) if board_path else args.board
+    if not os.path.isfile(board_path):
+        print("make demo: no board %r (choose nrs, portrait or referral)" % args.board,
+              file=sys.stderr)
+        return 2
+    workdir = os.path.abspath(args.workdir)
+    os.makedirs(os.path.join(workdir, "state"), exist_ok=True)
+
+    all_wards = read_wards()
+    tiles = board_tiles(board_path, all_wards)
+    shown = sorted({agent_id for tile in tiles for agent_id in tile})
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    broker = PrivateBroker(workdir=os.path.join(workdir, "mosquitto"))
+    broker.start()
+    address = "%s:%d" % (broker.host, broker.port)
+    wards = {a: Ward(all_wards[a][0], a, all_wards[a][1], workdir, address) for a in shown}
+    headless = args.headless or not has_screen()
+    snapshot = os.path.join(workdir, "board.png") if headless else None
+    board = Board(board_path, address, snapshot, args.snapshot_every,
+                  log_path=os.path.join(workdir, "logs", "board.log"))
+    activity = Activity(wards, tiles, BrokerSettings(host=broker.host, port=broker.port),
+                        pace=args.pace, seed=args.seed)
+    status = 0
+    try:
+        for ward in wards.values():
+            ward.start()
+        os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
+        board.start()
+        activity.start()
+        print("make demo: Mosquitto on %s, %d simulated wards, board %s"
+              % (address, len(wards), os.path.relpath(board_path, ROOT)))
+        if headless:
+            print("make demo: no screen here, so the board is written to %s every %g s"
+                  % (snapshot, args.snapshot_every))
+        print("make demo: type 'AGENT-ID press taken' (or freed, blocked, unblocked) "
+              "to press a ward's button; 'wards' lists them; Ctrl-C stops everything.")
+        threading.Thread(target=_console, args=(wards, stop), daemon=True).start()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while not stop.wait(0.5):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if not board.running:
+                print("make demo: the board stopped (exit %s); see %s"
+                      % (board.process.returncode, board.log_path), file=sys.stderr)
+                status = 1
+                break
+    finally:
+        print("make demo: stopping ...", flush=True)
+        activity.stop()
+        stop_all([w.process for w in wards.values()] + [board.process])
+        broker.close()
+        print("make demo: stopped %d wards, the board and the broker" % len(wards))
+    return status
+
+
+def _console(wards, stop):
+    """Forward ``AGENT-ID COMMAND`` lines from the terminal to that ward's agent."""
+    for line in sys.stdin:
+        words = line.split(None, 1)
+        if not words:
+            continue
+        if words[0] == "wards":
+            print(" ".join(sorted(wards)))
+            continue
+        ward = wards.get(words[0])
+        if ward is None or len(words) < 2:
+            print("make demo: say 'AGENT-ID press taken'; 'wards' lists the agent ids")
+            continue
+        before = ward.reply_count
+        if not ward.send(words[1].strip()):
+            print("make demo: %s is not running right now" % words[0])
+            continue
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not stop.is_set():
+            if ward.reply_count > before:
+                print("%s: %s" % (words[0], ward.last_replies(1)[-1]))
+                break
+            time.sleep(0.05)
 
 
 if __name__ == "__main__":
