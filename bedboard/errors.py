@@ -24,3 +24,19 @@ class ConfigError(BedboardError, ValueError):
 
 class LinkError(BedboardError, ConnectionError):
     """The broker link could not be set up or used."""
+
+
+class AgentError(BedboardError, RuntimeError):
+    """The ward agent cannot start or go on; the message says why."""
+
+
+class PressRefused(BedboardError, ValueError):
+    """A press, sensor change or correction that would break the ward's bounds."""
+
+
+class LedgerError(BedboardError, OSError):
+    """The ward ledger in ``state_dir`` cannot be opened, created or written."""
+
+
+class DisplayError(BedboardError, RuntimeError):
+    """The board cannot show itself: no usable screen, font or output file."""

@@ -1,0 +1,323 @@
+"""The ward ledger: the count, its ``seq`` and what is still to be delivered, on disk.
+
+One SQLite file in ``state_dir`` (WAL journal, ``synchronous=FULL``), so a
+change survives SIGKILL and power loss once :meth:`Ledger.record` returns:
+
+* ``ward`` — the one row of the ward's counts, ``seq`` and ``at``; also the
+  config capacity last applied, so that a changed ``capacity`` in the
+  config is noticed once;
+* ``outbox`` — each change's WardEvent, until the broker acknowledged it;
+* ``uplink`` — each change's body for the referral portal, until the
+  portal took it (only when an uplink is configured);
+* ``beds`` — whether each bed contact's bed is counted as occupied, so a
+  bed that changed while the agent was off is counted at start.
+
+The seq increment, the new counts and the outbox rows are one transaction,
+committed before a press is acknowledged: no seq can ever be given to two
+different states.  The current state itself needs no outbox row: it is
+republished on every connect.
+
+A new ledger is built in a side file and renamed into place, so "there is
+a ledger" is all or nothing.  :class:`UplinkQueue` is the uplink thread's
+own connection to the same file.
+"""
+
+import logging
+import os
+import sqlite3
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from bedboard.errors import LedgerError
+from bedboard.payloads import WardEvent, WardState, format_at, parse_at
+
+from .ward import WardCounts
+
+_LOG = logging.getLogger(__name__)
+
+FILE_NAME = "ledger.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE ward (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    hospital TEXT NOT NULL,
+    department TEXT NOT NULL,
+    ward TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    occupied INTEGER NOT NULL,
+    blocked INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    config_capacity INTEGER NOT NULL,
+    origin TEXT NOT NULL
+);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event BLOB NOT NULL);
+CREATE TABLE uplink (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE beds (bed TEXT PRIMARY KEY, counted INTEGER NOT NULL);
+"""
+
+
+def ledger_path(state_dir):
+    """Where the ledger of ``state_dir`` lives."""
+    return os.path.join(state_dir, FILE_NAME)
+
+
+def _connect(path, synchronous="FULL", create=False):
+    # mode=rw: opening a ledger must never create an empty one by mistake
+    uri = "file:%s?mode=%s" % (quote(os.path.abspath(path)), "rwc" if create else "rw")
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                 check_same_thread=False, timeout=10)
+    connection.execute("PRAGMA busy_timeout = 10000")
+    mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        connection.close()
+        raise LedgerError("%s: cannot use a write-ahead log (journal mode %s)"
+                          % (path, mode))
+    connection.execute("PRAGMA synchronous = %s" % synchronous)
+    return connection
+
+
+def _fsync_dir(path):
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+@contextmanager
+def _transaction(connection):
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+class Ledger:
+    """The ward's durable count and outbox in ``state_dir`` (see the module docstring).
+
+    Used from one thread (the agent's loop); :class:`UplinkQueue` has its own
+    connection for the uplink thread.
+    """
+
+    def __init__(self, path, connection, uplink_body=None):
+        self.path = path
+        self._db = connection
+        self._uplink_body = uplink_body
+        row = connection.execute(
+            "SELECT hospital, department, ward, agent, capacity, occupied, blocked, "
+            "seq, at, config_capacity, origin FROM ward WHERE id = 1").fetchone()
+        if row is None:
+            raise LedgerError("%s has no ward row: it is not a complete ledger" % path)
+        (self.hospital, self.department, self.ward_name, self.agent, capacity,
+         occupied, blocked, self.seq, at, self.config_capacity, self.origin) = row
+        self.counts = WardCounts(capacity, occupied, blocked)
+        self.at = parse_at(at)
+        self.outbox_count = connection.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    # -- opening -----------------------------------------------------------
+    @staticmethod
+    def exists(state_dir):
+        """Whether ``state_dir`` holds a ledger."""
+        return os.path.exists(ledger_path(state_dir))
+
+    @classmethod
+    def open(cls, state_dir, ward, uplink_body=None):
+        """Open the ledger of ``state_dir`` for ``ward`` (a WardKey); raise LedgerError."""
+        path = ledger_path(state_dir)
+        try:
+            connection = _connect(path)
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                connection.close()
+                raise LedgerError("%s is a ledger of version %d; this bed-agent "
+                                  "reads version %d" % (path, version, SCHEMA_VERSION))
+            ledger = cls(path, connection, uplink_body)
+        except sqlite3.Error as exc:
+            raise LedgerError("cannot open the ledger %s: %s" % (path, exc)) from exc
+        if (ledger.hospital, ledger.department, ledger.ward_name) != (
+                ward.hospital, ward.department, ward.ward):
+            ledger.close()
+            raise LedgerError(
+                "%s holds the count of ward %s/%s/%s, but this config is for %s: "
+                "give this ward its own state_dir (or move the old ledger away)"
+                % (path, ledger.hospital, ledger.department, ledger.ward_name, ward))
+        return ledger
+
+    @classmethod
+    def create(cls, state_dir, ward, agent, counts, seq, at, config_capacity, origin,
+               uplink_body=None):
+        """Make a new ledger in ``state_dir`` (which must not have one) and open it."""
+        path = ledger_path(state_dir)
+        draft = path + ".new"
+        try:
+            os.makedirs(state_dir, mode=0o750, exist_ok=True)
+            for leftover in (draft, draft + "-wal", draft + "-shm"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+            connection = _connect(draft, create=True)
+            try:
+                with _transaction(connection):
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            connection.execute(statement)
+                    connection.execute(
+                        "INSERT INTO ward VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (ward.hospital, ward.department, ward.ward, agent,
+                         counts.capacity, counts.occupied, counts.blocked, seq,
+                         format_at(at), config_capacity, origin))
+                    connection.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
+            finally:
+                connection.close()  # checkpoints the WAL into the file
+            if os.path.exists(path):
+                raise LedgerError("%s appeared while a new ledger was being made" % path)
+            os.rename(draft, path)
+            _fsync_dir(state_dir)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError("cannot create the ledger %s: %s" % (path, exc)) from exc
+        return cls.open(state_dir, ward, uplink_body)
+
+    def close(self):
+        """Close the file (what is committed stays committed)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- reading -----------------------------------------------------------
+    def state(self, agent):
+        """The ward's current WardState, as ``agent`` publishes it."""
+        return WardState(capacity=self.counts.capacity, occupied=self.counts.occupied,
+                         blocked=self.counts.blocked, seq=self.seq, at=self.at,
+                         agent=agent)
+
+    def outbox(self, after, limit):
+        """Up to ``limit`` undelivered events with seq > ``after``: ``[(seq, payload)]``."""
+        return self._db.execute("SELECT seq, event FROM outbox WHERE seq > ? "
+                                "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+
+    def bed_counted(self, bed):
+        """Whether bed ``bed`` is counted as occupied (None: never seen)."""
+        row = self._db.execute("SELECT counted FROM beds WHERE bed = ?",
+                               (bed,)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def uplink_count(self):
+        """How many changes still wait for the portal."""
+        return self._db.execute("SELECT count(*) FROM uplink").fetchone()[0]
+
+    # -- writing -----------------------------------------------------------
+    def record(self, change, agent, at, bed_counted=None, config_capacity=None):
+        """Make ``change`` durable as the next seq; return its (WardState, WardEvent).
+
+        One transaction: the counts, seq and ``at``, the event in the outbox,
+        the portal's copy (with an uplink), the bed's flag and the config
+        capacity.  Raises LedgerError, and nothing changes, if it cannot be
+        written.
+        """
+        after = change.after
+        seq = self.seq + 1
+        state = WardState(capacity=after.capacity, occupied=after.occupied,
+                          blocked=after.blocked, seq=seq, at=at, agent=agent)
+        event = WardEvent(kind=change.kind, bed=change.bed, capacity=after.capacity,
+                          occupied=after.occupied, blocked=after.blocked, seq=seq,
+                          at=at, agent=agent)
+        config_capacity = (self.config_capacity if config_capacity is None
+                           else config_capacity)
+        try:
+            with _transaction(self._db) as db:
+                db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
+                           "blocked = ?, seq = ?, at = ?, config_capacity = ? "
+                           "WHERE id = 1",
+                           (agent, after.capacity, after.occupied, after.blocked, seq,
+                            format_at(at), config_capacity))
+                db.execute("INSERT INTO outbox (seq, event) VALUES (?, ?)",
+                           (seq, event.to_json()))
+                if self._uplink_body is not None:
+                    db.execute("INSERT INTO uplink (seq, body) VALUES (?, ?)",
+                               (seq, self._uplink_body(state)))
+                if bed_counted is not None:
+                    db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
+                               (bed_counted[0], int(bed_counted[1])))
+        except sqlite3.Error as exc:
+            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
+        self.counts, self.seq, self.at, self.agent = after, seq, state.at, agent
+        self.config_capacity = config_capacity
+        self.outbox_count += 1
+        return state, event
+
+    def set_bed(self, bed, counted):
+        """Remember whether ``bed`` is counted, without changing the count."""
+        self._write("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
+                    (bed, int(counted)))
+
+    def set_config_capacity(self, capacity):
+        """Remember ``capacity`` as the config's, without changing the count."""
+        self._write("UPDATE ward SET config_capacity = ? WHERE id = 1", (capacity,))
+        self.config_capacity = capacity
+
+    def forget(self, seqs):
+        """Drop the delivered events ``seqs`` from the outbox.
+
+        Not synced at once: a delete lost to a power cut only means the
+        event is sent once more, which at-least-once delivery allows.
+        """
+        seqs = sorted(seqs)
+        if not seqs:
+            return
+        try:
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            with _transaction(self._db) as db:
+                before = db.total_changes
+                db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+                deleted = db.total_changes - before
+        except sqlite3.Error as exc:
+            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
+        finally:
+            self._db.execute("PRAGMA synchronous = FULL")
+        self.outbox_count -= deleted
+
+    def _write(self, sql, args):
+        try:
+            with _transaction(self._db) as db:
+                db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
+
+
+class UplinkQueue:
+    """The uplink thread's view of the ledger: the changes still owed to the portal."""
+
+    def __init__(self, state_dir):
+        self.path = ledger_path(state_dir)
+        try:
+            self._db = _connect(self.path, synchronous="NORMAL")
+        except sqlite3.Error as exc:
+            raise LedgerError("cannot open the ledger %s: %s" % (self.path, exc)) from exc
+
+    def first(self):
+        """The oldest change not yet taken by the portal: ``(seq, body)``, or None."""
+        return self._db.execute("SELECT seq, body FROM uplink ORDER BY seq LIMIT 1"
+                                ).fetchone()
+
+    def count(self):
+        """How many changes are still owed to the portal."""
+        return self._db.execute("SELECT count(*) FROM uplink").fetchone()[0]
+
+    def done(self, seq):
+        """The portal took change ``seq`` (or it was skipped): drop it."""
+        with _transaction(self._db) as db:
+            db.execute("DELETE FROM uplink WHERE seq = ?", (seq,))
+
+    def close(self):
+        """Close this connection."""
+        self._db.close()

@@ -1,0 +1,169 @@
+"""From the ledger to the broker: the outbox's events in seq order, and the ward's state.
+
+SPEC.md's rules, as the agent keeps them:
+
+* one event per change (QoS 1, not retained), never dropped, leaving in
+  ``seq`` order; an event stays in the ledger's outbox until the broker's
+  PUBACK for it arrives (paho keeps its own session in memory only);
+* the current state (QoS 1, retained) after each change, on every connect
+  and every ``heartbeat`` — states are coalesced: only the latest matters;
+* nothing is handed to paho while the agent knows the link is down: on the
+  next connect, whatever the outbox still holds is sent again, from its
+  oldest event.  paho also re-sends what it had in flight, so an event may
+  arrive twice (at-least-once); it never goes missing.
+
+A :class:`Publisher` is used from the agent's loop thread only.  PUBACKs
+reach it through that loop's queue, always after :meth:`Publisher.pump`
+recorded the message's ``mid`` — so an early PUBACK cannot be missed.
+"""
+
+import logging
+
+from bedboard.errors import LinkError
+from bedboard.topics import ward_topic
+
+_LOG = logging.getLogger(__name__)
+
+WINDOW = 256  # events handed to paho and not yet acknowledged, at most
+
+
+class Publisher:
+    """Delivers one ward's outbox and state through a BrokerLink."""
+
+    def __init__(self, link, prefix, ward, agent_id, window=WINDOW):
+        self._link = link
+        self._agent_id = agent_id
+        self._state_topic = ward_topic(prefix, ward, "state")
+        self._event_topic = ward_topic(prefix, ward, "event")
+        self._window = window
+        self._ledger = None
+        self.online = False
+        self._epoch = 0          # one per connection
+        self._handed = 0         # highest seq handed to paho in this epoch
+        self._in_flight = 0      # events of this epoch not yet acknowledged
+        self._mids = {}          # mid → (epoch, "event" | "state", seq)
+        self._delivered = set()  # acknowledged events the ledger still holds
+        self.state_acked = -1    # highest seq of a state the broker acknowledged
+
+    def attach(self, ledger):
+        """Start delivering from ``ledger`` (once it is open)."""
+        self._ledger = ledger
+        if self.online:
+            self._begin_epoch()
+
+    # -- what the loop tells it ----------------------------------------------
+    def connected(self):
+        """The link (re)connected: send the outbox again, then the state."""
+        self.online = True
+        if self._ledger is not None:
+            self._begin_epoch()
+
+    def disconnected(self):
+        """The link went down: hand nothing more to paho until it is back."""
+        self.online = False
+
+    def changed(self, state):
+        """A change was recorded: send its event (and the outbox's), then ``state``."""
+        self.pump()
+        self._publish_state(state)
+
+    def heartbeat(self):
+        """Republish the current state (same seq), when connected."""
+        if self.online and self._ledger is not None:
+            self._publish_state(self._ledger.state(self._agent_id))
+
+    def acked(self, mid):
+        """The broker acknowledged ``mid``; return whether it was one of ours."""
+        entry = self._mids.pop(mid, None)
+        if entry is None:
+            return False
+        epoch, what, seq = entry
+        if what == "state":
+            self.state_acked = max(self.state_acked, seq)
+        else:
+            self._delivered.add(seq)
+            if epoch == self._epoch:
+                self._in_flight -= 1
+            self.pump()
+        return True
+
+    def flush(self):
+        """Drop acknowledged events from the ledger's outbox (one transaction)."""
+        if self._delivered and self._ledger is not None:
+            delivered, self._delivered = self._delivered, set()
+            self._ledger.forget(delivered)
+
+    # -- what others ask ---------------------------------------------------
+    @property
+    def pending_flush(self):
+        """How many acknowledged events still wait for :meth:`flush`."""
+        return len(self._delivered)
+
+    @property
+    def undelivered(self):
+        """How many events the broker has not acknowledged yet."""
+        if self._ledger is None:
+            return 0
+        return self._ledger.outbox_count - len(self._delivered)
+
+    @property
+    def state_pending(self):
+        """Whether the broker has yet to acknowledge the current state."""
+        return self._ledger is not None and self.state_acked < self._ledger.seq
+
+    @property
+    def delivered(self):
+        """Whether every event and the current state are acknowledged."""
+        return (self._ledger is not None and self.undelivered == 0
+                and self.state_acked >= self._ledger.seq)
+
+    # -- sending -----------------------------------------------------------
+    def _begin_epoch(self):
+        self._epoch += 1
+        self._handed = 0
+        self._in_flight = 0
+        pending = self._ledger.outbox_count - len(self._delivered)
+        if pending:
+            _LOG.info("connected: sending %d undelivered event(s), from seq %d",
+                      pending, self._first_pending())
+        self.pump()
+        self._publish_state(self._ledger.state(self._agent_id))
+
+    def _first_pending(self):
+        for seq, _ in self._ledger.outbox(0, len(self._delivered) + 1):
+            if seq not in self._delivered:
+                return seq
+        return 0
+
+    def pump(self):
+        """Hand the outbox's next events to paho, oldest first, within the window."""
+        if not self.online or self._ledger is None:
+            return
+        while self._in_flight < self._window:
+            rows = self._ledger.outbox(self._handed, self._window - self._in_flight)
+            if not rows:
+                return
+            for seq, payload in rows:
+                self._handed = seq
+                if seq in self._delivered:
+                    continue
+                try:
+                    info = self._link.publish(self._event_topic, payload, qos=1)
+                except LinkError as exc:
+                    _LOG.warning("event seq %d not handed to the broker link: %s; "
+                                 "it stays in the outbox", seq, exc)
+                    self._handed = seq - 1
+                    return
+                self._mids[info.mid] = (self._epoch, "event", seq)
+                self._in_flight += 1
+
+    def _publish_state(self, state):
+        if not self.online:
+            return
+        try:
+            info = self._link.publish(self._state_topic, state.to_json(), retain=True,
+                                      qos=1)
+        except LinkError as exc:
+            _LOG.warning("state seq %d not handed to the broker link: %s", state.seq, exc)
+            return
+        self._mids[info.mid] = (self._epoch, "state", state.seq)
