@@ -65,6 +65,7 @@ class BrokerLink:
         self._connected = False
         self._changed_at = time.monotonic()
         self._started = False
+        self._stopping = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
                                    clean_session=True,
                                    protocol=mqtt.MQTTv311, reconnect_on_failure=True)
@@ -103,6 +104,7 @@ class BrokerLink:
         """Begin connecting in the background; returns at once."""
         if self._started:
             return
+        self._stopping = False
         try:
             self._client.connect_async(self.broker.host, self.broker.port,
                                        keepalive=self.broker.keepalive)
@@ -127,6 +129,7 @@ class BrokerLink:
         if not self._started:
             return
         self._started = False
+        self._stopping = True
         if self._connected:
             info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
             try:
@@ -136,6 +139,7 @@ class BrokerLink:
         self._client.disconnect()
         self._client.loop_stop()
         self._set_connected(False)
+        self._stopping = False
 
     def __enter__(self):
         self.start()
@@ -202,7 +206,7 @@ class BrokerLink:
         self._set_connected(True)
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties):
-        if self._connected:
+        if self._connected and not self._stopping:
             _LOG.warning("lost broker %s:%d (%s); reconnecting", self.broker.host,
                          self.broker.port, reason_code)
         self._set_connected(False)
