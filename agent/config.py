@@ -248,7 +248,7 @@ def read_agent(root):
         if setting is not None:
             inputs.append(setting)
     if capacity is not None and len(beds) > capacity:
-        root.problem("inputs", "has %d bed contacts but the ward has only %d beds"
+        root.problem("inputs", "has %d bed contacts, more than the ward's capacity of %d"
                      % (len(beds), capacity))
 
     outputs = root.section("outputs")
