@@ -430,6 +430,17 @@ class WardAgent:
             self.panel.show_status("blinking")
 
     # -- stopping ----------------------------------------------------------
+    def _take_last_acks(self):
+        """Count the PUBACKs that came in while stopping, so they are not sent again."""
+        self.publisher.disconnected()
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Acked):
+                self.publisher.acked(item.mid)
+
     def _shut_down(self):
         sdnotify.stopping()
         if self._uplink is not None:
@@ -437,6 +448,7 @@ class WardAgent:
         self.link.stop()
         self.panel.close()
         if self._ledger is not None:
+            self._take_last_acks()
             self._flush()
             self._ledger.close()
         if self._exit is None:
