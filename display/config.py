@@ -1,0 +1,314 @@
+"""The board's config: SPEC's ``display:`` and ``board:`` sections, plus ours.
+
+Read once at start with :func:`bedboard.settings.load`, then trusted: every
+key is declared here with its type, default and range, every problem is
+collected (file, line and key) before anything fails, and keys nobody reads
+are errors.  The README's section on the board lists every key.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bedboard.settings import BrokerSettings, load, read_broker
+from bedboard.topics import WardKey, check_device_id, check_slug
+
+from .words import LANGUAGES, default_label
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1920, 1080)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text in each language it is given in (``en``, ``bn``)."""
+
+    en: str = None
+    bn: str = None
+
+    def get(self, language):
+        """The text in ``language``, or None."""
+        return getattr(self, language, None)
+
+    def lines(self, languages):
+        """``(language, text)`` for each of ``languages`` this label has."""
+        return [(lang, self.get(lang)) for lang in languages if self.get(lang)]
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """One tile as the config names it: which wards it sums, and its label."""
+
+    hospital: str
+    department: str
+    wards: tuple = None     # None: every ward of the department
+    label: Label = None
+
+    def covers(self, key):
+        """Whether ward ``key`` counts on this tile."""
+        return (key.hospital == self.hospital and key.department == self.department
+                and (self.wards is None or key.ward in self.wards))
+
+    def expected(self):
+        """The wards this tile names, or None when it takes all it sees."""
+        if self.wards is None:
+            return None
+        return tuple(WardKey(self.hospital, self.department, w) for w in self.wards)
+
+
+@dataclass(frozen=True)
+class NightDimming:
+    """Dim the board between two local times (may span midnight)."""
+
+    start: datetime.time
+    end: datetime.time
+    brightness: float
+
+    def active(self, local):
+        """Whether local time-of-day ``local`` falls in the dim period."""
+        moment = local.time() if isinstance(local, datetime.datetime) else local
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True)
+class BurnIn:
+    """Move the whole picture by up to ``pixels`` every ``minutes``."""
+
+    pixels: int = 4
+    minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """The ``display:`` section."""
+
+    id: str
+    title: Label
+    size: tuple = None          # as the reader sees it (width, height); None: the screen's
+    rotate: int = 0
+    timezone: str = "Asia/Kolkata"
+    languages: tuple = LANGUAGES
+    bengali_numerals: bool = False
+    message: Label = None
+    night: NightDimming = None
+    burn_in: BurnIn = BurnIn()
+
+    @property
+    def zone(self):
+        """The ZoneInfo of ``timezone``."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class BoardSettings:
+    """The ``board:`` section."""
+
+    hospital: str
+    tiles: tuple = None         # of TileSpec; None: one tile per department seen
+    stale_after: float = 180.0
+    few_left: int = 3
+    highlight_seconds: float = 300.0
+    page_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the board reads from its config file."""
+
+    path: str
+    broker: BrokerSettings
+    display: DisplaySettings
+    board: BoardSettings
+
+
+# -- readers ---------------------------------------------------------------
+
+def _zone(value):
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone %r (e.g. Asia/Kolkata)" % value) from None
+
+
+def _read_label(section, key, required=False):
+    """A label: plain text (English) or a mapping ``{en: ..., bn: ...}``."""
+    if not section.has(key):
+        if required:
+            section.raw(key)   # records "is required"
+        return None
+    value = section.raw(key)
+    if isinstance(value, dict):
+        sub = section.section(key)
+        label = Label(en=sub.text("en", None), bn=sub.text("bn", None))
+        sub.done()
+        if label.en is None and label.bn is None:
+            section.problem(key, "needs en or bn text")
+            return None
+        return label
+    text = section.text(key, None)
+    return Label(en=text) if text is not None else None
+
+
+def _read_size(section):
+    if not section.has("size"):
+        return None
+    value = section.raw("size")
+    if not isinstance(value, list) or len(value) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        section.problem("size", "must be [width, height] in pixels, got %r" % (value,))
+        return None
+    if not all(160 <= v <= 8192 for v in value):
+        section.problem("size", "width and height must be between 160 and 8192, "
+                        "got %r" % (value,))
+        return None
+    return tuple(value)
+
+
+def _read_languages(section):
+    if not section.has("languages"):
+        return LANGUAGES
+    items = section.items("languages")
+    found = []
+    for value, path, line in items:
+        if value not in LANGUAGES:
+            section.problems.add(line, path, "must be one of %s, got %r"
+                                 % (", ".join(LANGUAGES), value))
+        elif value in found:
+            section.problems.add(line, path, "%s is given twice" % value)
+        else:
+            found.append(value)
+    if items and not found:
+        return LANGUAGES
+    if not items:
+        section.problem("languages", "must name at least one of %s" % ", ".join(LANGUAGES))
+        return LANGUAGES
+    return tuple(found)
+
+
+def _clock_time(section, key):
+    """``HH:MM``; YAML 1.1 reads an unquoted ``23:00`` as 1380 (base 60): take that too."""
+    value = section.raw(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return datetime.time(value // 60, value % 60)
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.strptime(value.strip(), "%H:%M").time()
+        except ValueError:
+            pass
+    section.problem(key, "must be a time of day like \"23:00\", got %r" % (value,))
+    return None
+
+
+def _read_night(section):
+    if not section.has("night"):
+        return None
+    sub = section.section("night")
+    start, end = _clock_time(sub, "from"), _clock_time(sub, "to")
+    brightness = sub.number("brightness", 0.3, low=0.05, high=1.0)
+    sub.done()
+    if start is None or end is None:
+        return None
+    if start == end:
+        sub.problem("to", "must differ from night.from")
+        return None
+    return NightDimming(start, end, float(brightness))
+
+
+def _read_burn_in(section):
+    sub = section.section("burn_in")
+    burn_in = BurnIn(pixels=sub.integer("pixels", 4, low=0, high=32),
+                     minutes=sub.number("minutes", 5, low=0.5, high=1440))
+    sub.done()
+    return burn_in
+
+
+def read_display(root):
+    """Read the ``display:`` section (``id`` is required)."""
+    sec = root.section("display", required=True)
+    settings = DisplaySettings(
+        id=sec.text("id", check=check_device_id),
+        title=_read_label(sec, "title") or Label(en="Bed vacancy", bn="খালি শয্যা"),
+        size=_read_size(sec),
+        rotate=sec.choice("rotate", (0, 90, 180, 270), default=0),
+        timezone=sec.text("timezone", "Asia/Kolkata", check=_zone),
+        languages=_read_languages(sec),
+        bengali_numerals=sec.boolean("bengali_numerals", False),
+        message=_read_label(sec, "message"),
+        night=_read_night(sec),
+        burn_in=_read_burn_in(sec))
+    sec.done()
+    return settings
+
+
+def _read_wards(tile):
+    if not tile.has("wards"):
+        return None
+    items = tile.items("wards")
+    wards = []
+    for value, path, line in items:
+        try:
+            check_slug(value, "ward")
+        except ValueError as exc:
+            tile.problems.add(line, path, str(exc))
+            continue
+        if value in wards:
+            tile.problems.add(line, path, "ward %s is given twice" % value)
+        else:
+            wards.append(value)
+    if not items and tile.has("wards"):
+        tile.problem("wards", "must name at least one ward (leave it out for all)")
+    return tuple(wards) or None
+
+
+def _read_tiles(sec, hospital):
+    if not sec.has("tiles"):
+        return None
+    tiles = []
+    items = sec.items("tiles")
+    if not items:
+        sec.problem("tiles", "must list at least one tile (leave it out for one "
+                    "tile per department)")
+    for item, path, line in items:
+        tile = sec.item_section(item, path, line)
+        department = tile.text("department", check=lambda v: check_slug(v, "department"))
+        spec = TileSpec(
+            hospital=tile.text("hospital", hospital,
+                               check=lambda v: check_slug(v, "hospital")),
+            department=department,
+            wards=_read_wards(tile),
+            label=_read_label(tile, "label"))
+        tile.done()
+        if spec.hospital and spec.department:
+            if spec.label is None:
+                spec = TileSpec(spec.hospital, spec.department, spec.wards,
+                                Label(**default_label(spec.department)))
+            tiles.append(spec)
+    return tuple(tiles)
+
+
+def read_board(root):
+    """Read the ``board:`` section (``hospital`` is required)."""
+    sec = root.section("board", required=True)
+    hospital = sec.text("hospital", check=lambda v: check_slug(v, "hospital"))
+    settings = BoardSettings(
+        hospital=hospital,
+        tiles=_read_tiles(sec, hospital),
+        stale_after=float(sec.number("stale_after", 180, low=10, high=86400)),
+        few_left=sec.integer("few_left", 3, low=0, high=100000),
+        highlight_seconds=float(sec.number("highlight_seconds", 300, low=0, high=86400)),
+        page_seconds=float(sec.number("page_seconds", 10, low=2, high=3600)))
+    sec.done()
+    return settings
+
+
+def read(path):
+    """Read the board's whole config file; raise ConfigError listing every problem."""
+    return load(path, lambda root: Settings(path=path, broker=read_broker(root),
+                                            display=read_display(root),
+                                            board=read_board(root)))

@@ -1,0 +1,164 @@
+"""What the board says, in English and Bengali.
+
+Every phrase on the board is here, in each language, so a translator has one
+file to check.  Numbers inside Bengali text use Bengali digits (০–৯) when the
+config asks for ``bengali_numerals``; English text always uses 0–9.
+"""
+
+LANGUAGES = ("en", "bn")
+
+_BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
+
+# Departments a tile may be named after when the config gives no label.
+_DEPARTMENTS = {
+    "medicine": ("Medicine", "মেডিসিন"),
+    "surgery": ("Surgery", "সার্জারি"),
+    "paediatrics": ("Paediatrics", "শিশু বিভাগ"),
+    "pediatrics": ("Paediatrics", "শিশু বিভাগ"),
+    "obgyn": ("Obs & Gynae", "স্ত্রীরোগ ও প্রসূতি"),
+    "orthopaedics": ("Orthopaedics", "অস্থিরোগ"),
+    "cardiology": ("Cardiology", "হৃদরোগ"),
+    "neurology": ("Neurology", "স্নায়ুরোগ"),
+    "icu": ("ICU", "আইসিইউ"),
+    "hdu": ("HDU", "এইচডিইউ"),
+    "ccu": ("CCU", "সিসিইউ"),
+}
+
+PHRASES = {
+    # a tile's state, in words as well as colour
+    "available": ("AVAILABLE", "খালি আছে"),
+    "few-left": ("FEW LEFT", "অল্প বাকি"),
+    "full": ("FULL", "পূর্ণ"),
+    "not-reporting": ("NOT REPORTING", "তথ্য আসছে না"),
+    "waiting": ("WAITING FOR DATA", "তথ্যের অপেক্ষায়"),
+    "last-known": ("LAST KNOWN", "শেষ জানা তথ্য"),
+    # a tile's details
+    "of-beds": ("of {n} beds", "মোট {n} শয্যা"),
+    "occupied": ("{n} occupied", "ভর্তি {n}"),
+    "blocked": ("{n} blocked", "বন্ধ {n}"),
+    "updated-now": ("updated just now", "এইমাত্র বদলেছে"),
+    "updated": ("updated {d} ago", "{d} আগে বদলেছে"),
+    "updated-unknown": ("last change: time unknown", "শেষ বদলের সময় অজানা"),
+    "silent": ("no data for {d}", "{d} ধরে তথ্য নেই"),
+    "panel-offline": ("ward panel offline", "ওয়ার্ডের প্যানেল বন্ধ"),
+    "never-heard": ("no data received", "কোনো তথ্য আসেনি"),
+    "missing": ("{m} of {n} wards not reporting", "{n}টির মধ্যে {m}টি ওয়ার্ডের তথ্য নেই"),
+    "freed": ("beds just freed", "সবে খালি হয়েছে"),
+    # header, footer and banner
+    "live": ("LIVE", "সরাসরি"),
+    "lost": ("NO CONNECTION", "সংযোগ নেই"),
+    "connecting": ("CONNECTING", "সংযোগ হচ্ছে"),
+    "total": ("Vacant beds on this board: {n}", "এই বোর্ডে খালি শয্যা: {n}"),
+    "total-partial": ("Vacant beds on this board: {n}, not counting {m} not reporting",
+                      "এই বোর্ডে খালি শয্যা: {n} ({m}টির তথ্য নেই)"),
+    "total-last": ("Vacant beds, last known: {n}", "শেষ জানা খালি শয্যা: {n}"),
+    "total-none": ("Vacant beds on this board: not known yet",
+                   "এই বোর্ডে খালি শয্যা: এখনও জানা নেই"),
+    "page": ("Page {i} of {n}", "পৃষ্ঠা {i}/{n}"),
+    "banner-lost": ("No connection to the bed server since {t} ({d}). "
+                    "The figures below are the last received and may be out of date.",
+                    "{t} থেকে শয্যা সার্ভারের সঙ্গে সংযোগ নেই। নিচের সংখ্যাগুলি "
+                    "শেষ পাওয়া তথ্য, এখনকার নাও হতে পারে।"),
+    "banner-connecting": ("Connecting to the bed server: no figures received yet.",
+                          "শয্যা সার্ভারের সঙ্গে সংযোগ হচ্ছে: এখনও কোনো তথ্য আসেনি।"),
+    "under-a-minute": ("under a minute", "এক মিনিটের কম"),
+    "minutes": ("{n} min", "{n} মিনিট"),
+    "hours": ("{n} h", "{n} ঘণ্টা"),
+    "hours-minutes": ("{n} h {m} min", "{n} ঘণ্টা {m} মিনিট"),
+    "days": ("{n} days", "{n} দিন"),
+}
+
+_WEEKDAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "bn": ("সোমবার", "মঙ্গলবার", "বুধবার", "বৃহস্পতিবার", "শুক্রবার", "শনিবার", "রবিবার"),
+}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+           "Nov", "Dec"),
+    "bn": ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
+           "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর"),
+}
+
+
+def default_label(department):
+    """``{en, bn}`` for a department slug; unknown ones get a tidied slug."""
+    if department in _DEPARTMENTS:
+        en, bn = _DEPARTMENTS[department]
+        return {"en": en, "bn": bn}
+    return {"en": department.replace("-", " ").title(), "bn": None}
+
+
+def bengali_digits(text):
+    """``text`` with 0–9 written as ০–৯."""
+    return text.translate(_BENGALI_DIGITS)
+
+
+class Words:
+    """The board's phrases in the configured languages, in their order."""
+
+    def __init__(self, languages=LANGUAGES, bengali_numerals=False):
+        self.languages = tuple(languages)
+        self.bengali_numerals = bengali_numerals
+
+    def digits(self, language, value):
+        """A number as text in ``language``."""
+        text = str(value)
+        if language == "bn" and self.bengali_numerals:
+            return bengali_digits(text)
+        return text
+
+    def figure(self, value):
+        """The big vacant figure: Bengali digits only when asked and Bengali is shown."""
+        text = str(value)
+        if self.bengali_numerals and "bn" in self.languages:
+            return bengali_digits(text)
+        return text
+
+    def say(self, key, language, **fields):
+        """One phrase in one language; numbers in ``fields`` follow the numerals rule."""
+        phrase = PHRASES[key][LANGUAGES.index(language)]
+        shown = {name: self.digits(language, value) if isinstance(value, int) else value
+                 for name, value in fields.items()}
+        return phrase.format(**shown)
+
+    def each(self, key, **fields):
+        """``[(language, text)]`` of a phrase in every configured language.
+
+        Fields may be callables of the language (for nested phrases).
+        """
+        out = []
+        for language in self.languages:
+            shown = {name: value(language) if callable(value) else value
+                     for name, value in fields.items()}
+            out.append((language, self.say(key, language, **shown)))
+        return out
+
+    def duration(self, language, minutes):
+        """``under a minute``, ``12 min``, ``2 h 5 min``, ``3 days`` in ``language``."""
+        if minutes < 1:
+            return self.say("under-a-minute", language)
+        if minutes < 60:
+            return self.say("minutes", language, n=minutes)
+        if minutes < 24 * 60:
+            hours, rest = divmod(minutes, 60)
+            if rest and hours < 10:
+                return self.say("hours-minutes", language, n=hours, m=rest)
+            return self.say("hours", language, n=hours)
+        return self.say("days", language, n=minutes // (24 * 60))
+
+    def clock(self, language, local):
+        """``18:02:37`` in ``language``."""
+        return self.digits(language, local.strftime("%H:%M:%S"))
+
+    def hour_minute(self, language, local):
+        """``18:02`` in ``language``."""
+        return self.digits(language, local.strftime("%H:%M"))
+
+    def date(self, language, local):
+        """``Wed 25 Nov 2026`` / ``বুধবার, ২৫ নভেম্বর ২০২৬``."""
+        weekday = _WEEKDAYS[language][local.weekday()]
+        month = _MONTHS[language][local.month - 1]
+        if language == "bn":
+            return "%s, %s %s %s" % (weekday, self.digits("bn", local.day), month,
+                                     self.digits("bn", local.year))
+        return "%s %d %s %d" % (weekday, local.day, month, local.year)
