@@ -177,3 +177,17 @@ def test_bad_bed_label_and_unreadable_token(tmp_path):
 def test_shipped_configs_load(path):
     settings = load_agent(path)
     assert settings.inputs and settings.capacity >= settings.occupied
+
+
+def test_the_example_with_its_optional_lines_uncommented_loads(tmp_path):
+    example = open(os.path.join(ROOT, "config", "examples", "agent.yaml"),
+                   encoding="utf-8").read()
+    for commented in ("  # heartbeat:", "  # pin_factory:", "# outputs:",
+                      "#   status_led:", "#   ack:", "  # - {name: bed-1"):
+        assert commented in example
+        example = example.replace(commented, commented.replace("# ", "", 1))
+    path = tmp_path / "agent.yaml"
+    path.write_text(example, encoding="utf-8")
+    settings = load_agent(str(path))
+    assert settings.status_led.pin == 24 and settings.ack.kind == "buzzer"
+    assert [i.bed for i in settings.inputs if i.kind == "bed"] == ["12", "13"]
