@@ -1,0 +1,10 @@
+"""bed-agent: one ward's agent — buttons and bed contacts in, a durable, published count out.
+
+The parts, each in its own module: the pure counting rules (:mod:`agent.ward`),
+the config (:mod:`agent.config`), the panel's gpiozero devices
+(:mod:`agent.panel`, with our own debounce in :mod:`agent.debounce`), the
+ledger on disk (:mod:`agent.ledger`), the broker side
+(:mod:`agent.publisher`, :mod:`agent.recovery`), the portal
+(:mod:`agent.uplink`), the loop that joins them (:mod:`agent.app`) and the
+command line (:mod:`agent.__main__`, :mod:`agent.simulate`).
+"""

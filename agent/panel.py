@@ -292,21 +292,27 @@ class WardPanel(CompositeDevice):
         self.on_input = None
         self._scheduler = Scheduler()
         devices, named = [], {}
+        what = None
         try:
             for spec in inputs:
+                what = "input %s on GPIO%d" % (spec.name, spec.pin)
                 devices.append(self._make_input(spec, pin_factory))
             if status_led is not None:
+                what = "the status LED on GPIO%d" % status_led.pin
                 named["status_led"] = StatusLED(status_led.pin,
                                                 active_high=status_led.active_high,
                                                 pin_factory=pin_factory)
             if ack is not None:
+                what = "the acknowledge %s on GPIO%d" % (ack.kind, ack.pin)
                 signal = AckBuzzer if ack.kind == "buzzer" else AckLED
                 named["ack"] = signal(ack.pin, active_high=ack.active_high,
                                       pin_factory=pin_factory)
-        except BaseException:
+        except BaseException as exc:
             for device in devices + list(named.values()):
                 device.close()
             self._scheduler.close()
+            if isinstance(exc, Exception):  # gpiozero's, lgpio's, the kernel's
+                raise AgentError("cannot set up %s: %s" % (what, exc)) from exc
             raise
         self.inputs = {device.name: device for device in devices}
         super().__init__(*devices, pin_factory=pin_factory, **named)

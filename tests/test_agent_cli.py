@@ -167,3 +167,26 @@ def test_sigkill_in_a_burst_loses_no_acknowledged_press(tmp_path, mosquitto, pro
     final = WardState.parse(probe.wait_topic(STATE)[-1])
     # every press it acknowledged is counted; at most the one in hand when killed more
     assert final.occupied == final.seq and accepted <= final.seq <= accepted + 1
+
+
+def test_systemd_hears_ready_then_watchdog_pings_then_stopping(tmp_path, mosquitto):
+    import socket
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        sock.settimeout(10)
+        env = dict(os.environ, NOTIFY_SOCKET=address, WATCHDOG_USEC="1000000")
+        process = subprocess.Popen(agent_command(write_config(tmp_path, mosquitto.port),
+                                                 "--simulate"),
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+        heard = []
+        while "READY=1" not in heard or heard[heard.index("READY=1"):].count(
+                "WATCHDOG=1") < 2:
+            heard.append(sock.recv(4096).decode().split("\n")[0])
+        process.stdin.close()
+        assert process.wait(10) == 0
+        while "STOPPING=1" not in heard:
+            heard.append(sock.recv(4096).decode().split("\n")[0])
+    assert set(heard) == {"READY=1", "WATCHDOG=1", "STOPPING=1"}
+    assert heard.count("READY=1") == 1 and heard[-1] == "STOPPING=1"

@@ -183,7 +183,7 @@ def test_buttons_are_gpiozero_devices(factory):
 
 
 def test_a_panel_that_fails_half_way_releases_its_pins(factory):
-    with pytest.raises(Exception):
+    with pytest.raises(AgentError, match="^cannot set up input x on GPIO27: "):
         WardPanel([InputSettings("taken", "taken", 27), InputSettings("x", "freed", 27)],
                   pin_factory=factory)
     WardPanel([InputSettings("taken", "taken", 27)], pin_factory=factory).close()
