@@ -308,7 +308,7 @@ class WardAgent:
         except PressRefused as exc:
             self._refuse(item.input, str(exc))
             return
-        self._commit(change, item.input)
+        self._commit(change, item.input, pressed=True)
 
     def _bed_changed(self, item):
         if self._ledger is None:
@@ -358,16 +358,20 @@ class WardAgent:
             return
         self._commit(change, change.source)
 
-    def _commit(self, change, source, bed_counted=None, config_capacity=None):
+    def _commit(self, change, source, bed_counted=None, config_capacity=None,
+                pressed=False):
+        """Make ``change`` durable, answer the press (if ``pressed``), deliver it."""
         try:
             state, _ = self._ledger.record(change, self.settings.id, utc_now(),
                                            bed_counted=bed_counted,
                                            config_capacity=config_capacity)
         except LedgerError as exc:
             _LOG.error("%s not counted: %s", source, exc)
-            self._refuse(source, "the count could not be kept on disk: %s" % exc)
+            self._refuse(source, "the count could not be kept on disk: %s" % exc,
+                         signal=pressed or bed_counted is not None)
             return
-        self.panel.acknowledge(True)
+        if pressed:
+            self.panel.acknowledge(True)
         _LOG.info("accepted %s (%s): %s, seq %d", change.kind, source,
                   change.after.describe(), state.seq)
         self.publisher.changed(state)
@@ -375,9 +379,10 @@ class WardAgent:
             self._uplink.wake()
         self._tell(Accepted(source, change, state))
 
-    def _refuse(self, source, reason):
+    def _refuse(self, source, reason, signal=True):
         _LOG.warning("refused %s: %s", source, reason)
-        self.panel.acknowledge(False)
+        if signal:
+            self.panel.acknowledge(False)
         self._tell(Refused(source, reason))
 
     def _tell(self, outcome):

@@ -25,6 +25,7 @@ own connection to the same file.
 import logging
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -106,13 +107,15 @@ def _transaction(connection):
 class Ledger:
     """The ward's durable count and outbox in ``state_dir`` (see the module docstring).
 
-    Used from one thread (the agent's loop); :class:`UplinkQueue` has its own
-    connection for the uplink thread.
+    Written by one thread (the agent's loop); a lock lets others read it
+    (tests, benchmarks).  :class:`UplinkQueue` has its own connection for the
+    uplink thread.
     """
 
     def __init__(self, path, connection, uplink_body=None):
         self.path = path
         self._db = connection
+        self._lock = threading.RLock()
         self._uplink_body = uplink_body
         row = connection.execute(
             "SELECT hospital, department, ward, agent, capacity, occupied, blocked, "
@@ -189,9 +192,10 @@ class Ledger:
 
     def close(self):
         """Close the file (what is committed stays committed)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # -- reading -----------------------------------------------------------
     def state(self, agent):
@@ -202,18 +206,21 @@ class Ledger:
 
     def outbox(self, after, limit):
         """Up to ``limit`` undelivered events with seq > ``after``: ``[(seq, payload)]``."""
-        return self._db.execute("SELECT seq, event FROM outbox WHERE seq > ? "
-                                "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        with self._lock:
+            return self._db.execute("SELECT seq, event FROM outbox WHERE seq > ? "
+                                    "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
 
     def bed_counted(self, bed):
         """Whether bed ``bed`` is counted as occupied (None: never seen)."""
-        row = self._db.execute("SELECT counted FROM beds WHERE bed = ?",
-                               (bed,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT counted FROM beds WHERE bed = ?",
+                                   (bed,)).fetchone()
         return None if row is None else bool(row[0])
 
     def uplink_count(self):
         """How many changes still wait for the portal."""
-        return self._db.execute("SELECT count(*) FROM uplink").fetchone()[0]
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM uplink").fetchone()[0]
 
     # -- writing -----------------------------------------------------------
     def record(self, change, agent, at, bed_counted=None, config_capacity=None):
@@ -234,7 +241,7 @@ class Ledger:
         config_capacity = (self.config_capacity if config_capacity is None
                            else config_capacity)
         try:
-            with _transaction(self._db) as db:
+            with self._lock, _transaction(self._db) as db:
                 db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
                            "blocked = ?, seq = ?, at = ?, config_capacity = ? "
                            "WHERE id = 1",
@@ -274,21 +281,24 @@ class Ledger:
         seqs = sorted(seqs)
         if not seqs:
             return
-        try:
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            with _transaction(self._db) as db:
-                before = db.total_changes
-                db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-                deleted = db.total_changes - before
-        except sqlite3.Error as exc:
-            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
-        finally:
-            self._db.execute("PRAGMA synchronous = FULL")
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                with _transaction(self._db) as db:
+                    before = db.total_changes
+                    db.executemany("DELETE FROM outbox WHERE seq = ?",
+                                   [(s,) for s in seqs])
+                    deleted = db.total_changes - before
+            except sqlite3.Error as exc:
+                raise LedgerError("cannot write the ledger %s: %s"
+                                  % (self.path, exc)) from exc
+            finally:
+                self._db.execute("PRAGMA synchronous = FULL")
         self.outbox_count -= deleted
 
     def _write(self, sql, args):
         try:
-            with _transaction(self._db) as db:
+            with self._lock, _transaction(self._db) as db:
                 db.execute(sql, args)
         except sqlite3.Error as exc:
             raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
