@@ -20,6 +20,8 @@ from display.screen import Screen, map_rect
 from display.text import TextPainter
 from display.words import Words
 
+from .display_helpers import figure_pixels, shows_figure
+
 WALL = datetime(2026, 11, 25, 12, 30, tzinfo=timezone.utc)
 LOCAL = WALL.astimezone(ZoneInfo("Asia/Kolkata"))
 PALETTE = Palette()
@@ -60,25 +62,6 @@ def draw(painter, board, size=(1920, 1080), now=2.0, display=None, renderer=None
 
 def region(surface, box):
     return surface.subsurface(pygame.Rect(box.x, box.y, box.w, box.h))
-
-
-def figure_pixels(surface, slot, layout, colour):
-    """The bounding box of pixels near ``colour`` in a tile's figure area."""
-    figure = layout.tile.figure.moved(slot.x, slot.y)
-    area = region(surface, figure)
-    mask = pygame.mask.from_threshold(area, colour, (40, 40, 40, 255))
-    rects = mask.get_bounding_rects()
-    return pygame.Rect.unionall(rects[0], rects[1:]) if rects else None, mask.count()
-
-
-def shows_figure(painter, surface, slot, layout, text, look):
-    """Whether the tile at ``slot`` shows exactly the figure ``text``."""
-    figure = layout.tile.figure
-    image = painter.figure(text, layout.tile.figure_ink, figure.w, look.figure, look.tile)
-    x = slot.x + figure.x
-    y = slot.y + figure.y + (figure.h - image.get_height()) // 2
-    drawn = surface.subsurface(pygame.Rect(x, y, image.get_width(), image.get_height()))
-    return pygame.image.tobytes(drawn, "RGB") == pygame.image.tobytes(image, "RGB")
 
 
 # -- numbers in the right tiles -------------------------------------------------

@@ -1,0 +1,236 @@
+"""The board's loop: handle events → update the model → draw what changed.
+
+It sleeps until something happens — a message from the broker (woken by the
+feed), a signal, or the next second of the clock — so an unchanged board
+costs a clock update a second and nothing more.  Each pass drains the feed
+into the model, asks the model for the board as it should look now, lets the
+renderer redraw only what differs, and shows those rectangles.  The systemd
+watchdog is pinged from this loop and nowhere else: if the loop freezes, the
+pings stop and systemd restarts the board.
+
+The same loop writes snapshots (``--snapshot``) onto an off-screen canvas,
+with no screen at all.
+"""
+
+import logging
+import os
+import tempfile
+import time
+from datetime import datetime, timezone
+
+import pygame
+
+from bedboard import sdnotify
+from bedboard.errors import DisplayError
+from bedboard.link import BrokerLink
+from bedboard.topics import status_filter, ward_filter
+
+from .board import Board
+from .config import DEFAULT_SIZE
+from .feed import Feed, Waker, apply
+from .fonts import FontBook
+from .render import Renderer
+from .text import TextPainter
+from .words import Words
+
+_LOG = logging.getLogger(__name__)
+
+SETTLE = 0.25        # seconds of quiet after the last retained message before a snapshot
+# Where the picture sits, in units of burn_in.pixels, one after another.
+_SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1), (0.5, 0.5), (0.5, 0), (1, 0.5), (0.5, 1),
+           (0, 0.5))
+
+
+def _utc_now():
+    return datetime.now(timezone.utc)
+
+
+class BoardApp:
+    """The lobby board: broker link → feed → model → renderer → screen."""
+
+    def __init__(self, settings, clock=time.monotonic, wall_clock=_utc_now,
+                 fonts=None, link_factory=BrokerLink):
+        self.settings = settings
+        self.clock = clock
+        self.wall_clock = wall_clock
+        display, board = settings.display, settings.board
+        self.fonts = fonts or FontBook()
+        languages = display.languages
+        if not self.fonts.has_bengali and "bn" in languages and len(languages) > 1:
+            languages = tuple(lang for lang in languages if lang != "bn")
+        self.words = Words(languages, display.bengali_numerals)
+        self.painter = TextPainter(self.fonts)
+        self.zone = display.zone
+        self.started = clock()
+        self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
+                           board.highlight_seconds, now=self.started)
+        self.waker = Waker()
+        self.feed = Feed(settings.broker.prefix, self.waker, clock=clock,
+                         wall_clock=wall_clock)
+        self.link = link_factory(settings.broker, display.id,
+                                 subscriptions=self.subscriptions(),
+                                 on_message=self.feed.on_message,
+                                 on_connection=self.feed.on_connection)
+        self.renderer = None
+        self.frames = 0
+        self._stop = False
+        self._last_event = self.started
+
+    # -- wiring ----------------------------------------------------------------
+    def subscriptions(self):
+        """Device statuses first (so they arrive before the states), then the wards."""
+        prefix = self.settings.broker.prefix
+        filters = [status_filter(prefix)]
+        if self.board.fixed:
+            filters += [ward_filter(prefix, "state", hospital=h, department=d)
+                        for h, d in self.board.departments()]
+        else:
+            filters.append(ward_filter(prefix, "state", hospital=self.board.hospital))
+        return filters
+
+    def request_stop(self, *_):
+        """Ask the loop to end (safe from a signal handler)."""
+        self._stop = True
+        self.waker.wake()
+
+    @property
+    def stopping(self):
+        """Whether a stop was asked for."""
+        return self._stop
+
+    # -- one pass ----------------------------------------------------------------
+    def update(self):
+        """Apply what the feed received; return whether the model changed."""
+        events = self.feed.drain()
+        if events:
+            self._last_event = self.clock()
+        return apply(self.board, events)
+
+    def draw(self, surface, full=False):
+        """Bring ``surface`` up to date; return the changed rectangles."""
+        if self.renderer is None:
+            self.renderer = Renderer(self.settings.display, self.words, self.painter,
+                                     surface.get_size(), self.settings.board.page_seconds)
+        now = self.clock()
+        local = self.wall_clock().astimezone(self.zone)
+        self._adjust(now, local)
+        if full:
+            self.renderer.invalidate()
+        rects = self.renderer.draw(surface, self.board.view(now), now, local)
+        self.frames += 1
+        return rects
+
+    def _adjust(self, now, local):
+        """Night dimming and the burn-in shift: both redraw everything when they change."""
+        display = self.settings.display
+        night = display.night
+        self.renderer.set_brightness(night.brightness if night and night.active(local)
+                                     else 1.0)
+        pixels = display.burn_in.pixels
+        if pixels:
+            step = int((now - self.started) // (display.burn_in.minutes * 60))
+            fx, fy = _SHIFTS[step % len(_SHIFTS)]
+            self.renderer.set_offset(int(fx * pixels), int(fy * pixels))
+
+    def _sleep(self):
+        """Sleep until woken, or until just after the next second of the clock."""
+        wall = time.time()
+        self.waker.wait(1.0 - (wall % 1.0) + 0.002)
+
+    # -- the full-screen board ---------------------------------------------------
+    def run(self, screen):
+        """Run the board on ``screen`` until asked to stop."""
+        interval = sdnotify.watchdog_interval()
+        last_ping = None
+        self.link.start()
+        try:
+            rects = self.draw(screen.canvas, full=True)
+            screen.present(rects)
+            sdnotify.ready("showing %d tiles" % len(self.board.specs))
+            while not self._stop:
+                self._sleep()
+                self._handle_pygame_events()
+                self.update()
+                screen.present(self.draw(screen.canvas))
+                now = self.clock()
+                if interval and (last_ping is None or now - last_ping >= interval):
+                    sdnotify.watchdog()
+                    last_ping = now
+        finally:
+            sdnotify.stopping()
+            self.link.stop()
+        return 0
+
+    def _handle_pygame_events(self):
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.request_stop()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_q \
+                    and event.mod & pygame.KMOD_CTRL:
+                self.request_stop()
+            elif event.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
+                if self.renderer is not None:
+                    self.renderer.invalidate()
+
+    # -- snapshots -----------------------------------------------------------------
+    def snapshot(self, out, wait=5.0, every=None):
+        """Draw the board off-screen into the PNG ``out``.
+
+        Waits until every tile has data (and the retained messages have
+        settled) or ``wait`` seconds pass.  With ``every``, keeps running and
+        rewrites ``out`` every ``every`` seconds until asked to stop.
+        """
+        size = self.settings.display.size or DEFAULT_SIZE
+        canvas = pygame.Surface(size)
+        self.link.start()
+        try:
+            deadline = self.clock() + wait
+            while not self._stop:
+                self.update()
+                now = self.clock()
+                if now >= deadline or (self.board.complete()
+                                       and now - self._last_event >= SETTLE):
+                    break
+                self.waker.wait(min(0.05, deadline - now))
+            self.draw(canvas, full=True)
+            save_png(canvas, out)
+            _LOG.info("wrote %s (%s)", out, "every tile has data" if self.board.complete()
+                      else "after %.1f s, some tiles without data" % wait)
+            next_save = self.clock() + (every or 0)
+            while every and not self._stop:
+                self.waker.wait(max(0.0, min(1.0, next_save - self.clock())))
+                self.update()
+                if self.clock() >= next_save:
+                    self.draw(canvas)
+                    save_png(canvas, out)
+                    next_save += every
+                    if next_save < self.clock():
+                        next_save = self.clock() + every
+        finally:
+            self.link.stop()
+        return 0
+
+    def close(self):
+        """Release the wake-up pipe."""
+        self.waker.close()
+
+
+def save_png(surface, path):
+    """Write ``surface`` to ``path`` as PNG, atomically (a reader never sees half a file)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path),
+                                             suffix=".png", dir=folder)
+        os.close(handle)
+        pygame.image.save(surface, temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except (OSError, pygame.error) as exc:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        raise DisplayError("cannot write the snapshot %s: %s"
+                           % (path, getattr(exc, "strerror", None) or exc)) from None
