@@ -451,6 +451,7 @@ class WardAgent:
         if self._uplink is not None:
             self._uplink.stop()
         self.link.stop()
+        self.panel.show_status("off")
         self.panel.close()
         if self._ledger is not None:
             self._take_last_acks()
