@@ -34,6 +34,7 @@ from .panel import WardPanel
 from .publisher import Publisher
 from .recovery import Recovery, starting_point
 from .uplink import Uplink, portal_body
+from .ward import WardCounts
 
 _LOG = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class WardAgent:
         self._inbox = queue.SimpleQueue()
         self._ledger = None
         self._recovery = None
+        self._audit = None       # a ledger's check against the broker's state
         self._uplink = None
         self._deferred_sets = []
         self._set_warnings = _Throttled()
@@ -130,6 +132,9 @@ class WardAgent:
             if Ledger.exists(self.settings.state_dir):
                 self._open(Ledger.open(self.settings.state_dir, self.settings.ward,
                                        self._uplink_body()))
+                self._audit = Recovery(self.link, self.settings.broker.prefix,
+                                       self.settings.ward, self.settings.id)
+                self._audit.begin()
             else:
                 self._recover()
             self._loop()
@@ -233,6 +238,23 @@ class WardAgent:
             ledger.set_bed(self.panel.contacts[name].bed, occupied)
         self._open(ledger)
 
+    def _audited(self):
+        """Say so if the broker knows a later seq for this ward than the ledger does."""
+        audit, self._audit = self._audit, None
+        audit.end()
+        found, ledger = audit.found, self._ledger
+        if found is None or found.seq < ledger.seq:
+            return
+        theirs = (found.capacity, found.occupied, found.blocked)
+        ours = (ledger.counts.capacity, ledger.counts.occupied, ledger.counts.blocked)
+        if found.seq > ledger.seq or theirs != ours:
+            _LOG.error("the broker holds seq %d for ward %s (%s, from agent %s), but "
+                       "this ledger has seq %d (%s): is it an old copy, or does another "
+                       "agent count this ward? Consumers ignore this agent's states "
+                       "until its seq passes %d", found.seq, self.settings.ward,
+                       WardCounts(*theirs).describe(), found.agent, ledger.seq,
+                       ledger.counts.describe(), found.seq)
+
     def _nag_recovery(self, now):
         if now < self._recovery_nag_at:
             return
@@ -331,6 +353,9 @@ class WardAgent:
         if self._recovery is not None and self._recovery.wants(received.topic):
             if self._recovery.take(received):
                 self._recovered()
+        elif self._audit is not None and self._audit.wants(received.topic):
+            if self._audit.take(received):
+                self._audited()
         elif received.topic == self._set_topic:
             if self._ledger is None:
                 self._deferred_sets.append(received)

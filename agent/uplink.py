@@ -109,9 +109,10 @@ class Uplink:
                 delay *= random.uniform(0.8, 1.0)
                 backoff = min(backoff * 2, self.settings.max_backoff)
                 self._stopping.wait(delay)
-        except Exception:  # noqa: BLE001 - the portal must never take the agent down
-            _LOG.exception("the uplink thread failed; changes stay queued for the "
-                           "next start")
+        except Exception as exc:  # noqa: BLE001 - the portal must never take the agent down
+            _LOG.error("the uplink stopped: %s: %s; changes stay queued for the next "
+                       "start", type(exc).__name__, exc)
+            _LOG.debug("the uplink's failure", exc_info=True)
         finally:
             self._queue.close()
 

@@ -335,3 +335,31 @@ def test_the_ledger_is_written_before_the_press_is_acknowledged(tmp_path, mosqui
         other = Ledger.open(running.settings.state_dir, running.settings.ward)
         assert other.seq == outcome.state.seq == 1   # already on disk, seen from outside
         other.close()
+
+
+def test_a_ledger_behind_the_broker_is_reported(tmp_path, mosquitto, probe, caplog):
+    caplog.set_level(logging.ERROR)
+    config = write_config(tmp_path, mosquitto.port)
+    with RunningAgent(config) as running:
+        running.wait_ready()
+        running.wait_delivered()
+    shutil.copytree(tmp_path / "state", tmp_path / "old-copy")
+    with RunningAgent(config) as running:
+        running.wait_ready()
+        running.press("taken")
+        running.wait_delivered()
+    shutil.rmtree(tmp_path / "state")
+    shutil.copytree(tmp_path / "old-copy", tmp_path / "state")  # restored from a backup
+    with RunningAgent(config) as running:
+        running.wait_ready()
+        deadline = time.monotonic() + 5
+        while "the broker holds seq 1 for ward nrs/medicine/female-2" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.01)
+    caplog.clear()
+    shutil.rmtree(tmp_path / "state")
+    with RunningAgent(config) as running:          # recovered: all is well again
+        running.wait_ready()
+        running.press("freed")
+        time.sleep(0.3)
+    assert [r for r in caplog.records if r.name.startswith("agent")] == []
