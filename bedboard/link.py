@@ -44,6 +44,22 @@ class Received:
     retained: bool
 
 
+class _QuietAtStop(logging.Filter):
+    """Drops paho's "Client is not connected" error while we are stopping.
+
+    paho 2.2's network thread may run one more loop after ``disconnect()``
+    and log that as an error; it is the disconnect we asked for.
+    """
+
+    def __init__(self, link):
+        super().__init__()
+        self.link = link
+
+    def filter(self, record):
+        return not (self.link._stopping  # pylint: disable=protected-access
+                    and "is not connected" in record.getMessage())
+
+
 class BrokerLink:
     """A connected-when-possible MQTT client for one bedboard device.
 
@@ -70,7 +86,9 @@ class BrokerLink:
                                    clean_session=True,
                                    protocol=mqtt.MQTTv311, reconnect_on_failure=True)
         client = self._client
-        client.enable_logger(logging.getLogger("bedboard.paho"))
+        self._paho_log = logging.getLogger("bedboard.paho")
+        self._quiet_at_stop = _QuietAtStop(self)
+        client.enable_logger(self._paho_log)
         client.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
         client.max_queued_messages_set(0)
         client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
@@ -105,6 +123,7 @@ class BrokerLink:
         if self._started:
             return
         self._stopping = False
+        self._paho_log.addFilter(self._quiet_at_stop)
         try:
             self._client.connect_async(self.broker.host, self.broker.port,
                                        keepalive=self.broker.keepalive)
@@ -137,9 +156,10 @@ class BrokerLink:
             except (RuntimeError, ValueError) as exc:
                 _LOG.warning("offline status not confirmed: %s", exc)
         self._client.disconnect()
-        self._client.loop_stop()
-        self._set_connected(False)
+        self._client.loop_stop()  # joins the network thread: no more paho logs
+        self._paho_log.removeFilter(self._quiet_at_stop)
         self._stopping = False
+        self._set_connected(False)
 
     def __enter__(self):
         self.start()
