@@ -31,6 +31,7 @@ Neither ever decides liveness.
 
 import enum
 import logging
+import math
 from dataclasses import dataclass
 
 from .config import Label, TileSpec
@@ -113,6 +114,12 @@ def _minutes(now, then):
     return None if then is None else max(0, int((now - then) // 60))
 
 
+def _minutes_until(now, then):
+    """Whole minutes since ``then``, and when that number next changes."""
+    minutes = max(0, int((now - then) // 60))
+    return minutes, then + 60.0 * (minutes + 1)
+
+
 class Board:
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
@@ -130,6 +137,12 @@ class Board:
         self._by_department = {}          # (hospital, department) -> [WardKey], sorted
         self._offline = set()             # device ids whose last status is offline
         self._highlight_until = {}        # TileSpec -> monotonic time
+        # Each tile's last view, with what it depends on: a view is reused until a
+        # message touches its wards (its version), anything global changes
+        # (statuses, the connection: the epoch) or time would change it (until).
+        self._versions = {}               # TileSpec -> int
+        self._epoch = 0
+        self._views = {}                  # TileSpec -> (stamp, until, TileView, counted)
         self._started = now
         self._connected = False
         self._ever_connected = False
@@ -175,6 +188,7 @@ class Board:
                 return False
             if state.seq == ward.state.seq:
                 ward.received = now
+                self._touch(key)
                 return True
         if ward is None and len(self._wards) >= MAX_WARDS:
             _LOG.warning("ignored ward %s: the board already follows %d wards",
@@ -193,6 +207,7 @@ class Board:
             for spec in covering:
                 if before[spec] == 0 and (self._live_vacant(spec, now) or 0) > 0:
                     self._highlight_until[spec] = now + self.highlight_seconds
+        self._touch(key)
         return True
 
     def receive_status(self, device, online, now=None):  # pylint: disable=unused-argument
@@ -206,9 +221,11 @@ class Board:
             if len(self._offline) >= MAX_OFFLINE_DEVICES:
                 return False
             self._offline.add(device)
+            self._epoch += 1
             return True
         if device in self._offline:
             self._offline.discard(device)
+            self._epoch += 1
             return True
         return False
 
@@ -217,6 +234,7 @@ class Board:
         if connected == self._connected:
             return False
         self._connected = connected
+        self._epoch += 1
         self._connection_changed = now
         self._connection_wall = wall
         if connected:
@@ -236,7 +254,7 @@ class Board:
         tiles = []
         live_wards = {}
         for spec in self._specs:
-            tile, counted = self._tile(spec, now)
+            tile, counted = self._cached_tile(spec, now)
             tiles.append(tile)
             for ward in counted:
                 live_wards[ward.key] = ward.state.vacant
@@ -248,6 +266,21 @@ class Board:
             tiles_not_live=sum(1 for t in tiles if not t.live))
 
     # -- inside --------------------------------------------------------------
+    def _touch(self, key):
+        """A message changed what the tiles covering ``key`` may show."""
+        for spec in self._specs:
+            if spec.covers(key):
+                self._versions[spec] = self._versions.get(spec, 0) + 1
+
+    def _cached_tile(self, spec, now):
+        stamp = (self._epoch, self._versions.get(spec, 0))
+        entry = self._views.get(spec)
+        if entry is not None and entry[0] == stamp and now < entry[1]:
+            return entry[2], entry[3]
+        tile, counted, until = self._tile(spec, now)
+        self._views[spec] = (stamp, until, tile, counted)
+        return tile, counted
+
     def _add_ward(self, ward):
         key = ward.key
         self._wards[key] = ward
@@ -297,35 +330,47 @@ class Board:
         return Status.AVAILABLE
 
     def _tile(self, spec, now):
-        """``(TileView, reporting wards it counts)`` for one tile."""
+        """``(TileView, reporting wards it counts, until)`` for one tile.
+
+        ``until`` is the monotonic time at which the view may change with no
+        message at all: a ward going stale, a minute passing on its "updated
+        … ago", the highlight ending, the start-up wait ending.
+        """
         keys = self._keys(spec)
         known = [w for w in (self._wards.get(k) for k in keys) if w is not None]
         live = [w for w in known if self._reporting(w, now)]
         fields = {"label": spec.label, "wards": len(keys)}
+        until = math.inf
         if live:
             fields.update(_sums(live))
             status = self._status_of(fields["vacant"])
+            until = min(w.received for w in live) + self.stale_after
             changes = [w.changed for w in live if w.changed is not None]
-            fields["changed_minutes"] = _minutes(now, max(changes)) if changes else None
+            if changes:
+                fields["changed_minutes"], next_minute = _minutes_until(now, max(changes))
+                until = min(until, next_minute)
             fields["missing"] = len(keys) - len(live)
-            until = self._highlight_until.get(spec)
-            fields["highlighted"] = (until is not None and now < until
-                                     and status is not Status.FULL)
+            highlight = self._highlight_until.get(spec)
+            if highlight is not None and now < highlight and status is not Status.FULL:
+                fields["highlighted"] = True
+                until = min(until, highlight)
         elif known:
             fields.update(_sums(known))
             status = Status.NOT_REPORTING
             fields["missing"] = len(keys)
-            fields["silent_minutes"] = _minutes(now, max(w.received for w in known))
+            fields["silent_minutes"], until = _minutes_until(
+                now, max(w.received for w in known))
             fields["offline"] = any(w.state.agent in self._offline for w in known)
         elif now - self._started < self.stale_after:
             status = Status.WAITING
+            until = self._started + self.stale_after
         else:
             status = Status.NOT_REPORTING
             fields["missing"] = len(keys)
         if status.live and not self._connected:
             status = Status.LAST_KNOWN
             fields["highlighted"] = False
-        return TileView(status=status, **fields), live
+        return TileView(status=status, **fields), live, until
 
 
 def _figures(state):

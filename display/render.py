@@ -19,7 +19,7 @@ import pygame
 
 from .board import Status
 from .layout import plan
-from .tile import draw_tile, line_choices
+from .tile import TileArtist, line_choices
 
 _LOG = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class Renderer:
         self.display = display            # DisplaySettings
         self.words = words
         self.painter = painter
+        self.artist = TileArtist(painter, words)
         self.size = tuple(size)
         self.page_seconds = page_seconds
         self.palette = Palette()
@@ -274,8 +275,7 @@ class Renderer:
             tile = view.tiles[index] if index < len(view.tiles) else None
             if tile is None or not self._changed(("tile", slot), tile):
                 continue
-            dirty.append(draw_tile(surface, slot, tile, layout.tile, self.painter,
-                                   self.palette, self.words))
+            dirty.append(self.artist.draw(surface, slot, tile, layout.tile, self.palette))
         return dirty
 
     def _draw_footer(self, surface, layout, view):

@@ -117,7 +117,7 @@ class TextPainter:
                 surface.blit(font.render(part, True, color, background),
                              (x, ascent - font.get_ascent()))
             x += width
-        return self._lines.keep(key, _converted(surface))
+        return self._lines.keep(key, converted(surface))
 
     def width(self, text, size, bold=False):
         """How wide ``text`` is at ``size``, without rendering it."""
@@ -188,7 +188,7 @@ class TextPainter:
             image = pygame.Surface((advance, max(1, height)))
             image.fill(background)
             image.blit(glyph, (0, 0), pygame.Rect(0, crop_top, glyph.get_width(), height))
-            images[char] = _converted(image)
+            images[char] = converted(image)
         return self._digits.keep(key, (images, advance))
 
     def ink_ratio(self, script):
@@ -225,10 +225,10 @@ class TextPainter:
             image = images.get(char)
             if image is not None:
                 surface.blit(image, (i * step, 0))
-        return self._figures.keep(key, _converted(surface))
+        return self._figures.keep(key, converted(surface))
 
 
-def _converted(surface):
+def converted(surface):
     """``surface`` in the screen's pixel format when there is a screen (faster blits)."""
     if pygame.display.get_init() and pygame.display.get_surface() is not None:
         try:

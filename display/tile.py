@@ -6,22 +6,15 @@ colour.  Drawing objects get the surface passed in and never reach for the
 screen themselves.
 """
 
+from collections import OrderedDict
+
 import pygame
 
 from .board import Status
+from .text import converted
 
 def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
-
-
-def _blit_left(surface, image, box, dx=0, dy=0):
-    """Blit ``image`` at the left of ``box``, centred vertically."""
-    surface.blit(image, (box.x + dx, box.y + dy + (box.h - image.get_height()) // 2))
-
-
-def _blit_centre(surface, image, box, dx=0, dy=0):
-    surface.blit(image, (box.x + dx + (box.w - image.get_width()) // 2,
-                         box.y + dy + (box.h - image.get_height()) // 2))
 
 
 def _joined(parts):
@@ -59,59 +52,112 @@ def note_for(view, words):
         lang, view.changed_minutes)), "muted"
 
 
-def draw_tile(surface, box, view, geometry, painter, palette, words):
-    """Draw ``view`` (a TileView) into ``box`` of ``surface``."""
-    look = palette.look(view.status)
-    outer = _rect(box)
-    surface.fill(palette.background, outer)
-    pygame.draw.rect(surface, look.tile, outer, border_radius=geometry.radius)
-    if view.highlighted:
-        pygame.draw.rect(surface, palette.highlight, outer, width=geometry.border,
-                         border_radius=geometry.radius)
-    x, y = box.x, box.y
+class TileArtist:
+    """Draws tiles; keeps each tile's finished parts, so redrawing costs a few blits.
 
-    # the label, one line per language
-    lines = view.label.lines(words.languages) if view.label else []
-    for (_, text), line in zip(lines, geometry.labels):
-        image = painter.fit(text, line.h, line.w, look.label, look.tile, bold=True)
-        _blit_left(surface, image, line, x, y)
+    A tile is a *plate* (its background, rounded corners, highlight border
+    and state bar, one per look) and the texts on it, rendered once per
+    distinct TileView.  Both are dropped when the tile geometry or the
+    palette changes.
+    """
 
-    # the vacant figure: the biggest thing on the tile
-    figure = geometry.figure
-    if view.vacant is None:       # no figure at all: a dash, never a number
-        ink = geometry.figure_ink
-        dash = pygame.Rect(0, 0, max(4, ink // 2), max(2, ink // 10))
-        dash.midleft = (x + figure.x + ink // 12, y + figure.y + figure.h // 2)
-        surface.fill(look.figure, dash)
-    else:
-        image = painter.figure(words.figure(view.vacant), geometry.figure_ink,
-                               figure.w, look.figure, look.tile)
-        _blit_left(surface, image, figure, x, y)
+    def __init__(self, painter, words, keep=512):
+        self.painter = painter
+        self.words = words
+        self.keep = keep
+        self._geometry = None
+        self._palette = None
+        self._plates = {}
+        self._parts = OrderedDict()
 
-    # of N beds, occupied, blocked
-    if view.capacity is not None:
-        details = [words.each("of-beds", n=view.capacity),
-                   words.each("occupied", n=view.occupied)]
-        if view.blocked:
-            details.append(words.each("blocked", n=view.blocked))
-        for parts, line in zip(details, geometry.details):
-            image = painter.fit(line_choices(parts), line.h, line.w, look.detail, look.tile)
-            _blit_left(surface, image, line, x, y)
+    def _configure(self, geometry, palette):
+        if geometry is not self._geometry or palette is not self._palette:
+            self._geometry, self._palette = geometry, palette
+            self._plates.clear()
+            self._parts.clear()
 
-    # the state, in words on its colour
-    bar = geometry.state
-    pygame.draw.rect(surface, look.bar, _rect(bar.moved(x, y)),
-                     border_radius=max(2, geometry.radius // 2))
-    parts = words.each(view.status.value)
-    image = painter.fit(line_choices(parts), round(bar.h * 0.86), bar.w - bar.h // 2,
-                        look.bar_text, look.bar, bold=True)
-    _blit_centre(surface, image, bar, x, y)
+    def draw(self, surface, box, view, geometry, palette):
+        """Draw ``view`` (a TileView) into ``box`` of ``surface``; return its Rect."""
+        self._configure(geometry, palette)
+        look = palette.look(view.status)
+        plate = self._plate(look, view.highlighted)
+        surface.blit(plate, (box.x, box.y))
+        parts = self._parts.get(view)
+        if parts is None:
+            parts = self._render(view, look)
+            self._parts[view] = parts
+            if len(self._parts) > self.keep:
+                self._parts.popitem(last=False)
+        for image, (dx, dy) in parts:
+            if image is None:           # no figure at all: a dash, never a number
+                ink = geometry.figure_ink
+                surface.fill(look.figure, pygame.Rect(box.x + dx, box.y + dy - ink // 20,
+                                                      max(4, ink // 2), max(2, ink // 10)))
+            else:
+                surface.blit(image, (box.x + dx, box.y + dy))
+        return _rect(box)
 
-    # when it changed, or what is missing
-    parts, role = note_for(view, words)
-    if parts:
-        note = geometry.note
-        image = painter.fit(line_choices(parts), note.h, note.w,
-                            palette.role(role, look), look.tile)
-        _blit_left(surface, image, note, x, y)
-    return outer
+    def _plate(self, look, highlighted):
+        key = (look, highlighted)
+        plate = self._plates.get(key)
+        if plate is None:
+            geometry, palette = self._geometry, self._palette
+            plate = pygame.Surface((geometry.w, geometry.h))
+            plate.fill(palette.background)
+            outer = plate.get_rect()
+            pygame.draw.rect(plate, look.tile, outer, border_radius=geometry.radius)
+            if highlighted:
+                pygame.draw.rect(plate, palette.highlight, outer, width=geometry.border,
+                                 border_radius=geometry.radius)
+            pygame.draw.rect(plate, look.bar, _rect(geometry.state),
+                             border_radius=max(2, geometry.radius // 2))
+            plate = converted(plate)
+            self._plates[key] = plate
+        return plate
+
+    def _render(self, view, look):
+        """``[(image, (dx, dy))]``: every text on the tile, placed."""
+        geometry, painter, words = self._geometry, self.painter, self.words
+        parts = []
+
+        def left(image, box):
+            parts.append((image, (box.x, box.y + (box.h - image.get_height()) // 2)))
+
+        # the label, one line per language
+        lines = view.label.lines(words.languages) if view.label else []
+        for (_, text), line in zip(lines, geometry.labels):
+            left(painter.fit(text, line.h, line.w, look.label, look.tile, bold=True), line)
+
+        # the vacant figure: the biggest thing on the tile
+        figure = geometry.figure
+        if view.vacant is None:
+            parts.append((None, (figure.x + geometry.figure_ink // 12,
+                                 figure.y + figure.h // 2)))
+        else:
+            left(painter.figure(words.figure(view.vacant), geometry.figure_ink, figure.w,
+                                look.figure, look.tile), figure)
+
+        # of N beds, occupied, blocked
+        if view.capacity is not None:
+            details = [words.each("of-beds", n=view.capacity),
+                       words.each("occupied", n=view.occupied)]
+            if view.blocked:
+                details.append(words.each("blocked", n=view.blocked))
+            for texts, line in zip(details, geometry.details):
+                left(painter.fit(line_choices(texts), line.h, line.w, look.detail,
+                                 look.tile), line)
+
+        # the state, in words on its colour
+        bar = geometry.state
+        image = painter.fit(line_choices(words.each(view.status.value)), round(bar.h * 0.86),
+                            bar.w - bar.h // 2, look.bar_text, look.bar, bold=True)
+        parts.append((image, (bar.x + (bar.w - image.get_width()) // 2,
+                              bar.y + (bar.h - image.get_height()) // 2)))
+
+        # when it changed, or what is missing
+        texts, role = note_for(view, words)
+        if texts:
+            note = geometry.note
+            left(painter.fit(line_choices(texts), note.h, note.w,
+                             self._palette.role(role, look), look.tile), note)
+        return parts

@@ -222,7 +222,8 @@ steps = st.lists(st.one_of(
               st.floats(0, 50)),
     st.tuples(st.just("status"), st.sampled_from(sorted(AGENTS.values())),
               st.sampled_from([True, False, None]), st.floats(0, 50)),
-    st.tuples(st.just("link"), st.booleans(), st.none(), st.floats(0, 50))),
+    st.tuples(st.just("link"), st.booleans(), st.none(), st.floats(0, 50)),
+    st.tuples(st.just("wait"), st.none(), st.none(), st.floats(0, 400))),
     max_size=40)
 
 
@@ -249,11 +250,13 @@ def test_no_sequence_of_inputs_shows_a_figure_that_is_not_live_as_live(script):
                 offline.add(first)
             else:
                 offline.discard(first)
-        else:
+        elif kind == "link":
             made.set_connected(first, now, WALL)
             connected = first
         view = made.view(now)
         assert view.connected == connected
+        # the cached views are exactly what computing afresh gives
+        assert list(view.tiles) == [made._tile(spec, now)[0] for spec in TILES]
         for spec, shown in zip(TILES, view.tiles):
             live = [applied[w] for w in WARDS if spec.covers(w) and w in applied
                     and applied[w][0] not in offline and now - applied[w][3] <= 60]
