@@ -108,6 +108,12 @@ class TileGeometry:
     radius: int            # rounded corners
 
 
+def _ink(figure):
+    """The tallest figure of PLANNED_DIGITS digits that fits ``figure``."""
+    by_width = figure.w / (PLANNED_DIGITS * DIGIT_ADVANCE) * DIGIT_INK
+    return int(max(0, min(figure.h, by_width)))
+
+
 def tile_geometry(w, h, languages=2, base=1080):
     """Lay out one tile of ``w`` × ``h`` pixels."""
     languages = max(1, languages)
@@ -126,7 +132,7 @@ def tile_geometry(w, h, languages=2, base=1080):
         y += label_h
     y += gap
     band = Box(inner.x, y, inner.w, max(1, band_h))
-    details_w = round(inner.w * 0.36)
+    details_w = round(inner.w * 0.4)
     figure = Box(inner.x, band.y, max(1, inner.w - details_w - gap), band.h)
     column = Box(figure.right + gap, band.y, details_w, band.h)
     line_h = max(1, min(band.h // 3, round(label_h * 0.85)))
@@ -135,10 +141,8 @@ def tile_geometry(w, h, languages=2, base=1080):
     y = band.bottom + 2 * gap      # a little air between the figure and its state
     state = Box(inner.x, y, inner.w, state_h)
     note = Box(inner.x, state.bottom + gap, inner.w, note_h)
-    by_width = figure.w / (PLANNED_DIGITS * DIGIT_ADVANCE) * DIGIT_INK
-    ink = int(max(0, min(band.h, by_width)))
     return TileGeometry(w=w, h=h, labels=tuple(labels), figure=figure, details=details,
-                        state=state, note=note, figure_ink=ink,
+                        state=state, note=note, figure_ink=_ink(figure),
                         border=max(3, round(min(w, h) * 0.025)),
                         radius=max(2, round(min(w, h) * 0.03)))
 
@@ -240,16 +244,16 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
         connection = Box(bottom.x, bottom.y, round(bottom.w * 0.4), bottom.h)
     else:
         header = Box(0, 0, width, round(base * 0.088))
-        right = round(max(width * 0.19, base * 0.3))
-        badge = round(base * 0.2)
         inner = header.inset(pad, round(pad * 0.6))
-        title_box = Box(inner.x, inner.y, max(1, inner.w - right - badge - 2 * pad),
-                        inner.h)
-        title = tuple(title_box.split_rows(*([1] * languages)))
-        connection = Box(title_box.right + pad, inner.y + inner.h // 8, badge,
+        clock_w, date_w, badge = (round(width * 0.16), round(width * 0.2),
+                                  round(base * 0.2))
+        clock = Box(inner.right - clock_w, inner.y, clock_w, inner.h)
+        date = Box(clock.x - pad - date_w, inner.y + inner.h // 10, date_w,
+                   inner.h - inner.h // 5)
+        connection = Box(date.x - pad - badge, inner.y + inner.h // 8, badge,
                          inner.h - inner.h // 4)
-        clock_box = Box(inner.right - right, inner.y, right, inner.h)
-        clock, date = clock_box.split_rows(0.56, 0.44)
+        title_box = Box(inner.x, inner.y, max(1, connection.x - pad - inner.x), inner.h)
+        title = tuple(title_box.split_rows(*([1] * languages)))
 
     footer_h = round(base * 0.052) * (2 if portrait and message else 1)
     footer = Box(0, height - footer_h, width, footer_h)
@@ -272,13 +276,16 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
     grid = Box(gap, top_y + gap, width - 2 * gap, footer.y - top_y - 2 * gap)
 
     shown = max(1, count)
-    # Pages are planned without the banner, so that a banner coming and going
-    # does not reshuffle the tiles: with it, the same pages get a little smaller.
+    # Pages and the grid are planned without the banner, so that a banner
+    # coming and going never moves a tile: with it, the same grid is a little
+    # shorter.
     unbannered = Box(grid.x, header.bottom + gap, grid.w, footer.y - header.bottom - 2 * gap)
     per_page = _per_page(shown, unbannered, gap, languages, base)
     pages = math.ceil(shown / per_page)
-    best = _best_grid(per_page, grid, gap, languages, base)
-    _, columns, rows, tile = best
+    _, columns, rows, tile = _best_grid(per_page, unbannered, gap, languages, base)
+    if banner:
+        tile = tile_geometry((grid.w - gap * (columns - 1)) // columns,
+                             max(8, (grid.h - gap * (rows - 1)) // rows), languages, base)
     used_w = columns * tile.w + (columns - 1) * gap
     used_h = rows * tile.h + (rows - 1) * gap
     x0 = grid.x + (grid.w - used_w) // 2

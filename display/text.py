@@ -145,16 +145,31 @@ class TextPainter:
     def _fit(self, choices, height, width, color, background, bold, min_scale):
         if not choices or height < 4 or width < 4:
             return pygame.Surface((0, 0))
+        text, size = self._choose(choices, height, width, bold, min_scale)
+        return self.render(text, size, color, background, bold)
+
+    def fit_all(self, lines, height, width, color, background, bold=False,
+                min_scale=0.72):
+        """Fit several lines (each a tuple of choices) at one common size."""
+        picks = [self._choose(tuple(c for c in choices if c), height, width, bold,
+                              min_scale) for choices in lines if any(choices)]
+        if not picks or height < 4 or width < 4:
+            return []
+        size = min(size for _, size in picks)
+        return [self.render(text, size, color, background, bold) for text, _ in picks]
+
+    def _choose(self, choices, height, width, bold, min_scale):
+        """``(text, size)``: the first choice that fits, or the last one cut with "…"."""
         for text in choices:
             size = self.size_for(text, height, bold)
             measured = self.width(text, size, bold)
             if measured <= width:
-                return self.render(text, size, color, background, bold)
+                return text, size
             smaller = int(size * width / measured)
             if smaller >= max(size * min_scale, MIN_SIZE):
                 while smaller > 4 and self.width(text, smaller, bold) > width:
                     smaller -= 1
-                return self.render(text, smaller, color, background, bold)
+                return text, smaller
         text = choices[-1]
         size = max(4, int(self.size_for(text, height, bold) * min_scale))
         low, high = 0, len(text)
@@ -164,7 +179,7 @@ class TextPainter:
                 low = middle
             else:
                 high = middle - 1
-        return self.render(text[:low].rstrip() + _ELLIPSIS, size, color, background, bold)
+        return text[:low].rstrip() + _ELLIPSIS, size
 
     # -- the figure ------------------------------------------------------------
     def _digit_set(self, script, size, color, background):

@@ -143,9 +143,11 @@ class TileArtist:
                        words.each("occupied", n=view.occupied)]
             if view.blocked:
                 details.append(words.each("blocked", n=view.blocked))
-            for texts, line in zip(details, geometry.details):
-                left(painter.fit(line_choices(texts), line.h, line.w, look.detail,
-                                 look.tile), line)
+            line = geometry.details[0]       # all three lines at one size
+            images = painter.fit_all([line_choices(texts) for texts in details], line.h,
+                                     line.w, look.detail, look.tile)
+            for image, line in zip(images, geometry.details):
+                left(image, line)
 
         # the state, in words on its colour
         bar = geometry.state

@@ -62,6 +62,8 @@ def test_a_banner_does_not_reshuffle_the_pages():
     for count in (10, 40, 120):
         without, with_banner = plan((1920, 1080), count), plan((1920, 1080), count, banner=True)
         assert (without.pages, without.per_page) == (with_banner.pages, with_banner.per_page)
+        assert (without.columns, without.rows) == (with_banner.columns, with_banner.rows)
+        assert [s.x for s in without.slots] == [s.x for s in with_banner.slots]
         assert with_banner.banner.bottom <= with_banner.grid.y
 
 
