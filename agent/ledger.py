@@ -98,10 +98,12 @@ def _transaction(connection):
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
+        connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        # a failed COMMIT (disk full, I/O error) may leave the transaction open
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
 
 
 class Ledger:

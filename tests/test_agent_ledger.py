@@ -103,3 +103,18 @@ def test_config_capacity_and_beds_are_remembered(tmp_path):
     again = Ledger.open(str(tmp_path), WARD)
     assert (again.config_capacity, again.counts.capacity) == (50, 50)
     assert again.bed_counted("3") is True
+
+
+def test_a_failed_commit_leaves_the_ledger_usable(tmp_path):
+    ledger = new_ledger(tmp_path)
+    ledger._db.execute("PRAGMA foreign_keys = ON")
+    ledger._db.execute("CREATE TABLE audit (seq INTEGER REFERENCES nowhere(seq) "
+                       "DEFERRABLE INITIALLY DEFERRED)")
+    ledger._db.execute("CREATE TABLE nowhere (seq INTEGER PRIMARY KEY)")
+    ledger._db.execute("CREATE TRIGGER late AFTER INSERT ON outbox "
+                       "BEGIN INSERT INTO audit VALUES (NEW.seq); END")
+    with pytest.raises(LedgerError):    # the deferred key fails only at COMMIT
+        ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
+    assert not ledger._db.in_transaction and ledger.seq == 7
+    ledger._db.execute("DROP TRIGGER late")
+    assert ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)[0].seq == 8
