@@ -18,7 +18,6 @@ import json
 import logging
 import random
 import threading
-import time
 
 import requests
 
