@@ -67,12 +67,15 @@ class BoardApp:
         self.waker = Waker()
         self.feed = Feed(settings.broker.prefix, self.waker, clock=clock,
                          wall_clock=wall_clock)
-        self.link = link_factory(settings.broker, display.id,
-                                 subscriptions=self.subscriptions(),
-                                 on_message=self.feed.on_message,
-                                 on_connection=self.feed.on_connection)
+        try:
+            self.link = link_factory(settings.broker, display.id,
+                                     subscriptions=self.subscriptions(),
+                                     on_message=self.feed.on_message,
+                                     on_connection=self.feed.on_connection)
+        except BaseException:
+            self.waker.close()
+            raise
         self.renderer = None
-        self.frames = 0
         self._stop = False
         self._last_event = self.started
 
@@ -93,11 +96,6 @@ class BoardApp:
         self._stop = True
         self.waker.wake()
 
-    @property
-    def stopping(self):
-        """Whether a stop was asked for."""
-        return self._stop
-
     # -- one pass ----------------------------------------------------------------
     def update(self):
         """Apply what the feed received; return whether the model changed."""
@@ -116,9 +114,7 @@ class BoardApp:
         self._adjust(now, local)
         if full:
             self.renderer.invalidate()
-        rects = self.renderer.draw(surface, self.board.view(now), now, local)
-        self.frames += 1
-        return rects
+        return self.renderer.draw(surface, self.board.view(now), now, local)
 
     def _adjust(self, now, local):
         """Night dimming and the burn-in shift: both redraw everything when they change."""
@@ -132,10 +128,10 @@ class BoardApp:
             fx, fy = _SHIFTS[step % len(_SHIFTS)]
             self.renderer.set_offset(int(fx * pixels), int(fy * pixels))
 
-    def _sleep(self):
+    def _sleep(self, at_most=1.0):
         """Sleep until woken, or until just after the next second of the clock."""
         wall = time.time()
-        self.waker.wait(1.0 - (wall % 1.0) + 0.002)
+        self.waker.wait(min(at_most, 1.0 - (wall % 1.0) + 0.002))
 
     # -- the full-screen board ---------------------------------------------------
     def run(self, screen):
@@ -148,13 +144,16 @@ class BoardApp:
             screen.present(rects)
             sdnotify.ready("showing %d tiles" % len(self.board.specs))
             while not self._stop:
-                self._sleep()
+                if interval and last_ping is not None:
+                    self._sleep(max(0.0, last_ping + interval - self.clock()))
+                else:
+                    self._sleep()
                 self._handle_pygame_events()
                 self.update()
                 screen.present(self.draw(screen.canvas))
                 now = self.clock()
                 if interval and (last_ping is None or now - last_ping >= interval):
-                    sdnotify.watchdog()
+                    sdnotify.watchdog()     # from the render loop: it proves the loop runs
                     last_ping = now
         finally:
             sdnotify.stopping()

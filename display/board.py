@@ -136,6 +136,7 @@ class Board:
         self._wards = {}                  # WardKey -> _Ward
         self._by_department = {}          # (hospital, department) -> [WardKey], sorted
         self._offline = set()             # device ids whose last status is offline
+        self._told_full = False
         self._highlight_until = {}        # TileSpec -> monotonic time
         # Each tile's last view, with what it depends on: a view is reused until a
         # message touches its wards (its version), anything global changes
@@ -191,8 +192,10 @@ class Board:
                 self._touch(key)
                 return True
         if ward is None and len(self._wards) >= MAX_WARDS:
-            _LOG.warning("ignored ward %s: the board already follows %d wards",
-                         key, MAX_WARDS)
+            if not self._told_full:
+                self._told_full = True
+                _LOG.warning("ignoring new wards such as %s: the board already follows "
+                             "%d wards", key, MAX_WARDS)
             return False
         covering = [spec for spec in self._specs if spec.covers(key)]
         before = {spec: self._live_vacant(spec, now) for spec in covering}
@@ -218,8 +221,9 @@ class Board:
         if online is False:
             if device in self._offline:
                 return False
-            if len(self._offline) >= MAX_OFFLINE_DEVICES:
-                return False
+            if len(self._offline) >= MAX_OFFLINE_DEVICES and not any(
+                    w.state.agent == device for w in self._wards.values()):
+                return False      # a flood of strangers: but never miss a ward's own
             self._offline.add(device)
             self._epoch += 1
             return True

@@ -13,6 +13,7 @@ import pygame
 from .board import Status
 from .text import converted
 
+
 def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
 
@@ -83,7 +84,9 @@ class TileArtist:
         plate = self._plate(look, view.highlighted)
         surface.blit(plate, (box.x, box.y))
         parts = self._parts.get(view)
-        if parts is None:
+        if parts is not None:
+            self._parts.move_to_end(view)
+        else:
             parts = self._render(view, look)
             self._parts[view] = parts
             if len(self._parts) > self.keep:

@@ -1,6 +1,7 @@
 """From broker messages to board events: the contract checked, bad input dropped
 and counted, the render loop woken."""
 
+import json
 import logging
 import threading
 import time
@@ -133,14 +134,14 @@ json_values = st.recursive(
     max_leaves=12)
 payloads = st.one_of(
     st.binary(max_size=300), st.binary(min_size=4097, max_size=6000),
-    json_values.map(lambda v: __import__("json").dumps(v).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({"v": st.sampled_from([1, 2, "1", None]),
                            "capacity": json_values | st.integers(-5, 100005),
                            "occupied": json_values | st.integers(-5, 100005),
                            "seq": json_values | st.integers(-1, 2 ** 64),
                            "at": st.sampled_from(["2026-11-25T18:00:00Z", "yesterday", 0]),
                            "agent": st.sampled_from(["nrs-medicine-male", "", "A B"])}).map(
-        lambda d: __import__("json").dumps(d).encode()))
+        lambda d: json.dumps(d).encode()))
 
 
 @settings(max_examples=400, deadline=None)
