@@ -47,8 +47,9 @@ class PrivateBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, port=None, persistence=False, workdir=None):
+    def __init__(self, port=None, persistence=False, workdir=None, extra_config=()):
         self.port = port or free_port(self.host)
+        self.extra_config = list(extra_config)
         if self.port == 1883:
             raise ValueError("a private broker never uses port 1883")
         self.persistence = persistence
@@ -61,14 +62,15 @@ class PrivateBroker:
         self._write_config()
 
     def _write_config(self):
-        lines = ["listener %d %s" % (self.port, self.host),
-                 "allow_anonymous true",
-                 "max_keepalive 65535",
-                 "log_dest file %s" % self.log_path,
-                 "log_type error", "log_type warning", "log_type notice",
-                 "log_type information",
-                 "connection_messages true",
-                 "persistence %s" % ("true" if self.persistence else "false")]
+        lines = ["listener %d %s" % (self.port, self.host)]
+        if not any(line.startswith("allow_anonymous") for line in self.extra_config):
+            lines.append("allow_anonymous true")
+        lines += ["max_keepalive 65535",
+                  "log_dest file %s" % self.log_path,
+                  "log_type error", "log_type warning", "log_type notice",
+                  "log_type information",
+                  "connection_messages true",
+                  "persistence %s" % ("true" if self.persistence else "false")]
         if os.geteuid() == 0:
             # Run as root, mosquitto drops to its own user, which cannot write
             # our temporary directory; stay root for this private broker.
@@ -76,6 +78,7 @@ class PrivateBroker:
         if self.persistence:
             lines += ["persistence_location %s/" % self.workdir,
                       "autosave_interval 1"]
+        lines += self.extra_config
         with open(self.config_path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
 
