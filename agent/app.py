@@ -42,6 +42,7 @@ TICK = 0.5             # the loop wakes at least this often
 FLUSH_EVERY = 0.25     # seconds between outbox clean-ups under load
 RECOVERY_PATIENCE = 10.0  # seconds without an answer before recovery complains
 RECOVERY_NAG = 60.0    # seconds between "still recovering" log lines
+EXTEND_EVERY = 10.0    # seconds between start-timeout extensions while recovering
 RECOVERING = ("the count is being recovered from the broker; presses are refused "
               "until it is (see the log)")
 
@@ -144,7 +145,7 @@ class WardAgent:
 
     def _loop(self):
         watchdog = sdnotify.watchdog_interval()
-        next_watchdog = next_heartbeat = time.monotonic()
+        next_watchdog = next_heartbeat = next_extend = time.monotonic()
         next_heartbeat += self.settings.heartbeat
         last_flush = time.monotonic()
         while self._exit is None:
@@ -175,6 +176,11 @@ class WardAgent:
                 next_watchdog = now + watchdog
             if self._recovery is not None:
                 self._nag_recovery(now)
+                if now >= next_extend:
+                    # Not READY until the count is recovered: keep systemd's
+                    # start timeout from killing a wait for the broker.
+                    sdnotify.extend_timeout(3 * EXTEND_EVERY)
+                    next_extend = now + EXTEND_EVERY
             if self._draining is not None and self._exit is None:
                 self._check_drained(now)
             self._show_status()

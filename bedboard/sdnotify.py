@@ -51,6 +51,15 @@ def watchdog():
     return notify("WATCHDOG=1")
 
 
+def extend_timeout(seconds):
+    """Ask for ``seconds`` more before start-up (or stop) counts as hung.
+
+    For a start that legitimately waits (an agent recovering its ledger from
+    a broker that is not up yet), sent from the loop that is doing the waiting.
+    """
+    return notify("EXTEND_TIMEOUT_USEC=%d" % int(seconds * 1e6))
+
+
 def stopping():
     """Tell systemd the service is shutting down."""
     return notify("STOPPING=1")

@@ -188,5 +188,29 @@ def test_systemd_hears_ready_then_watchdog_pings_then_stopping(tmp_path, mosquit
         assert process.wait(10) == 0
         while "STOPPING=1" not in heard:
             heard.append(sock.recv(4096).decode().split("\n")[0])
-    assert set(heard) == {"READY=1", "WATCHDOG=1", "STOPPING=1"}
+    ready = heard.index("READY=1")
+    # a fresh agent recovers from the broker first, extending its start timeout
+    assert set(heard[:ready]) <= {"WATCHDOG=1", "EXTEND_TIMEOUT_USEC=30000000"}
+    assert set(heard[ready:]) == {"READY=1", "WATCHDOG=1", "STOPPING=1"}
     assert heard.count("READY=1") == 1 and heard[-1] == "STOPPING=1"
+
+
+def test_a_fresh_agent_waiting_for_its_broker_extends_its_start_timeout(tmp_path):
+    import socket
+    from bedboard.mosquitto import free_port
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        sock.settimeout(10)
+        env = dict(os.environ, NOTIFY_SOCKET=address)
+        process = subprocess.Popen(agent_command(write_config(tmp_path, free_port()),
+                                                 "--simulate"),
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+        try:
+            first = sock.recv(4096).decode()
+        finally:
+            process.terminate()
+            process.wait(10)
+    # no broker, no ledger: not READY, but not hung either
+    assert first == "EXTEND_TIMEOUT_USEC=30000000"
