@@ -375,3 +375,38 @@ def test_a_message_wakes_the_loop_at_once(mosquitto, tmp_path):
     finally:
         app.link.stop()
         app.close()
+
+
+class _NoLink:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+def test_the_loop_dims_the_board_at_night_and_shifts_it_against_burn_in(tmp_path):
+    path = write_config(tmp_path, BOARD_YAML.replace(
+        "      burn_in: {pixels: 0}",
+        "      burn_in: {pixels: 4, minutes: 5}\n"
+        "      night: {from: \"23:00\", to: \"06:00\", brightness: 0.3}"))
+    now = {"mono": 1000.0, "wall": datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)}
+    app = BoardApp(config.read(path), clock=lambda: now["mono"],
+                   wall_clock=lambda: now["wall"], link_factory=_NoLink)
+    try:
+        surface = pygame.Surface((1280, 720))
+        app.draw(surface, full=True)                 # 17:30 in Kolkata: full brightness
+        bright = app.renderer.palette
+        first = app.renderer.layout.slots[0]
+        now["wall"] = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)   # 01:30 local
+        assert app.draw(surface) == [surface.get_rect()]
+        assert app.renderer.palette.text[0] < bright.text[0] * 0.35
+        now["mono"] += 5 * 60                       # the next burn-in position
+        app.draw(surface)
+        assert app.renderer.layout.slots[0] != first
+        assert abs(app.renderer.layout.slots[0].x - first.x) <= 4
+    finally:
+        app.close()

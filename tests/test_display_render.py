@@ -313,3 +313,22 @@ def test_tile_views_compare_by_content():
     label = Label("ICU")
     assert TileView(label, Status.FULL, 0, 10, 10, 0) == TileView(label, Status.FULL, 0, 10, 10, 0)
     assert TileView(label, Status.FULL, 0, 10, 10, 0) != TileView(label, Status.FULL, 0, 10, 9, 1)
+
+
+def test_the_message_line_and_the_total_are_in_the_footer(painter):
+    display = settings(message=Label("Bed enquiries: 033 2286 0033", "শয্যার খোঁজ: ০৩৩ ২২৮৬ ০০৩৩"))
+    board = make_board(4, [5, 6, 0, 1])
+    renderer, surface = draw(painter, board, display=display)
+    layout = renderer.layout
+    message = surface.subsurface(pygame.Rect(layout.message.x, layout.message.y,
+                                             layout.message.w, layout.message.h))
+    assert pygame.mask.from_threshold(message, PALETTE.warning, (30, 30, 30, 255)).count() > 300
+    assert board.view(2.0).total_vacant == 12
+    total = Words().each("total", n=12)
+    image = painter.fit((" · ".join(t for _, t in total),) + tuple(t for _, t in total),
+                        layout.total.h, layout.total.w, PALETTE.text, PALETTE.background,
+                        bold=True)
+    drawn = surface.subsurface(pygame.Rect(layout.total.x, layout.total.y
+                                           + (layout.total.h - image.get_height()) // 2,
+                                           image.get_width(), image.get_height()))
+    assert pygame.image.tobytes(drawn, "RGB") == pygame.image.tobytes(image, "RGB")
