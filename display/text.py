@@ -150,11 +150,22 @@ class TextPainter:
 
     def fit_all(self, lines, height, width, color, background, bold=False,
                 min_scale=0.72):
-        """Fit several lines (each a tuple of choices) at one common size."""
-        picks = [self._choose(tuple(c for c in choices if c), height, width, bold,
-                              min_scale) for choices in lines if any(choices)]
-        if not picks or height < 4 or width < 4:
+        """Fit several lines (each a tuple of choices) alike: the same choice, one size.
+
+        When one line must fall back to its second choice (English only,
+        say), every line does, so that a column does not mix the two.
+        """
+        lines = [tuple(c for c in choices if c) for choices in lines]
+        lines = [choices for choices in lines if choices]
+        if not lines or height < 4 or width < 4:
             return []
+
+        def picked(choices):        # which choice fits (the last, cut, when none does)
+            text, _ = self._choose(choices, height, width, bold, min_scale)
+            return choices.index(text) if text in choices else len(choices) - 1
+        fallback = max(picked(choices) for choices in lines)
+        picks = [self._choose(choices[min(fallback, len(choices) - 1):], height, width,
+                              bold, min_scale) for choices in lines]
         size = min(size for _, size in picks)
         return [self.render(text, size, color, background, bold) for text, _ in picks]
 
