@@ -124,19 +124,18 @@ def main(argv=None):
         logging.getLogger("bedboard.paho").setLevel(logging.WARNING)
     try:
         settings = _settings(args)
+        if args.check:
+            tiles = settings.board.tiles
+            print("%s: OK: display %s, %s, broker %s:%d" % (
+                args.config, settings.display.id,
+                "%d tiles" % len(tiles) if tiles else "one tile per department of %s"
+                % settings.board.hospital, settings.broker.host, settings.broker.port))
+            return 0
+        return _run(settings, args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    if args.check:
-        tiles = settings.board.tiles
-        print("%s: OK: display %s, %s, broker %s:%d" % (
-            args.config, settings.display.id,
-            "%d tiles" % len(tiles) if tiles else "one tile per department of %s"
-            % settings.board.hospital, settings.broker.host, settings.broker.port))
-        return 0
-    try:
-        return _run(settings, args)
     except BedboardError as exc:
         _LOG.debug("stopped by an error", exc_info=True)
         print("bed-display: %s" % exc, file=sys.stderr)
