@@ -44,20 +44,24 @@ class Received:
     retained: bool
 
 
-class _QuietAtStop(logging.Filter):
-    """Drops paho's "Client is not connected" error while we are stopping.
+class _NotConnectedIsDebug(logging.Filter):
+    """Demotes paho's "Client is not connected" error to debug.
 
-    paho 2.2's network thread may run one more loop after ``disconnect()``
-    and log that as an error; it is the disconnect we asked for.
+    paho 2.2 logs it at ERROR on every reconnect attempt while the broker is
+    down, and once more after our own ``disconnect()``; the link already says
+    once, as a warning, that the broker was lost.  A journal filled with it
+    during an outage would hide what matters.
     """
 
-    def __init__(self, link):
-        super().__init__()
-        self.link = link
-
     def filter(self, record):
-        return not (self.link._stopping  # pylint: disable=protected-access
-                    and "is not connected" in record.getMessage())
+        if record.levelno >= logging.ERROR and "is not connected" in record.getMessage():
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+_PAHO_LOG = logging.getLogger("bedboard.paho")
+_PAHO_LOG.addFilter(_NotConnectedIsDebug())
 
 
 class BrokerLink:
@@ -86,9 +90,7 @@ class BrokerLink:
                                    clean_session=True,
                                    protocol=mqtt.MQTTv311, reconnect_on_failure=True)
         client = self._client
-        self._paho_log = logging.getLogger("bedboard.paho")
-        self._quiet_at_stop = _QuietAtStop(self)
-        client.enable_logger(self._paho_log)
+        client.enable_logger(_PAHO_LOG)
         client.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)
         client.max_queued_messages_set(0)
         client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
@@ -123,7 +125,6 @@ class BrokerLink:
         if self._started:
             return
         self._stopping = False
-        self._paho_log.addFilter(self._quiet_at_stop)
         try:
             self._client.connect_async(self.broker.host, self.broker.port,
                                        keepalive=self.broker.keepalive)
@@ -156,8 +157,7 @@ class BrokerLink:
             except (RuntimeError, ValueError) as exc:
                 _LOG.warning("offline status not confirmed: %s", exc)
         self._client.disconnect()
-        self._client.loop_stop()  # joins the network thread: no more paho logs
-        self._paho_log.removeFilter(self._quiet_at_stop)
+        self._client.loop_stop()
         self._stopping = False
         self._set_connected(False)
 

@@ -95,11 +95,18 @@ class Problems:
         self.path = path
         self.name = os.path.basename(path)
         self.found = []
+        self._lines = []
 
     def add(self, line, key, message):
         """Record one problem at ``line`` for key path ``key``."""
+        self._lines.append(line)
         self.found.append("%s:%d: %s%s" % (self.name, line, key + ": " if key else "",
                                            message))
+
+    def in_file_order(self):
+        """The problems sorted by line (stable), as a technician reads the file."""
+        return [text for _, text in sorted(zip(self._lines, self.found),
+                                           key=lambda pair: pair[0])]
 
 
 class Section:
@@ -341,7 +348,7 @@ def load(path, build):
     settings = build(root)
     root.done()
     if problems.found:
-        raise ConfigError(problems.found)
+        raise ConfigError(problems.in_file_order())
     return settings
 
 

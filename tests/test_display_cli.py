@@ -40,11 +40,11 @@ def test_a_bad_config_exits_2_naming_every_problem(tmp_path):
     result = run("--config", path, "--check")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "board.yaml:7: broker.port: must be between 1 and 65535, got 0",
         "board.yaml:3: display.rotate: must be one of 0, 90, 180, 270, got 45",
         "board.yaml:5: board.hospital: hospital must match ^[a-z0-9][a-z0-9-]{0,31}$, "
         "got 'NRS'",
         "board.yaml:6: board.tiles[0].colour: unknown key (a typo?)",
+        "board.yaml:7: broker.port: must be between 1 and 65535, got 0",
     ]
     # the same without --check: it never starts
     assert run("--config", path).returncode == 2

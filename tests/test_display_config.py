@@ -115,20 +115,20 @@ def test_every_mistake_is_named_by_file_line_and_key_at_once(tmp_path):
     assert caught.value.problems == [
         "board.yaml:2: display.id: device id must match ^[a-z0-9][a-z0-9-]{0,63}$, "
         "got 'Lobby 1'",
-        "board.yaml:4: display.size: must be [width, height] in pixels, got [1920]",
         "board.yaml:3: display.rotate: must be one of 0, 90, 180, 270, got 45",
+        "board.yaml:4: display.size: must be [width, height] in pixels, got [1920]",
         "board.yaml:5: display.timezone: unknown time zone 'Mars/Olympus' "
         "(e.g. Asia/Kolkata)",
         "board.yaml:6: display.languages[1]: must be one of en, bn, got 'fr'",
         "board.yaml:7: display.night.from: must be a time of day like \"23:00\", "
         "got '25:00'",
         "board.yaml:8: display.colour: unknown key (a typo?)",
+        "board.yaml:11: board.stale_after: must be between 10 and 86400, got -1",
         "board.yaml:13: board.tiles[0].department: department must match "
         "^[a-z0-9][a-z0-9-]{0,31}$, got 'Medicine'",
         "board.yaml:14: board.tiles[0].wards[1]: ward male is given twice",
         "board.yaml:15: board.tiles[1].department: is required",
         "board.yaml:15: board.tiles[1].label.de: unknown key (a typo?)",
-        "board.yaml:11: board.stale_after: must be between 10 and 86400, got -1",
     ]
 
 

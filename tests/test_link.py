@@ -162,3 +162,18 @@ def test_bad_tls_material_is_a_link_error(tmp_path):
 def test_private_broker_refuses_port_1883():
     with pytest.raises(ValueError, match="never uses port 1883"):
         PrivateBroker(port=1883)
+
+
+def test_an_outage_is_logged_once_not_at_every_retry(broker_settings, mosquitto, caplog):
+    import logging
+    with caplog.at_level(logging.INFO):
+        with BrokerLink(broker_settings, "nrs-lobby-1", min_backoff=0.1,
+                        max_backoff=0.2) as link:
+            assert link.wait_connected(10)
+            mosquitto.kill()
+            time.sleep(2.0)                  # ~10 reconnect attempts
+            mosquitto.start()
+            assert link.wait_connected(10)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    lost = [r for r in caplog.records if "lost broker" in r.getMessage()]
+    assert errors == [] and len(lost) == 1

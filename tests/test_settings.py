@@ -66,9 +66,9 @@ def test_missing_section_and_wrong_types(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load(path, read_display_like)
     assert caught.value.problems == [
-        "board.yaml:3: broker.tls: must be a mapping of keys, got True",
-        "board.yaml:2: broker.port: must be a whole number, got 'eighteen'",
         "board.yaml:1: display: is required",
+        "board.yaml:2: broker.port: must be a whole number, got 'eighteen'",
+        "board.yaml:3: broker.tls: must be a mapping of keys, got True",
     ]
 
 
@@ -117,11 +117,11 @@ def test_unreadable_secret_and_tls_files(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load(path, read_display_like)
     assert caught.value.problems == [
+        "board.yaml:3: broker.password_file: cannot read /nonexistent/secret: "
+        "No such file or directory",
         "board.yaml:4: broker.tls.ca: no such file: /nonexistent/ca.pem",
         "board.yaml:4: broker.tls.cert: no such file: /nonexistent/c.pem",
         "board.yaml:4: broker.tls: cert and key go together: give both or neither",
-        "board.yaml:3: broker.password_file: cannot read /nonexistent/secret: "
-        "No such file or directory",
     ]
 
 
