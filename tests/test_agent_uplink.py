@@ -135,6 +135,11 @@ def test_portal_down_for_a_while_then_back(tmp_path, mosquitto, portal, caplog):
         running.press("taken")
         portal.wait_taken(4)
         running.wait_delivered()
+        # the portal has answered seq 4; the uplink thread drops it from its
+        # queue just after — wait for that rather than race it
+        deadline = time.monotonic() + 10
+        while running.agent.ledger.uplink_count() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert running.agent.ledger.uplink_count() == 0
     taken = portal.taken()
     first_seen = sorted(set(taken), key=taken.index)
