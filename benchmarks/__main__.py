@@ -57,11 +57,15 @@ def table(rows):
 def main(argv=None):
     """Run every part's measure() and report."""
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=list(PARTS), choices=PARTS)
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help="display and/or agent (default: both)")
     parser.add_argument("--out", default="BENCHMARKS.md")
     args = parser.parse_args(argv)
+    unknown = [part for part in args.parts if part not in PARTS]
+    if unknown:
+        parser.error("no part %s (choose from %s)" % (", ".join(unknown), ", ".join(PARTS)))
     rows, missing = [], []
-    for part in args.parts:
+    for part in args.parts or PARTS:
         try:
             module = importlib.import_module("benchmarks." + part)
         except ModuleNotFoundError as exc:
