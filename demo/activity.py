@@ -21,6 +21,7 @@ from bedboard.topics import parse_ward_topic, ward_filter
 _LOG = logging.getLogger(__name__)
 
 CYCLE = 120.0          # the script repeats every two minutes
+RETRY_FOR = 20.0       # seconds a step that could not start is tried again
 SCRIPT = (             # (seconds into the cycle, step)
     (3.0, "fill"),
     (6.0, "block"),
@@ -93,9 +94,11 @@ class Activity:
             elapsed = time.monotonic() - started
             cycle, offset = divmod(elapsed, CYCLE)
             for at, step in SCRIPT:
-                if offset >= at and (cycle, step) not in done:
-                    done.add((cycle, step))
-                    getattr(self, "_step_" + step)()
+                # A step that cannot start yet (its wards have not reported:
+                # 52 agents take a while to come up) is tried again for a while.
+                if at <= offset < at + RETRY_FOR and (cycle, step) not in done:
+                    if getattr(self, "_step_" + step)() is not False:
+                        done.add((cycle, step))
             self._step_filling()
             self._everyday_press()
 
@@ -127,7 +130,7 @@ class Activity:
     def _step_fill(self):
         tiles = self._free_tiles()
         if not tiles:
-            return
+            return False
         tile = min(tiles, key=lambda t: (sum(self.state(a).vacant for a in t), len(t)))
         self._script["fill"] = tile
         self._busy.update(tile)
@@ -159,7 +162,8 @@ class Activity:
                 self._press(agent_id, "blocked")
                 self._press(agent_id, "blocked")
                 self.say("demo: two beds of %s blocked for cleaning" % agent_id)
-                return
+                return True
+        return False
 
     def _step_unblock(self):
         agent_id = self._script.pop("block", None)
@@ -173,7 +177,7 @@ class Activity:
     def _step_silence(self):
         tiles = self._free_tiles()
         if not tiles:
-            return
+            return False
         agent_id = self.random.choice(tiles)[0]
         self._script["silence"] = agent_id
         self._busy.add(agent_id)
