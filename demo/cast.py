@@ -43,12 +43,15 @@ class Ward:
     def start(self):
         """Start the agent (again), with its state kept under the demo folder."""
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        self.process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "agent", "--config", self.config_path,
-             "--simulate", "--broker", self.broker_address],
-            cwd=self.workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
-            env=_child_env())
+        # Its answers (stdout) are read back for the console; its log
+        # (stderr) goes straight to the ward's log file.
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            self.process = subprocess.Popen(  # pylint: disable=consider-using-with
+                [sys.executable, "-m", "agent", "--config", self.config_path,
+                 "--simulate", "--broker", self.broker_address],
+                cwd=self.workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=log, text=True, bufsize=1, start_new_session=True,
+                env=_child_env())
         self._reader = threading.Thread(target=self._read, args=(self.process,),
                                         name="ward-" + self.agent_id, daemon=True)
         self._reader.start()
