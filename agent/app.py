@@ -81,6 +81,7 @@ class WardAgent:
         self._inbox = queue.SimpleQueue()
         self._ledger = None
         self._recovery = None
+        self._ready = False
         self._audit = None       # a ledger's check against the broker's state
         self._uplink = None
         self._deferred_sets = []
@@ -116,8 +117,13 @@ class WardAgent:
 
     @property
     def ready(self):
-        """Whether the ledger is open and presses are accepted."""
-        return self._ledger is not None
+        """Whether the ledger is open, brought up to date, and presses are accepted.
+
+        Set by the loop only once start-up's own changes (a new config
+        capacity, beds that changed while it was off) are committed, so a
+        reader on another thread never sees the count half-way.
+        """
+        return self._ready
 
     @property
     def ledger(self):
@@ -293,6 +299,7 @@ class WardAgent:
         elif ledger.uplink_count():
             _LOG.warning("%d change(s) queued for a portal are kept, but no uplink is "
                          "configured", ledger.uplink_count())
+        self._ready = True
         sdnotify.ready("ward %s: %s" % (self.settings.ward, ledger.counts.describe()))
         deferred, self._deferred_sets = self._deferred_sets, []
         for received in deferred:

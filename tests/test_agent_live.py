@@ -267,7 +267,7 @@ def test_a_changed_capacity_in_the_config_is_applied_once(tmp_path, mosquitto, p
     with RunningAgent(config) as running:                # below what is occupied
         running.wait_ready()
         assert running.agent.ledger.counts == WardCounts(50, 30)
-    got = events(probe)
+    got = wait_events(probe, 2)
     assert [(e.kind, e.capacity, e.seq) for e in got] == [("set", 44, 1), ("set", 50, 2)]
 
 
@@ -296,7 +296,8 @@ def test_bed_contacts_count_and_a_change_while_off_is_caught_up(tmp_path, mosqui
         assert running.outcome("bed-14").state.seq == 3
         running.pin("bed-14").drive_high()
         assert running.outcome("bed-14").state.seq == 4
-    got = events(probe)
+        running.wait_delivered()
+    got = wait_events(probe, 4)   # the broker has them; the probe gets them just after
     assert [(e.kind, e.bed, e.occupied) for e in got] == [
         ("sensor", "12", 4), ("sensor", "12", 3), ("sensor", "14", 4),
         ("sensor", "14", 3)]
@@ -311,7 +312,7 @@ def test_a_hold_to_confirm_button_on_the_broker(tmp_path, mosquitto, probe):
         assert isinstance(outcome, Ignored) and "hold it for 0.4 s" in outcome.reason
         assert running.press("freed", 0.5).state.seq == 1
         running.wait_delivered()
-    assert [e.seq for e in events(probe)] == [1]
+    assert [e.seq for e in wait_events(probe, 1)] == [1]
 
 
 def test_events_on_the_wire_parse(tmp_path, mosquitto, probe):
