@@ -5,6 +5,7 @@ can be stopped (SIGTERM), killed (SIGKILL) and started again on the same
 port, so fault tests can cut the broker out from under a device.
 """
 
+import ctypes
 import logging
 import os
 import shutil
@@ -12,17 +13,34 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from .errors import BedboardError
 
 _LOG = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1
 _CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
 class BrokerNotFound(BedboardError, FileNotFoundError):
     """No mosquitto executable on this machine."""
+
+
+def die_with_parent():
+    """For ``Popen(preexec_fn=...)``: the child gets SIGTERM when its parent dies.
+
+    Linux's PR_SET_PDEATHSIG, so that a test run or a demo that is killed
+    outright (SIGKILL) leaves no broker behind.  It fires when the *thread*
+    that started the child ends, so use it only from a thread that lives as
+    long as the child should (the main thread).  Elsewhere it does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def find_mosquitto():
@@ -94,7 +112,9 @@ class PrivateBroker:
         self.process = subprocess.Popen(  # pylint: disable=consider-using-with
             [find_mosquitto(), "-c", self.config_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
+            stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent if threading.current_thread()
+            is threading.main_thread() else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from bedboard.mosquitto import die_with_parent
+
 _LOG = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0
@@ -112,9 +114,10 @@ class Board:
             command += ["--window"]
         log = open(self.log_path or os.devnull, "a", encoding="utf-8")  # pylint: disable=consider-using-with
         with log:
+            # the board would run for ever if the demo were killed outright
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, env=env)
+                start_new_session=True, env=env, preexec_fn=die_with_parent)
 
     @property
     def running(self):

@@ -79,3 +79,32 @@ def test_demo_runs_headless_changes_and_stops_cleanly(tmp_path):
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "the broker is still listening"
     # every ward kept its ledger in the demo folder
     assert len(os.listdir(os.path.join(workdir, "state"))) == 10
+
+
+@pytest.mark.timeout(120)
+def test_a_demo_killed_outright_leaves_nothing_running(tmp_path):
+    workdir = str(tmp_path / "demo")
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--workdir", workdir, "--snapshot-every", "1"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", demo.stdout.readline()).group(1))
+        snapshot = os.path.join(workdir, "board.png")
+        deadline = time.monotonic() + 60
+        while not os.path.exists(snapshot) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert os.path.exists(snapshot)
+    finally:
+        demo.kill()                       # no chance to tidy up
+        demo.wait()
+    # the broker and the board die with it; the agents see their input end
+    deadline = time.monotonic() + 30
+    while _leftovers(workdir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _leftovers(workdir) == []
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the broker is still listening"
