@@ -20,11 +20,11 @@ import sys
 import threading
 import time
 
-import yaml
-
+from agent.config import load_agent
+from bedboard.errors import ConfigError
 from bedboard.mosquitto import PrivateBroker
 from bedboard.settings import BrokerSettings
-from bedboard.topics import WardKey
+from display.config import TileSpec, read as read_display_config
 
 from .activity import Activity
 from .cast import Board, Ward, stop_all
@@ -35,37 +35,27 @@ BOARDS = {"nrs": "nrs-lobby.yaml", "portrait": "nrs-lobby-portrait.yaml",
           "referral": "referral.yaml"}
 
 
-def _read_yaml(path):
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def read_wards():
-    """Every demo ward: ``{agent id: (config path, WardKey)}``."""
+    """Every demo ward: ``{agent id: (config path, WardKey)}``, read as bed-agent reads it."""
     wards = {}
     for path in sorted(glob.glob(os.path.join(CONFIGS, "agents", "*.yaml"))):
-        agent = _read_yaml(path)["agent"]
-        wards[agent["id"]] = (path, WardKey(agent["hospital"], agent["department"],
-                                            agent["ward"]))
+        agent = load_agent(path)
+        wards[agent.id] = (path, agent.ward)
     return wards
 
 
 def board_tiles(board_path, wards):
-    """The agent ids behind each tile of a board config, in the board's order."""
-    board = _read_yaml(board_path)["board"]
-    tiles = []
-    for tile in board.get("tiles") or []:
-        hospital = tile.get("hospital", board["hospital"])
-        names = tile.get("wards")
-        tiles.append([agent_id for agent_id, (_, key) in wards.items()
-                      if key.hospital == hospital and key.department == tile["department"]
-                      and (names is None or key.ward in names)])
-    if not tiles:   # no tiles named: one per department of the board's hospital
-        departments = sorted({key.department for _, key in wards.values()
-                              if key.hospital == board["hospital"]})
-        tiles = [[a for a, (_, key) in wards.items() if key.hospital == board["hospital"]
-                  and key.department == d] for d in departments]
-    return tiles
+    """The agent ids behind each tile of a board config, in the board's order.
+
+    The tiles are the board's own (display.config); without any, one per
+    department of the board's hospital, as the board draws them.
+    """
+    board = read_display_config(board_path).board
+    specs = board.tiles or [TileSpec(board.hospital, department) for department in
+                            sorted({key.department for _, key in wards.values()
+                                    if key.hospital == board.hospital})]
+    return [[agent_id for agent_id, (_, key) in wards.items() if spec.covers(key)]
+            for spec in specs]
 
 
 def has_screen():
@@ -103,10 +93,15 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     workdir = os.path.abspath(args.workdir)
-    os.makedirs(os.path.join(workdir, "state"), exist_ok=True)
+    for folder in ("state", "logs"):
+        os.makedirs(os.path.join(workdir, folder), exist_ok=True)
 
-    all_wards = read_wards()
-    tiles = board_tiles(board_path, all_wards)
+    try:
+        all_wards = read_wards()
+        tiles = board_tiles(board_path, all_wards)
+    except ConfigError as exc:
+        print("make demo: a demo config is broken:\n%s" % exc, file=sys.stderr)
+        return 2
     shown = sorted({agent_id for tile in tiles for agent_id in tile})
 
     stop = threading.Event()
@@ -127,7 +122,6 @@ def main(argv=None):
     try:
         for ward in wards.values():
             ward.start()
-        os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
         board.start()
         activity.start()
         print("make demo: Mosquitto on %s, %d simulated wards, board %s"

@@ -36,17 +36,30 @@ def _leftovers(workdir):
     return found
 
 
-@pytest.mark.timeout(180)
-def test_demo_runs_headless_changes_and_stops_cleanly(tmp_path):
-    workdir = str(tmp_path / "demo")
+def _start_demo(workdir, *args):
+    """``python -m demo`` headless (no screen), its output on a pipe."""
     env = dict(os.environ, SDL_VIDEODRIVER="dummy")
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "demo", "--workdir", workdir, "--snapshot-every", "1",
-         "--pace", "0.3", "--seed", "7"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "demo", "--workdir", workdir, "--snapshot-every", "1"]
+        + list(args), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_snapshot(workdir, timeout=60):
+    snapshot = os.path.join(workdir, "board.png")
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(snapshot) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert os.path.exists(snapshot), "no snapshot within %d s" % timeout
+    return snapshot
+
+
+@pytest.mark.timeout(180)
+def test_demo_runs_headless_changes_and_stops_cleanly(tmp_path):
+    workdir = str(tmp_path / "demo")
+    demo = _start_demo(workdir, "--pace", "0.3", "--seed", "7")
     try:
         first = demo.stdout.readline()
         match = re.search(r"Mosquitto on 127\.0\.0\.1:(\d+), (\d+) simulated wards", first)
@@ -54,13 +67,10 @@ def test_demo_runs_headless_changes_and_stops_cleanly(tmp_path):
         port, wards = int(match.group(1)), int(match.group(2))
         assert wards == 10
         assert "no screen here" in demo.stdout.readline()
-        snapshot = os.path.join(workdir, "board.png")
-        deadline = time.monotonic() + 60
-        while not os.path.exists(snapshot) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert os.path.exists(snapshot), "no snapshot within 60 s"
+        snapshot = _wait_for_snapshot(workdir)
         seen = {_digest(snapshot)}
-        while len(seen) < 3 and time.monotonic() < deadline + 30:
+        deadline = time.monotonic() + 30
+        while len(seen) < 3 and time.monotonic() < deadline:
             time.sleep(1)
             seen.add(_digest(snapshot))
         assert len(seen) >= 3, "the snapshot did not change"
@@ -84,20 +94,10 @@ def test_demo_runs_headless_changes_and_stops_cleanly(tmp_path):
 @pytest.mark.timeout(120)
 def test_a_demo_killed_outright_leaves_nothing_running(tmp_path):
     workdir = str(tmp_path / "demo")
-    env = dict(os.environ, SDL_VIDEODRIVER="dummy")
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "demo", "--workdir", workdir, "--snapshot-every", "1"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    demo = _start_demo(workdir)
     try:
         port = int(re.search(r"127\.0\.0\.1:(\d+)", demo.stdout.readline()).group(1))
-        snapshot = os.path.join(workdir, "board.png")
-        deadline = time.monotonic() + 60
-        while not os.path.exists(snapshot) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert os.path.exists(snapshot)
+        _wait_for_snapshot(workdir)
     finally:
         demo.kill()                       # no chance to tidy up
         demo.wait()
