@@ -39,6 +39,12 @@ def _integer(name, value, low, high):
     return value
 
 
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise ContractError("%s must be true or false, got %s" % (name, _show(value)))
+    return value
+
+
 def _beds(name, value):
     return _integer(name, value, 0, MAX_BEDS)
 
@@ -155,6 +161,11 @@ class WardState:
     at: datetime
     agent: str
     blocked: int = 0
+    # Additions to contract v1 (docs/contract.md), optional on the wire and
+    # sent only when they differ from these defaults:
+    unconfirmed: bool = False   # the count was taken from a copy that may be old
+    synced: bool = False        # ``at`` was stamped by a synchronised clock
+    mismatched: int = 0         # bed contacts whose position the count does not follow
 
     def __post_init__(self):
         _beds("capacity", self.capacity)
@@ -164,6 +175,9 @@ class WardState:
         _integer("seq", self.seq, 0, MAX_SEQ)
         object.__setattr__(self, "at", _check_at(self.at))
         check_device_id(self.agent, "agent")
+        _flag("unconfirmed", self.unconfirmed)
+        _flag("synced", self.synced)
+        _beds("mismatched", self.mismatched)
 
     @property
     def vacant(self):
@@ -172,9 +186,21 @@ class WardState:
 
     def to_dict(self):
         """The payload as a JSON-ready dict."""
-        return {"v": VERSION, "capacity": self.capacity, "occupied": self.occupied,
-                "blocked": self.blocked, "seq": self.seq,
-                "at": format_at(self.at), "agent": self.agent}
+        out = {"v": VERSION, "capacity": self.capacity, "occupied": self.occupied,
+               "blocked": self.blocked, "seq": self.seq,
+               "at": format_at(self.at), "agent": self.agent}
+        if self.unconfirmed:
+            out["unconfirmed"] = True
+        if self.synced:
+            out["synced"] = True
+        if self.mismatched:
+            out["mismatched"] = self.mismatched
+        return out
+
+    def same_counts(self, other):
+        """Whether ``other`` says the same capacity, occupied and blocked."""
+        return (self.capacity, self.occupied, self.blocked) == (
+            other.capacity, other.occupied, other.blocked)
 
     def to_json(self):
         """The payload as UTF-8 JSON bytes."""
@@ -190,7 +216,10 @@ class WardState:
                    blocked=obj.get("blocked", 0),
                    seq=_require(obj, "seq", "WardState"),
                    at=parse_at(_require(obj, "at", "WardState")),
-                   agent=_require(obj, "agent", "WardState"))
+                   agent=_require(obj, "agent", "WardState"),
+                   unconfirmed=obj.get("unconfirmed", False),
+                   synced=obj.get("synced", False),
+                   mismatched=obj.get("mismatched", 0))
 
 
 @dataclass(frozen=True)

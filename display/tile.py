@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 import pygame
 
-from .board import Status
+from .board import Reason, Status
 from .text import converted
 
 
@@ -30,12 +30,24 @@ def line_choices(parts):
 
 
 def note_for(view, words):
-    """``(phrase parts, colour role)`` for a tile's bottom line, or (None, None)."""
+    """``(phrase parts, colour role)`` for a tile's note line, or (None, None).
+
+    The note says what is wrong with a tile's figure, or what just happened
+    to it: the weightiest one thing, in this order.  When its figures last
+    changed is a separate line (:func:`updated_for`).
+    """
     status = view.status
     if status is Status.WAITING:
         return None, None
+    if view.conflict:
+        return words.each("two-panels"), "warning"
     if status is Status.NOT_REPORTING:
-        if view.offline:
+        reason = view.reason
+        if reason is Reason.CONNECTION:
+            return words.each("no-connection"), "muted"
+        if reason is Reason.RESET:
+            return words.each("panel-reset"), "warning"
+        if reason is Reason.OFFLINE or view.offline:
             return words.each("panel-offline"), "muted"
         if view.silent_minutes is not None:
             return words.each("silent", d=lambda lang: words.duration(
@@ -43,8 +55,21 @@ def note_for(view, words):
         return words.each("never-heard"), "muted"
     if view.missing:
         return words.each("missing", m=view.missing, n=view.wards), "warning"
+    if view.reset:
+        return words.each("panel-reset"), "warning"
+    if view.mismatched:
+        return words.each("mismatch", n=view.mismatched), "warning"
+    if view.unconfirmed:
+        return words.each("unconfirmed"), "warning"
     if view.highlighted:
         return words.each("freed"), "highlight"
+    return None, None
+
+
+def updated_for(view, words):
+    """``(phrase parts, colour role)`` for when a shown figure last changed, or (None, None)."""
+    if view.vacant is None or view.status in (Status.WAITING, Status.NOT_REPORTING):
+        return None, None
     if view.changed_minutes is None:
         return words.each("updated-unknown"), "muted"
     if view.changed_minutes == 0:
@@ -161,6 +186,8 @@ class TileArtist:
 
         # when it changed, or what is missing
         texts, role = note_for(view, words)
+        if not texts:
+            texts, role = updated_for(view, words)
         if texts:
             note = geometry.note
             left(painter.fit(line_choices(texts), note.h, note.w,
