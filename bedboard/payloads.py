@@ -26,6 +26,8 @@ _AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})
                  r"(Z|\+00:00)")
 _BED_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}")
 _BY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 @._-]{0,63}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_REASON = 200
 
 
 # -- field checks ----------------------------------------------------------
@@ -291,10 +293,15 @@ class SetCommand:
     capacity: int = None
     blocked: int = None
     by: str = None
+    # Additions to contract v1 (docs/contract.md): a request id the agent's
+    # SetReply carries back, and the bed manager's reason, for the audit log.
+    id: str = None
+    reason: str = None
 
     def __post_init__(self):
         given = [f.name for f in fields(self)
-                 if f.name != "by" and getattr(self, f.name) is not None]
+                 if f.name in ("occupied", "capacity", "blocked")
+                 and getattr(self, f.name) is not None]
         if not given:
             raise ContractError("SetCommand needs at least one of occupied, "
                                 "capacity, blocked")
@@ -304,6 +311,10 @@ class SetCommand:
                                     or not _BY.fullmatch(self.by)):
             raise ContractError("by must be a name of up to 64 letters, digits, "
                                 "spaces or @._-, got %s" % _show(self.by))
+        if self.id is not None:
+            _request_id(self.id)
+        if self.reason is not None:
+            _reason(self.reason)
         if None not in (self.capacity, self.occupied):
             _check_counts(self.capacity, self.occupied, self.blocked or 0)
 
@@ -335,4 +346,70 @@ class SetCommand:
         if "v" in obj:
             _version(obj, "SetCommand")
         return cls(occupied=obj.get("occupied"), capacity=obj.get("capacity"),
-                   blocked=obj.get("blocked"), by=obj.get("by"))
+                   blocked=obj.get("blocked"), by=obj.get("by"), id=obj.get("id"),
+                   reason=obj.get("reason"))
+
+
+def _request_id(value):
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        raise ContractError("id must be up to 64 letters, digits or ._-, got %s"
+                            % _show(value))
+    return value
+
+
+def _reason(value):
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_REASON \
+            or any(ord(c) < 32 for c in value):
+        raise ContractError("reason must be one line of 1 to %d characters, got %s"
+                            % (MAX_REASON, _show(value)))
+    return value
+
+
+@dataclass(frozen=True)
+class SetReply:
+    """An agent's answer to a SetCommand, on ``{p}/{h}/{d}/{w}/reply`` (not retained).
+
+    An addition to contract v1 (docs/contract.md).  ``ok`` with the ``seq``
+    of the state that carries the change, or not ``ok`` with the ``reason``
+    it was refused; ``id`` is the command's, when it had one.
+    """
+
+    ok: bool
+    agent: str
+    at: datetime
+    id: str = None
+    seq: int = None
+    reason: str = None
+
+    def __post_init__(self):
+        _flag("ok", self.ok)
+        check_device_id(self.agent, "agent")
+        object.__setattr__(self, "at", _check_at(self.at))
+        if self.id is not None:
+            _request_id(self.id)
+        if self.seq is not None:
+            _integer("seq", self.seq, 0, MAX_SEQ)
+        if self.reason is not None and (not isinstance(self.reason, str)
+                                        or len(self.reason) > 1000):
+            raise ContractError("reason must be a text of at most 1000 characters")
+        if self.ok and self.seq is None:
+            raise ContractError("a SetReply that is ok must carry the seq")
+
+    def to_dict(self):
+        """The payload as a JSON-ready dict."""
+        return {"v": VERSION, "ok": self.ok, "id": self.id, "seq": self.seq,
+                "reason": self.reason, "agent": self.agent, "at": format_at(self.at)}
+
+    def to_json(self):
+        """The payload as UTF-8 JSON bytes."""
+        return _json_bytes(self.to_dict())
+
+    @classmethod
+    def parse(cls, data):
+        """Parse a SetReply payload, or raise ContractError naming the fault."""
+        obj = _load_object(data, "SetReply")
+        _version(obj, "SetReply")
+        return cls(ok=_require(obj, "ok", "SetReply"),
+                   agent=_require(obj, "agent", "SetReply"),
+                   at=parse_at(_require(obj, "at", "SetReply")), id=obj.get("id"),
+                   seq=obj.get("seq"), reason=obj.get("reason"))

@@ -15,7 +15,7 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _DEVICE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _PREFIX_LEVEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-WARD_KINDS = ("state", "event", "set")
+WARD_KINDS = ("state", "event", "set", "reply")
 
 
 def check_slug(value, what="id"):
@@ -62,7 +62,7 @@ class WardKey:
 
 
 def ward_topic(prefix, ward, kind):
-    """``{p}/{hospital}/{department}/{ward}/{kind}`` for kind state/event/set."""
+    """``{p}/{hospital}/{department}/{ward}/{kind}`` for kind state/event/set/reply."""
     if kind not in WARD_KINDS:
         raise ContractError("ward topic kind must be one of %s, got %r"
                             % (", ".join(WARD_KINDS), kind))
@@ -100,7 +100,7 @@ def parse_ward_topic(prefix, topic):
     if len(levels) != 4 or levels[3] not in WARD_KINDS:
         raise ContractError(
             "topic %r is not {prefix}/{hospital}/{department}/{ward}/"
-            "state|event|set" % (topic,))
+            "state|event|set|reply" % (topic,))
     return WardKey(*levels[:3]), levels[3]
 
 
