@@ -65,9 +65,15 @@ class PrivateBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, port=None, persistence=False, workdir=None, extra_config=()):
+    def __init__(self, port=None, persistence=False, workdir=None, extra_config=(),
+                 config_file=None):
+        if config_file is not None and port is None:
+            raise ValueError("with config_file, give the port it listens on")
         self.port = port or free_port(self.host)
         self.extra_config = list(extra_config)
+        # A complete mosquitto.conf of someone else's (bedboard broker-config's),
+        # run as it is but for the lines _write_config adds.
+        self.config_file = config_file
         if self.port == 1883:
             raise ValueError("a private broker never uses port 1883")
         self.persistence = persistence
@@ -80,6 +86,9 @@ class PrivateBroker:
         self._write_config()
 
     def _write_config(self):
+        if self.config_file is not None:
+            self._write_given_config()
+            return
         lines = ["listener %d %s" % (self.port, self.host)]
         if not any(line.startswith("allow_anonymous") for line in self.extra_config):
             lines.append("allow_anonymous true")
@@ -97,6 +106,16 @@ class PrivateBroker:
             lines += ["persistence_location %s/" % self.workdir,
                       "autosave_interval 1"]
         lines += self.extra_config
+        with open(self.config_path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+    def _write_given_config(self):
+        """``config_file`` as it is, logging to our log file too, and root stays root."""
+        with open(self.config_file, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        lines += ["log_dest file %s" % self.log_path] + self.extra_config
+        if os.geteuid() == 0 and not any(line.startswith("user ") for line in lines):
+            lines.append("user root")
         with open(self.config_path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
 
