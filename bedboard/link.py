@@ -5,14 +5,28 @@ way every bedboard device needs it:
 
 * TLS and username/password from :class:`~bedboard.settings.BrokerSettings`;
 * a will of ``offline`` (retained, QoS 1) on ``{p}/device/{id}/status``, and
-  ``online`` published on every connect;
+  ``online`` published on every connect (and again by :meth:`refresh_status`,
+  so that a stale ``offline`` delivered out of order cannot stick);
 * its subscriptions renewed on every connect, so they survive a broker
   restart;
 * reconnects with backoff — the first connection too (``connect_async``), so
   a device that boots before its broker still connects when it appears;
 * no blocking call on paho's network thread: the callbacks given to it must
   return quickly (hand work to another thread or queue), and an exception in
-  one is logged, never allowed to kill the network loop.
+  one is logged, never allowed to kill the network loop;
+* a :meth:`~BrokerLink.stop` that is bounded in time, whatever the network
+  thread is doing, so a shutdown fits systemd's ``TimeoutStopSec``.
+
+One lock decides who sends what.  Whether the link counts as connected,
+which subscriptions it holds, and whether it is stopping change together,
+under ``_lock``, and every SUBSCRIBE, UNSUBSCRIBE and status publish that
+depends on them is handed to paho while the lock is held: a subscription
+added at any moment is therefore sent exactly once per connection — by the
+network thread's connect handler if it was added before the connection
+came up, by the caller if after — and ``online`` is never published once
+:meth:`~BrokerLink.stop` has begun.  Handing a packet to paho only queues
+it, so the lock is never held while waiting for the network; and paho's
+``on_publish``, which paho calls under its own message lock, never takes it.
 
 paho's own errors become :class:`~bedboard.errors.LinkError`.
 """
@@ -68,7 +82,8 @@ class BrokerLink:
     """A connected-when-possible MQTT client for one bedboard device.
 
     ``on_message(Received)``, ``on_connection(bool)`` and
-    ``on_published(mid)`` run on paho's network thread.
+    ``on_published(mid)`` run on paho's network thread.  ``on_connection(True)``
+    comes after the connection's subscriptions were handed to paho.
     """
 
     def __init__(self, broker, device_id, subscriptions=(), on_message=None,
@@ -119,20 +134,27 @@ class BrokerLink:
         """``time.monotonic()`` when ``connected`` last changed."""
         return self._changed_at
 
+    @property
+    def subscriptions(self):
+        """The topic filters renewed on every connect, in the order they were added."""
+        with self._lock:
+            return list(self._subscriptions)
+
     # -- life cycle --------------------------------------------------------
     def start(self):
         """Begin connecting in the background; returns at once."""
-        if self._started:
-            return
-        self._stopping = False
-        try:
-            self._client.connect_async(self.broker.host, self.broker.port,
-                                       keepalive=self.broker.keepalive)
-            self._client.loop_start()
-        except (OSError, ValueError) as exc:
-            raise LinkError("cannot start the broker link to %s:%d: %s"
-                            % (self.broker.host, self.broker.port, exc)) from exc
-        self._started = True
+        with self._lock:
+            if self._started:
+                return
+            self._stopping = False
+            try:
+                self._client.connect_async(self.broker.host, self.broker.port,
+                                           keepalive=self.broker.keepalive)
+                self._client.loop_start()
+            except (OSError, ValueError) as exc:
+                raise LinkError("cannot start the broker link to %s:%d: %s"
+                                % (self.broker.host, self.broker.port, exc)) from exc
+            self._started = True
 
     def wait_connected(self, timeout):
         """Block until connected or ``timeout`` seconds pass; return connected."""
@@ -144,22 +166,47 @@ class BrokerLink:
     def stop(self, timeout=2.0):
         """Say ``offline``, disconnect cleanly and stop the network thread.
 
-        Not to be called from a paho callback.
+        Returns within about ``2 × timeout`` seconds whatever the network is
+        doing: ``timeout`` for the broker to acknowledge ``offline``, and as
+        much for paho's network thread to end (if it does not — it may be
+        stuck connecting to a host that does not answer — it is left behind:
+        it is a daemon thread and ends with the process).  A connection that
+        comes up while this runs says ``offline``, not ``online``, and is
+        closed at once.  Not to be called from a paho callback.
         """
-        if not self._started:
-            return
-        self._started = False
-        self._stopping = True
-        if self._connected:
-            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            self._stopping = True
+            info = None
+            if self._connected:
+                info = self._client.publish(self.status_topic, OFFLINE, qos=1,
+                                            retain=True)
+        if info is not None:
             try:
                 info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError) as exc:
-                _LOG.warning("offline status not confirmed: %s", exc)
+                confirmed = info.is_published()
+            except (RuntimeError, ValueError):
+                confirmed = False
+            if not confirmed:
+                _LOG.warning("the broker did not confirm the offline status within "
+                             "%.1f s", timeout)
         self._client.disconnect()
-        self._client.loop_stop()
-        self._stopping = False
+        self._stop_network_thread(timeout)
         self._set_connected(False)
+
+    def _stop_network_thread(self, timeout):
+        # paho's loop_stop() joins its thread without a bound (and that thread
+        # keeps running while unacknowledged messages remain), so it is left
+        # to a helper thread that is joined with one.
+        stopper = threading.Thread(target=self._client.loop_stop,
+                                   name="bedboard-link-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        if stopper.is_alive():
+            _LOG.warning("paho's network thread did not end within %.1f s; left "
+                         "behind (it ends with the process)", timeout)
 
     def __enter__(self):
         self.start()
@@ -174,12 +221,28 @@ class BrokerLink:
 
         Never blocks.  While disconnected, paho keeps the message in memory
         and sends it on reconnect (``rc`` is then MQTT_ERR_NO_CONN: that is
-        not a failure, and publishing again would duplicate it).
+        not a failure, and publishing again would duplicate it).  paho sends
+        such messages — and those it had sent but saw no PUBACK for — again
+        only *after* ``on_connection(True)``: a message published in answer
+        to that callback may reach the broker before them.
         """
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise LinkError("publish to %s failed: %s" % (topic, mqtt.error_string(info.rc)))
         return info
+
+    def refresh_status(self):
+        """Publish the retained ``online`` again, if connected and not stopping.
+
+        A device calls it on its heartbeat: an ``offline`` that reached a
+        consumer after the newer ``online`` (a cluster, a bridge) is then
+        corrected within one heartbeat.  Returns the MQTTMessageInfo, or None
+        when nothing was sent.
+        """
+        with self._lock:
+            if not self._connected or self._stopping:
+                return None
+            return self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
 
     def subscribe(self, topic_filter):
         """Add a subscription, now if connected and again on every reconnect."""
@@ -187,8 +250,21 @@ class BrokerLink:
             if topic_filter in self._subscriptions:
                 return
             self._subscriptions.append(topic_filter)
-        if self._connected:
+            if self._connected:
+                self._client.subscribe(topic_filter, qos=1)
+
+    def renew(self, topic_filter):
+        """Subscribe to ``topic_filter`` again on this connection (it must be held).
+
+        MQTT replaces an existing subscription and sends its retained
+        messages again: the way out when an answer seems lost.  Returns
+        whether a SUBSCRIBE was handed to paho.
+        """
+        with self._lock:
+            if topic_filter not in self._subscriptions or not self._connected:
+                return False
             self._client.subscribe(topic_filter, qos=1)
+            return True
 
     def unsubscribe(self, topic_filter):
         """Drop a subscription."""
@@ -196,15 +272,25 @@ class BrokerLink:
             if topic_filter not in self._subscriptions:
                 return
             self._subscriptions.remove(topic_filter)
-        if self._connected:
-            self._client.unsubscribe(topic_filter)
+            if self._connected:
+                self._client.unsubscribe(topic_filter)
 
     # -- paho callbacks (network thread) -----------------------------------
     def _set_connected(self, connected):
+        with self._lock:
+            changed = self._mark_connected(connected)
+        if changed:
+            self._tell_connection(connected)
+
+    def _mark_connected(self, connected):
+        """Record ``connected`` (the lock held); return whether it changed."""
         if connected == self._connected:
-            return
+            return False
         self._connected = connected
         self._changed_at = time.monotonic()
+        return True
+
+    def _tell_connection(self, connected):
         if self._on_connection is not None:
             try:
                 self._on_connection(connected)
@@ -216,20 +302,32 @@ class BrokerLink:
             _LOG.warning("broker %s:%d refused the connection: %s",
                          self.broker.host, self.broker.port, reason_code)
             return
-        _LOG.info("connected to broker %s:%d as %s", self.broker.host,
-                  self.broker.port, self.device_id)
-        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         with self._lock:
-            subscriptions = list(self._subscriptions)
-        if subscriptions:
-            client.subscribe([(topic, 1) for topic in subscriptions])
-        self._set_connected(True)
+            if self._stopping:
+                # stop() began while this connection was being set up: it
+                # must not leave a retained "online" behind.
+                _LOG.info("connected to broker %s:%d while stopping: offline, and "
+                          "disconnecting", self.broker.host, self.broker.port)
+                client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+                client.disconnect()
+                return
+            _LOG.info("connected to broker %s:%d as %s", self.broker.host,
+                      self.broker.port, self.device_id)
+            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+            if self._subscriptions:
+                client.subscribe([(topic, 1) for topic in self._subscriptions])
+            changed = self._mark_connected(True)
+        if changed:
+            self._tell_connection(True)
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties):
-        if self._connected and not self._stopping:
-            _LOG.warning("lost broker %s:%d (%s); reconnecting", self.broker.host,
-                         self.broker.port, reason_code)
-        self._set_connected(False)
+        with self._lock:
+            if self._connected and not self._stopping:
+                _LOG.warning("lost broker %s:%d (%s); reconnecting", self.broker.host,
+                             self.broker.port, reason_code)
+            changed = self._mark_connected(False)
+        if changed:
+            self._tell_connection(False)
 
     def _handle_message(self, client, userdata, message):
         if self._on_message is None:
@@ -247,6 +345,7 @@ class BrokerLink:
             _LOG.exception("on_message callback failed for %s", topic)
 
     def _handle_publish(self, client, userdata, mid, reason_code, properties):
+        # paho calls this holding its message lock: never take self._lock here.
         if self._on_published is None:
             return
         try:

@@ -177,3 +177,203 @@ def test_an_outage_is_logged_once_not_at_every_retry(broker_settings, mosquitto,
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     lost = [r for r in caplog.records if "lost broker" in r.getMessage()]
     assert errors == [] and len(lost) == 1
+
+
+
+# -- who sends what, whatever the threads do (paho's client stood in for) ------
+
+class RecordingClient:
+    """Stands in for paho's client: records what the link hands it.
+
+    After :meth:`hold_next_subscribe`, the next subscribe() waits until
+    :meth:`release` — so a test can stop paho's network thread inside the
+    link's connect handler, after it took its copy of the subscriptions.
+    """
+
+    def __init__(self):
+        self.sent = []
+        self._hold = None
+        self._inside = threading.Event()
+        self._release = threading.Event()
+
+    def hold_next_subscribe(self):
+        self._hold = True
+
+    def wait_inside(self):
+        assert self._inside.wait(5), "the connect handler never subscribed"
+
+    def release(self):
+        self._release.set()
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        self.sent.append(("publish", topic, payload, retain))
+
+    def subscribe(self, topic, qos=0):
+        topics = [t for t, _ in topic] if isinstance(topic, list) else [topic]
+        self.sent.append(("subscribe", topics))
+        if self._hold:
+            self._hold = None
+            self._inside.set()
+            self._release.wait(5)
+        return (0, 1)
+
+    def unsubscribe(self, topic):
+        self.sent.append(("unsubscribe", [topic]))
+        return (0, 2)
+
+    def disconnect(self):
+        self.sent.append(("disconnect",))
+
+    def loop_stop(self):
+        self.sent.append(("loop_stop",))
+
+    def held_filters(self):
+        """The filters the broker would hold after what was sent, in order."""
+        held = []
+        for entry in self.sent:
+            if entry[0] == "subscribe":
+                held += [t for t in entry[1] if t not in held]
+            elif entry[0] == "unsubscribe":
+                held = [t for t in held if t not in entry[1]]
+        return held
+
+    def subscribes_of(self, topic):
+        return sum(entry[1].count(topic) for entry in self.sent
+                   if entry[0] == "subscribe")
+
+    def statuses(self):
+        return [entry[2] for entry in self.sent
+                if entry[0] == "publish" and entry[1].endswith("/status")]
+
+
+def connack(name="Success"):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+    return ReasonCode(PacketTypes.CONNACK, name)
+
+
+def link_on(client, subscriptions=("a",)):
+    link = BrokerLink(BrokerSettings(host="127.0.0.1", port=1), "nrs-lobby-1",
+                      subscriptions=subscriptions)
+    link._client = client
+    return link
+
+
+def connecting(link, client):
+    """Start the connect handler on a 'network thread', held inside its subscribe."""
+    client.hold_next_subscribe()
+    thread = threading.Thread(target=link._handle_connect,
+                              args=(client, None, None, connack(), None))
+    thread.start()
+    client.wait_inside()
+    return thread
+
+
+def test_a_subscription_added_while_the_link_connects_is_sent_exactly_once():
+    # Issue 11: the network thread took its copy of the subscriptions, the
+    # caller added one and saw "not connected", then the thread said
+    # "connected" — and nobody sent it.  Force exactly that interleaving.
+    client = RecordingClient()
+    link = link_on(client)
+    network = connecting(link, client)
+    caller = threading.Thread(target=link.subscribe, args=("b",))
+    caller.start()
+    caller.join(0.2)          # today it waits for the handler; it used to return
+    client.release()
+    network.join(5)
+    caller.join(5)
+    assert link.connected
+    assert client.subscribes_of("a") == 1 and client.subscribes_of("b") == 1
+    assert client.held_filters() == ["a", "b"]
+
+
+def test_a_subscription_dropped_while_the_link_connects_stays_dropped():
+    client = RecordingClient()
+    link = link_on(client, subscriptions=("a", "b"))
+    network = connecting(link, client)
+    caller = threading.Thread(target=link.unsubscribe, args=("b",))
+    caller.start()
+    caller.join(0.2)
+    client.release()
+    network.join(5)
+    caller.join(5)
+    assert client.held_filters() == ["a"]
+
+
+def test_subscriptions_before_and_after_a_connect_are_each_sent_once():
+    client = RecordingClient()
+    link = link_on(client)
+    link.subscribe("b")                        # before: the connect sends it
+    link._handle_connect(client, None, None, connack(), None)
+    link.subscribe("c")                        # after: sent at once
+    link.subscribe("c")                        # already held: not again
+    assert [e for e in client.sent if e[0] == "subscribe"] == [
+        ("subscribe", ["a", "b"]), ("subscribe", ["c"])]
+    assert link.renew("c") and client.subscribes_of("c") == 2
+    assert not link.renew("never-added")
+    link._handle_disconnect(client, None, None, connack(), None)
+    link.subscribe("d")                        # while down: on the next connect
+    assert client.subscribes_of("d") == 0 and not link.renew("c")
+    link._handle_connect(client, None, None, connack(), None)
+    assert client.sent[-1] == ("subscribe", ["a", "b", "c", "d"])
+
+
+def test_a_connection_that_comes_up_while_stopping_says_offline():
+    # Issue 12 #15: stop() while the connection is being set up, then the
+    # CONNACK arrives: no retained "online" may be left for a stopped device.
+    client = RecordingClient()
+    link = link_on(client)
+    link._started = True                       # as start() leaves it
+    link.stop(timeout=0.1)
+    link._handle_connect(client, None, None, connack(), None)
+    assert client.statuses() == [b"offline"]
+    assert client.sent[-1] == ("disconnect",) and client.subscribes_of("a") == 0
+    assert not link.connected
+    assert link.refresh_status() is None
+
+
+def test_refresh_status_only_while_connected():
+    client = RecordingClient()
+    link = link_on(client)
+    assert link.refresh_status() is None
+    link._handle_connect(client, None, None, connack(), None)
+    link.refresh_status()
+    assert client.statuses() == [b"online", b"online"]
+    assert [e[3] for e in client.sent if e[0] == "publish"] == [True, True]
+
+
+def test_stop_is_bounded_even_when_the_network_thread_is_stuck(broker_settings, probe):
+    # paho's loop_stop() joins its thread without a bound; a callback that
+    # blocks (or a connect to a host that does not answer) held stop() — and
+    # systemd's TimeoutStopSec — for as long.
+    stuck = threading.Event()
+    entered = threading.Event()
+
+    def blocking(message):
+        entered.set()
+        stuck.wait(10)
+
+    link = BrokerLink(broker_settings, "nrs-lobby-1", on_message=blocking,
+                      subscriptions=["t/#"])
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        probe.wait_topic(link.status_topic)
+        probe.publish("t/1", b"x")
+        assert entered.wait(5)
+        started = time.monotonic()
+        link.stop(timeout=0.5)
+        assert time.monotonic() - started < 2.0
+    finally:
+        stuck.set()
+
+
+def test_refresh_status_republishes_the_retained_online(broker_settings, probe):
+    with BrokerLink(broker_settings, "nrs-lobby-1") as link:
+        assert link.wait_connected(10)
+        probe.wait_topic(link.status_topic)
+        link.refresh_status().wait_for_publish(5)
+        assert probe.wait_topic(link.status_topic, 2) == [b"online", b"online"]
+    with Probe(broker_settings.host, broker_settings.port,
+               subscriptions=(link.status_topic,)) as later:
+        assert later.wait_topic(link.status_topic) == [b"offline"]
