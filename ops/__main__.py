@@ -19,7 +19,7 @@ import os
 import sys
 
 from bedboard.errors import BedboardError, ConfigError
-from bedboard.topics import check_device_id
+from bedboard.topics import check_device_id, check_slug
 
 from . import OpsError
 from .broker import broker_config, report
@@ -64,6 +64,13 @@ def _seconds(text):
 def _name(text):
     try:
         return check_device_id(text, "name")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _slug(text):
+    try:
+        return check_slug(text, "hospital")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -159,7 +166,7 @@ def build_parser():
     sta.add_argument("--listen", type=_seconds, default=5.0, metavar="SECONDS",
                      help="how long to listen for live messages (default 5; a "
                      "heartbeat × 1.25 tells every ward)")
-    sta.add_argument("--hospital", metavar="ID", help="only this hospital's wards")
+    sta.add_argument("--hospital", type=_slug, metavar="ID", help="only this hospital's wards")
     sta.add_argument("--broker", metavar="HOST[:PORT]",
                      help="use this broker instead of the config's")
     sta.set_defaults(run=_status)

@@ -1,0 +1,211 @@
+"""``bedboard status``: every ward and device on the broker, and whether it is really reporting.
+
+It listens for ``--listen`` seconds and judges what it heard with the
+boards' own rules (:mod:`ops.fleet`).  Honesty first: a retained copy is the
+broker's memory, not a sign of life, so a ward heard only from retained
+copies within a short look is shown as *retained copy only* — neither live
+nor dead — and the summary says how long to listen to tell every ward (a
+heartbeat × 1.25).  A ward whose panel says ``offline`` is NOT REPORTING at
+once.
+
+It subscribes to the ward states first and to the device statuses after, so
+that a broker's bounded queue spends itself on the states, which matter
+most.  The config may be the operator's (every hospital, or
+``operator.hospital``) or a display's (exactly the wards its tiles show, and
+its ``stale_after``): run on a lobby's Pi, it tells what that board sees.
+"""
+
+import json
+import logging
+import time
+from datetime import datetime
+
+from bedboard.errors import ConfigError
+from bedboard.settings import override_broker
+from bedboard.topics import status_filter, ward_filter
+
+from .devices import DISPLAY, OPERATOR, read_device
+from .fleet import LIVE, NOT_REPORTING, RETAINED_ONLY, Fleet
+from .session import Session
+
+_LOG = logging.getLogger(__name__)
+
+SETTLE = 0.3
+
+
+class Look:
+    """What to look at, and how to judge it, from the config and the command line."""
+
+    def __init__(self, device, hospital=None):
+        settings = device.settings
+        self.broker = settings.broker
+        self.filters = None
+        self.covers = None
+        if device.kind == DISPLAY:
+            board = settings.board
+            self.heartbeat, self.stale_after = 60.0, board.stale_after
+            self.what = "what display %s shows" % device.id
+            if board.tiles is None:
+                self.hospitals = [board.hospital]
+                self.covers = lambda key: key.hospital == board.hospital
+            else:
+                self.hospitals = sorted({t.hospital for t in board.tiles})
+                self.covers = lambda key: any(t.covers(key) for t in board.tiles)
+        elif device.kind == OPERATOR:
+            self.heartbeat, self.stale_after = settings.heartbeat, settings.stale_after
+            hospital = hospital or settings.hospital
+            self.hospitals = [hospital] if hospital else None
+            self.what = "hospital %s" % hospital if hospital else "every hospital"
+        else:
+            raise _wrong_kind(device)
+        if hospital and device.kind == DISPLAY:
+            self.hospitals = [hospital]
+            board_covers = self.covers
+            self.covers = lambda key: key.hospital == hospital and board_covers(key)
+        prefix = self.broker.prefix
+        if self.hospitals is None:
+            self.filters = [ward_filter(prefix, "state")]
+        else:
+            self.filters = [ward_filter(prefix, "state", hospital=h) for h in self.hospitals]
+
+
+def _wrong_kind(device):
+    return ConfigError(["%s: an %s's config: bedboard status wants an operator's or a "
+                        "display's" % (device.where(device.kind), device.kind)])
+
+
+def listen(look, seconds, name="bedboard-status", clock=time.monotonic):
+    """Listen on the broker for ``seconds``; return ``(fleet, started, ended)``."""
+    fleet = Fleet(look.broker.prefix, look.heartbeat, look.stale_after, look.covers)
+    with Session(look.broker, name) as session:
+        session.subscribe(look.filters)
+        session.subscribe([status_filter(look.broker.prefix)])
+        started = clock()
+        deadline = started + max(seconds, SETTLE)
+        while True:
+            heard = session.next(deadline - clock())
+            if heard is None:
+                break
+            fleet.arrived(heard.topic, heard.payload, heard.retained, heard.received)
+            if clock() >= deadline:
+                break
+    return fleet, started, clock()
+
+
+# -- telling it --------------------------------------------------------------
+
+def _wall(monotonic_at, now_monotonic):
+    """The local wall-clock time of a monotonic instant, as HH:MM:SS."""
+    moment = datetime.now().astimezone().timestamp() - (now_monotonic - monotonic_at)
+    return datetime.fromtimestamp(moment).astimezone().strftime("%H:%M:%S")
+
+
+def _at(state):
+    return state.at.strftime("%Y-%m-%d %H:%M") + "Z"
+
+
+def report(look, fleet, started, ended, listened):
+    """The fleet as a dict (what ``--json`` prints)."""
+    wards = []
+    for verdict in fleet.ward_verdicts(started, ended):
+        state = verdict.state
+        heard = fleet.wards[verdict.key].heard_live
+        wards.append({
+            "ward": str(verdict.key), "capacity": state.capacity,
+            "occupied": state.occupied, "blocked": state.blocked, "vacant": state.vacant,
+            "seq": state.seq, "at": state.to_dict()["at"], "agent": state.agent,
+            "unconfirmed": state.unconfirmed, "synced": state.synced,
+            "mismatched": state.mismatched, "heard": verdict.heard,
+            "reporting": verdict.reporting, "why": verdict.why,
+            "heard_live_at": _wall(heard, ended) if heard is not None else None,
+            "notes": list(verdict.notes)})
+    devices = [{"id": d.id, "kind": d.kind, "status": d.status, "retained": d.retained,
+                "changed_at": _wall(d.changed, ended) if d.changed is not None else None,
+                "proved_online": d.proved_online}
+               for d in fleet.device_verdicts()]
+    return {"broker": "%s:%d" % (look.broker.host, look.broker.port),
+            "prefix": look.broker.prefix, "looked_at": look.what,
+            "listened": round(listened, 1), "heartbeat": look.heartbeat,
+            "stale_after": look.stale_after,
+            "retained_limit": round(fleet.retained_limit, 1),
+            "wards": wards, "devices": devices,
+            "retired": sorted(str(k) for k in fleet.retired),
+            "dropped": [{"ward": k, "reason": v} for k, v in sorted(fleet.dropped.items())]}
+
+
+def text_lines(data):
+    """The report as a technician reads it."""
+    lines = ["broker %s (prefix %s), %s; listened %.0f s" % (
+        data["broker"], data["prefix"], data["looked_at"], data["listened"])]
+    wards = data["wards"]
+    if not wards:
+        lines.append("no ward has reported to this broker (no retained state%s)"
+                     % (" that this login may read" if data["devices"] else ""))
+    else:
+        width = max(len(w["ward"]) for w in wards)
+        agent_width = max(len(w["agent"]) for w in wards)
+        lines.append("%-*s  %5s %5s %5s %5s %7s  %-17s  %-*s  %s" % (
+            width, "WARD", "CAP", "OCC", "BLK", "VAC", "SEQ", "LAST CHANGE (UTC)",
+            agent_width, "AGENT", "REPORTING"))
+        for ward in wards:
+            if ward["heard"] == LIVE:
+                verdict = "live (heard %s)" % ward["heard_live_at"]
+            elif ward["heard"] == RETAINED_ONLY:
+                verdict = "retained copy only: %s" % ward["why"]
+            else:
+                verdict = "NOT REPORTING: %s" % ward["why"]
+            lines.append("%-*s  %5d %5d %5d %5d %7d  %-17s  %-*s  %s" % (
+                width, ward["ward"], ward["capacity"], ward["occupied"], ward["blocked"],
+                ward["vacant"], ward["seq"], ward["at"].replace("T", " ")[:16] + "Z",
+                agent_width, ward["agent"], verdict))
+            lines += ["%*s  ! %s" % (width, "", note) for note in ward["notes"]]
+    devices = data["devices"]
+    if devices:
+        width = max(len(d["id"]) for d in devices)
+        lines.append("")
+        lines.append("%-*s  %-6s  %s" % (width, "DEVICE", "KIND", "STATUS"))
+        for device in devices:
+            if device["proved_online"]:
+                said = "online (its status says otherwise, but it sent a live state)"
+            elif device["changed_at"]:
+                said = "%s since %s (heard live)" % (device["status"], device["changed_at"])
+            elif device["status"] == "no status":
+                said = "no status on the broker"
+            else:
+                said = "%s (retained copy: since before this look)" % device["status"]
+            lines.append("%-*s  %-6s  %s" % (width, device["id"], device["kind"], said))
+    lines.append("")
+    lines.append(_summary(data))
+    for dropped in data["dropped"]:
+        lines.append("dropped a state of %s that breaks the contract: %s"
+                     % (dropped["ward"], dropped["reason"]))
+    return lines
+
+
+def _summary(data):
+    wards = data["wards"]
+    live = sum(1 for w in wards if w["heard"] == LIVE)
+    retained = sum(1 for w in wards if w["heard"] == RETAINED_ONLY)
+    silent = sum(1 for w in wards if w["heard"] == NOT_REPORTING)
+    text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting." % (
+        len(wards), live, retained, silent)
+    if retained:
+        text += (" A retained copy is not a sign of life: listen %.0f s (--listen %.0f, "
+                 "a heartbeat × 1.25) to tell every ward." % (
+                     data["retained_limit"], data["retained_limit"]))
+    return text
+
+
+def status_from_args(args):
+    """Run ``bedboard status``; return the exit status."""
+    device = read_device(args.config)
+    look = Look(device, hospital=args.hospital)
+    if args.broker:
+        look.broker = override_broker(look.broker, args.broker)
+    fleet, started, ended = listen(look, args.listen)
+    data = report(look, fleet, started, ended, ended - started)
+    if args.json:
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+    else:
+        print("\n".join(text_lines(data)))
+    return 0
