@@ -78,8 +78,20 @@ class EdgeFilter:
     to become inactive, ``debounce`` — or ``max(debounce, hold)`` too when
     ``hold_release`` (a bed sensor must be steady both ways).
     ``on_too_short(seconds)`` is called when a press lasted at least
-    ``debounce`` but was released before ``hold``.  Both run on the
-    scheduler's thread (on the caller's when the delay is zero).
+    ``debounce`` but was released before ``hold``.
+
+    Edges are timed by when they *happened* (``at``, a ``time.monotonic()``
+    value — the panel derives it from the pin's own edge time), not by when
+    the filter hears of them: if a starved callback thread delivers a press
+    and its release together, the press still counts, because the filter
+    looks back at how long each position was held.  A position known to
+    have been held long enough is confirmed at the latest when the next
+    edge arrives, otherwise by a check on the scheduler's thread when its
+    delay has passed (on the caller's thread when the delay is zero).
+
+    ``active=None`` makes a filter that knows no position yet: the first
+    :meth:`edge` only sets it, under the same lock as every later edge, so
+    no edge can fall between "registered for edges" and "position known".
     """
 
     def __init__(self, scheduler, debounce=0.05, hold=0.0, hold_release=False,
@@ -96,6 +108,7 @@ class EdgeFilter:
         self.on_too_short = on_too_short
         self._lock = threading.Lock()
         self._generation = 0
+        self._known = active is not None
         self._raw = self._stable = bool(active)
         self._raw_since = time.monotonic()
         self._longest_press = 0.0
@@ -105,46 +118,70 @@ class EdgeFilter:
         """The confirmed position: True once a press (or closing) is confirmed."""
         return self._stable
 
-    def reset(self, active):
+    def reset(self, active, at=None):
         """Take ``active`` as the confirmed position, without reporting a change."""
         with self._lock:
-            self._generation += 1
-            self._raw = self._stable = bool(active)
-            self._raw_since = time.monotonic()
-            self._longest_press = 0.0
+            self._set_position(active, time.monotonic() if at is None else at)
+
+    def _set_position(self, active, at):
+        self._generation += 1
+        self._known = True
+        self._raw = self._stable = bool(active)
+        self._raw_since = at
+        self._longest_press = 0.0
 
     def edge(self, active, at=None):
-        """Tell the filter the contact is now ``active`` (called on every raw edge)."""
+        """Tell the filter the contact became ``active`` at ``at`` (default: now)."""
         active = bool(active)
-        now = time.monotonic() if at is None else at
+        at = time.monotonic() if at is None else at
         with self._lock:
-            if active == self._raw:
+            if not self._known:
+                self._set_position(active, at)
                 return
+            if active == self._raw or at < self._raw_since:
+                return   # no move, or older news than an edge already heard
+            outcome = self._settle_until(at)
             if not active:
-                self._longest_press = max(self._longest_press, now - self._raw_since)
-            self._raw, self._raw_since = active, now
+                self._longest_press = max(self._longest_press, at - self._raw_since)
+            self._raw, self._raw_since = active, at
             self._generation += 1
             generation = self._generation
-            delay = self._press_delay if active else self._release_delay
-        if delay <= 0:
-            self._settle(generation)
+            due = at + (self._press_delay if active else self._release_delay)
+        self._report(outcome)
+        if due <= at:
+            self._check(generation)
         else:
-            self._scheduler.call_at(now + delay, lambda: self._settle(generation))
+            self._scheduler.call_at(due, lambda: self._check(generation))
 
-    def _settle(self, generation):
+    def _check(self, generation):
         with self._lock:
             if generation != self._generation:
-                return  # the contact moved again within the delay: not steady
-            longest, self._longest_press = self._longest_press, 0.0
-            if self._raw == self._stable:
-                too_short = (not self._raw and self.hold > self.debounce
-                             and longest >= self.debounce)
-                changed = False
-            else:
-                self._stable = self._raw
-                changed, too_short = True, False
-            stable = self._stable
-        if changed and self.on_change is not None:
-            self.on_change(stable)
-        elif too_short and self.on_too_short is not None:
-            self.on_too_short(longest)
+                return  # the contact moved again: the next edge decides
+            outcome = self._settle_until(None)
+        self._report(outcome)
+
+    def _settle_until(self, until):
+        """What the raw position, held from its edge to ``until``, confirms (lock held).
+
+        ``until=None``: the position has been held for its whole delay.
+        """
+        delay = self._press_delay if self._raw else self._release_delay
+        if until is not None and until - self._raw_since < delay:
+            return None
+        longest, self._longest_press = self._longest_press, 0.0
+        if self._raw != self._stable:
+            self._stable = self._raw
+            return ("change", self._stable)
+        if not self._raw and self.hold > self.debounce and longest >= self.debounce:
+            return ("too short", longest)
+        return None
+
+    def _report(self, outcome):
+        if outcome is None:
+            return
+        what, value = outcome
+        if what == "change":
+            if self.on_change is not None:
+                self.on_change(value)
+        elif self.on_too_short is not None:
+            self.on_too_short(value)

@@ -24,6 +24,7 @@ is missing.
 import importlib
 import logging
 import os
+import time
 
 from gpiozero import LED, Buzzer, CompositeDevice, DigitalInputDevice
 from gpiozero.mixins import event
@@ -102,12 +103,21 @@ def make_pin_factory(name="auto", model=None):
 # -- inputs ---------------------------------------------------------------
 
 class DebouncedInputMixin:
-    """Feeds a DigitalInputDevice's raw edges through an EdgeFilter.
+    """Feeds a DigitalInputDevice's raw edges, timed by the pin, through an EdgeFilter.
 
-    Like gpiozero's own HoldMixin, it overrides ``_fire_activated`` and
-    ``_fire_deactivated``; the filter then calls :meth:`_confirmed` (and
-    :meth:`_too_short`) once the contact is steady.
+    gpiozero hands every edge to ``_fire_events(ticks, new_active)`` with
+    ``ticks``, the pin factory's time of the edge (lgpio: the kernel's
+    timestamp of the line event; mock pins: when the pin was driven) — not
+    when the callback happens to run.  The filter is given that moment, so
+    a press and its release delivered together by a starved callback
+    thread still count as the press they were.  The filter's first edge
+    (gpiozero's own initial call, or an edge that beats it) sets its
+    position under the filter's lock, so no edge can fall between "pin
+    callback registered" and "position known".  The filter then calls
+    :meth:`_confirmed` (and :meth:`_too_short`) once the contact is steady.
     """
+
+    MAX_EDGE_AGE = 60.0  # seconds; an older edge time is taken to be a clock mix-up
 
     def __init__(self, *args, debounce=0.05, hold=0.0, hold_release=False,
                  scheduler=None, **kwargs):
@@ -116,9 +126,23 @@ class DebouncedInputMixin:
         self._filter = EdgeFilter(self._scheduler, debounce, hold,
                                   hold_release=hold_release,
                                   on_change=self._confirmed,
-                                  on_too_short=self._too_short)
+                                  on_too_short=self._too_short, active=None)
         super().__init__(*args, **kwargs)
-        self._filter.reset(self.is_active)
+
+    def _fire_events(self, ticks, new_active):
+        self._filter.edge(new_active, at=self._edge_time(ticks))
+        super()._fire_events(ticks, new_active)
+
+    def _edge_time(self, ticks):
+        """The ``time.monotonic()`` moment of an edge the pin factory timed ``ticks``."""
+        factory = self.pin_factory
+        try:
+            age = factory.ticks_diff(factory.ticks(), ticks)
+        except Exception:  # noqa: BLE001 - a factory without usable ticks: now
+            age = 0.0
+        if not 0.0 <= age <= self.MAX_EDGE_AGE:
+            age = 0.0
+        return time.monotonic() - age
 
     @property
     def debounce(self):
@@ -134,12 +158,6 @@ class DebouncedInputMixin:
     def confirmed_active(self):
         """The debounced position: True while a press (or closing) is confirmed."""
         return self._filter.active
-
-    def _fire_activated(self):
-        self._filter.edge(True)
-
-    def _fire_deactivated(self):
-        self._filter.edge(False)
 
     def _confirmed(self, active):
         raise NotImplementedError

@@ -4,7 +4,8 @@ import queue
 import time
 
 import pytest
-from gpiozero.pins.mock import MockFactory
+from gpiozero.pins.mock import MockFactory, MockPin
+from gpiozero.pins.pi import PiPin
 
 from agent.config import InputSettings, OutputSettings
 from agent.debounce import EdgeFilter, Scheduler
@@ -202,3 +203,116 @@ def test_pin_factory_choice_is_explicit_and_clear(monkeypatch):
         make_pin_factory("auto", model="")
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     assert type(make_pin_factory("auto", model="")).__name__ == "MockFactory"
+
+
+class LateMockPin(MockPin):
+    """A mock pin whose edge callbacks are held back, like a starved callback thread.
+
+    The pin still times each edge when it happens (gpiozero's ``ticks``);
+    :meth:`deliver` hands the held edges over, all at once.
+    """
+
+    def __init__(self, factory, info):
+        super().__init__(factory, info)
+        self.held = []
+        self.holding = False
+
+    def _call_when_changed(self):
+        if self.holding:
+            self.held.append((self._last_change, self._state))
+        else:
+            super()._call_when_changed()
+
+    def deliver(self):
+        held, self.held, self.holding = self.held, [], False
+        for ticks, state in held:
+            PiPin._call_when_changed(self, ticks, state)
+
+
+def test_a_press_delivered_late_with_its_release_still_counts():
+    # Issue 12 #12: edges were timed when the callback ran; press and release
+    # delivered together measured ~0 s and neither a press nor a refusal came.
+    factory = MockFactory(pin_class=LateMockPin)
+    got = []
+    try:
+        button = WardButton(27, name="taken", kind="taken", pin_factory=factory)
+        button.when_pressed = lambda: got.append("pressed")
+        pin = factory.pin(27)
+        pin.holding = True
+        pin.drive_low()
+        time.sleep(0.12)           # held for more than the 0.05 s debounce
+        pin.drive_high()
+        time.sleep(0.1)
+        assert got == []           # nothing delivered yet
+        pin.deliver()              # both edges at once, 0.1 s late
+        time.sleep(0.15)
+        assert got == ["pressed"]
+        button.close()
+    finally:
+        factory.close()
+
+
+def test_a_knock_delivered_late_is_still_a_knock():
+    factory = MockFactory(pin_class=LateMockPin)
+    got = []
+    try:
+        button = WardButton(27, name="taken", kind="taken", pin_factory=factory)
+        button.when_pressed = lambda: got.append("pressed")
+        pin = factory.pin(27)
+        pin.holding = True
+        pin.drive_low()
+        time.sleep(0.01)           # shorter than debounce: a bounce
+        pin.drive_high()
+        time.sleep(0.2)
+        pin.deliver()
+        time.sleep(0.15)
+        assert got == []
+        button.close()
+    finally:
+        factory.close()
+
+
+def test_a_contact_closing_while_the_panel_starts_is_not_lost(factory):
+    # Issue 12 #15: the filter was reset to the pin's position, read after
+    # gpiozero had registered its edge callback; a contact that closed just
+    # after that read was lost until it moved again.  Close it exactly then:
+    # on the first read of the pin after gpiozero's initial event.
+    got = []
+
+    class RacingContact(BedContact):
+        initial_events = 0
+        closed = False
+
+        def _fire_events(self, ticks, new_active):
+            super()._fire_events(ticks, new_active)
+            RacingContact.initial_events += 1
+
+        @property
+        def is_active(self):
+            value = super().is_active
+            if RacingContact.initial_events == 1 and not RacingContact.closed:
+                RacingContact.closed = True
+                self.pin.drive_low()      # the contact closes just after the read
+            return value
+
+    contact = RacingContact(22, name="bed-12", bed="12", pin_factory=factory)
+    contact.when_occupied = lambda: got.append("occupied")
+    assert contact.is_active is not None     # the first read after start (if any)
+    time.sleep(0.15)
+    assert RacingContact.closed and contact.is_occupied and got == ["occupied"]
+    contact.close()
+
+
+def test_an_edge_older_than_one_already_heard_is_ignored():
+    changes = []
+    scheduler = Scheduler()
+    edges = EdgeFilter(scheduler, debounce=0.02, on_change=changes.append, active=None)
+    now = time.monotonic()
+    edges.edge(True, at=now)          # the first edge only sets the position
+    edges.edge(False, at=now - 1.0)   # a stale report from before it
+    time.sleep(0.1)
+    assert changes == [] and edges.active
+    edges.edge(False, at=time.monotonic())
+    time.sleep(0.1)
+    assert changes == [False]
+    scheduler.close()
