@@ -237,12 +237,22 @@ def _check(args):
 
 # -- running ---------------------------------------------------------------
 
+class _Formatter(logging.Formatter):
+    """``bedboard: warning: …``: the level in lower case, as a person reads it."""
+
+    def format(self, record):
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
 def main(argv=None):
     """Run one subcommand; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Formatter("bedboard: %(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="bedboard: %(levelname)s: %(message)s")
+                        handlers=[handler])
     logging.getLogger("bedboard.paho").setLevel(logging.WARNING)
     try:
         return args.run(args)
