@@ -5,7 +5,8 @@ change survives SIGKILL and power loss once :meth:`Ledger.record` returns:
 
 * ``ward`` — the one row of the ward's counts, ``seq`` and ``at``; also the
   config capacity last applied, so that a changed ``capacity`` in the
-  config is noticed once;
+  config is noticed once, and whether the count is ``unconfirmed`` (taken
+  from a copy that may be old, until a bed manager's ``set``);
 * ``outbox`` — each change's WardEvent, until the broker acknowledged it;
 * ``uplink`` — each change's body for the referral portal, until the
   portal took it (only when an uplink is configured);
@@ -20,6 +21,9 @@ republished on every connect.
 A new ledger is built in a side file and renamed into place, so "there is
 a ledger" is all or nothing.  :class:`UplinkQueue` is the uplink thread's
 own connection to the same file.
+
+Schema versions: 1 had no ``unconfirmed`` column; a version 1 ledger is
+migrated to version 2 (the column added, false) when it is opened.
 """
 
 import logging
@@ -29,7 +33,7 @@ import threading
 from contextlib import contextmanager
 from urllib.parse import quote
 
-from bedboard.errors import LedgerError
+from bedboard.errors import LedgerError, PressRefused
 from bedboard.payloads import WardEvent, WardState, format_at, parse_at
 
 from .ward import WardCounts
@@ -37,7 +41,7 @@ from .ward import WardCounts
 _LOG = logging.getLogger(__name__)
 
 FILE_NAME = "ledger.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE ward (
@@ -52,7 +56,8 @@ CREATE TABLE ward (
     seq INTEGER NOT NULL,
     at TEXT NOT NULL,
     config_capacity INTEGER NOT NULL,
-    origin TEXT NOT NULL
+    origin TEXT NOT NULL,
+    unconfirmed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event BLOB NOT NULL);
 CREATE TABLE uplink (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
@@ -106,12 +111,28 @@ def _transaction(connection):
         raise
 
 
+def _migrate(connection, path, version):
+    """Bring a ledger of an older schema ``version`` up to SCHEMA_VERSION, in place."""
+    if version == 1:
+        with _transaction(connection):
+            connection.execute("ALTER TABLE ward ADD COLUMN unconfirmed INTEGER NOT NULL "
+                               "DEFAULT 0")
+            connection.execute("PRAGMA user_version = 2")
+        _LOG.info("%s: ledger schema 1 brought up to 2 (unconfirmed counts)", path)
+        return
+    raise LedgerError("%s is a ledger of version %d; this bed-agent reads versions 1 "
+                      "to %d" % (path, version, SCHEMA_VERSION))
+
+
 class Ledger:
     """The ward's durable count and outbox in ``state_dir`` (see the module docstring).
 
-    Written by one thread (the agent's loop); a lock lets others read it
-    (tests, benchmarks).  :class:`UplinkQueue` has its own connection for the
-    uplink thread.
+    Written by one thread (the agent's loop).  Others may read it (tests,
+    benchmarks): the file and the in-memory copy (``counts``, ``seq``, ``at``,
+    ``unconfirmed``, ``outbox_count``, …) change together under one lock, so
+    :meth:`state` — and anyone holding the lock — sees them agree with what
+    is committed.  :class:`UplinkQueue` has its own connection for the uplink
+    thread.
     """
 
     def __init__(self, path, connection, uplink_body=None):
@@ -121,11 +142,14 @@ class Ledger:
         self._uplink_body = uplink_body
         row = connection.execute(
             "SELECT hospital, department, ward, agent, capacity, occupied, blocked, "
-            "seq, at, config_capacity, origin FROM ward WHERE id = 1").fetchone()
+            "seq, at, config_capacity, origin, unconfirmed FROM ward WHERE id = 1"
+        ).fetchone()
         if row is None:
             raise LedgerError("%s has no ward row: it is not a complete ledger" % path)
         (self.hospital, self.department, self.ward_name, self.agent, capacity,
-         occupied, blocked, self.seq, at, self.config_capacity, self.origin) = row
+         occupied, blocked, self.seq, at, self.config_capacity, self.origin,
+         unconfirmed) = row
+        self.unconfirmed = bool(unconfirmed)
         self.counts = WardCounts(capacity, occupied, blocked)
         self.at = parse_at(at)
         self.outbox_count = connection.execute("SELECT count(*) FROM outbox").fetchone()[0]
@@ -144,9 +168,11 @@ class Ledger:
             connection = _connect(path)
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
-                connection.close()
-                raise LedgerError("%s is a ledger of version %d; this bed-agent "
-                                  "reads version %d" % (path, version, SCHEMA_VERSION))
+                try:
+                    _migrate(connection, path, version)
+                except BaseException:
+                    connection.close()
+                    raise
             ledger = cls(path, connection, uplink_body)
         except sqlite3.Error as exc:
             raise LedgerError("cannot open the ledger %s: %s" % (path, exc)) from exc
@@ -161,7 +187,7 @@ class Ledger:
 
     @classmethod
     def create(cls, state_dir, ward, agent, counts, seq, at, config_capacity, origin,
-               uplink_body=None):
+               uplink_body=None, unconfirmed=False):
         """Make a new ledger in ``state_dir`` (which must not have one) and open it."""
         path = ledger_path(state_dir)
         draft = path + ".new"
@@ -177,10 +203,10 @@ class Ledger:
                         if statement.strip():
                             connection.execute(statement)
                     connection.execute(
-                        "INSERT INTO ward VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO ward VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (ward.hospital, ward.department, ward.ward, agent,
                          counts.capacity, counts.occupied, counts.blocked, seq,
-                         format_at(at), config_capacity, origin))
+                         format_at(at), config_capacity, origin, int(unconfirmed)))
                     connection.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
             finally:
                 connection.close()  # checkpoints the WAL into the file
@@ -200,11 +226,18 @@ class Ledger:
                 self._db = None
 
     # -- reading -----------------------------------------------------------
-    def state(self, agent):
-        """The ward's current WardState, as ``agent`` publishes it."""
-        return WardState(capacity=self.counts.capacity, occupied=self.counts.occupied,
-                         blocked=self.counts.blocked, seq=self.seq, at=self.at,
-                         agent=agent)
+    def state(self, agent, mismatched=0):
+        """The ward's current WardState, as ``agent`` publishes it.
+
+        ``mismatched`` — bed contacts whose position the count does not
+        follow — is the agent's to know (it reads the contacts); the rest is
+        the ledger's.
+        """
+        with self._lock:
+            return WardState(capacity=self.counts.capacity,
+                             occupied=self.counts.occupied, blocked=self.counts.blocked,
+                             seq=self.seq, at=self.at, agent=agent,
+                             unconfirmed=self.unconfirmed, mismatched=mismatched)
 
     def outbox(self, after, limit):
         """Up to ``limit`` undelivered events with seq > ``after``: ``[(seq, payload)]``."""
@@ -225,42 +258,107 @@ class Ledger:
             return self._db.execute("SELECT count(*) FROM uplink").fetchone()[0]
 
     # -- writing -----------------------------------------------------------
-    def record(self, change, agent, at, bed_counted=None, config_capacity=None):
+    def record(self, change, agent, at, bed_counted=None, config_capacity=None,
+               unconfirmed=None, seq=None):
         """Make ``change`` durable as the next seq; return its (WardState, WardEvent).
 
         One transaction: the counts, seq and ``at``, the event in the outbox,
-        the portal's copy (with an uplink), the bed's flag and the config
-        capacity.  Raises LedgerError, and nothing changes, if it cannot be
-        written.
+        the portal's copy (with an uplink), the bed's flag, the config
+        capacity and ``unconfirmed`` (None: as it was).  ``seq`` (default:
+        the next one) may jump ahead, never back.  Raises LedgerError, and
+        nothing changes, if it cannot be written.
         """
+        with self._lock:
+            written = self._transact(lambda db: [self._write_change(
+                db, change, agent, at, bed_counted, config_capacity, unconfirmed, seq)])
+        return written[0]
+
+    def rebase(self, base_seq, first, intents, agent, at):
+        """Put a newer count under the changes made since ``base_seq``; one transaction.
+
+        For an old copy that meets a newer count on the broker: every change
+        after ``base_seq`` (none of them published: their outbox and portal
+        rows are dropped) is replaced by ``first`` — ``(Change, seq)``, the
+        move to the broker's counts, recorded unconfirmed — followed by each
+        of ``intents`` (:class:`~agent.ward.Intent`) decided again on the new
+        counts.  Returns ``(recorded, refused)``: ``[(state, event)]`` and
+        ``[(intent, PressRefused)]`` for what the rules now refuse (a refused
+        bed change leaves its bed counted as before it).
+        """
+        change, seq = first
+        refused = []
+
+        def work(db):
+            db.execute("DELETE FROM outbox WHERE seq > ?", (base_seq,))
+            db.execute("DELETE FROM uplink WHERE seq > ?", (base_seq,))
+            self.outbox_count = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            written = [self._write_change(db, change, agent, at, None, None, True, seq)]
+            for intent in intents:
+                try:
+                    again = intent.decide(self.counts)
+                except PressRefused as exc:
+                    refused.append((intent, exc))
+                    if intent.bed is not None:
+                        db.execute("INSERT OR REPLACE INTO beds (bed, counted) "
+                                   "VALUES (?, ?)", (intent.bed, int(not intent.occupied)))
+                    continue
+                written.append(self._write_change(db, again, agent, at,
+                                                  intent.bed_counted, None, None, None))
+            return written
+
+        with self._lock:
+            written = self._transact(work)
+        return written, refused
+
+    def _transact(self, work):
+        """Run ``work(db)`` in one transaction; the in-memory copy follows only if it commits.
+
+        Called with the lock held.
+        """
+        saved = (self.counts, self.seq, self.at, self.agent, self.config_capacity,
+                 self.unconfirmed, self.outbox_count)
+        try:
+            with _transaction(self._db) as db:
+                return work(db)
+        except sqlite3.Error as exc:
+            (self.counts, self.seq, self.at, self.agent, self.config_capacity,
+             self.unconfirmed, self.outbox_count) = saved
+            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
+        except BaseException:
+            (self.counts, self.seq, self.at, self.agent, self.config_capacity,
+             self.unconfirmed, self.outbox_count) = saved
+            raise
+
+    def _write_change(self, db, change, agent, at, bed_counted, config_capacity,
+                      unconfirmed, seq):
+        """Write one change inside a transaction and move the in-memory copy with it."""
         after = change.after
-        seq = self.seq + 1
+        seq = self.seq + 1 if seq is None else seq
+        if seq <= self.seq:
+            raise ValueError("seq %d would not be after %d" % (seq, self.seq))
+        unconfirmed = self.unconfirmed if unconfirmed is None else bool(unconfirmed)
+        config_capacity = (self.config_capacity if config_capacity is None
+                           else config_capacity)
         state = WardState(capacity=after.capacity, occupied=after.occupied,
-                          blocked=after.blocked, seq=seq, at=at, agent=agent)
+                          blocked=after.blocked, seq=seq, at=at, agent=agent,
+                          unconfirmed=unconfirmed)
         event = WardEvent(kind=change.kind, bed=change.bed, capacity=after.capacity,
                           occupied=after.occupied, blocked=after.blocked, seq=seq,
                           at=at, agent=agent)
-        config_capacity = (self.config_capacity if config_capacity is None
-                           else config_capacity)
-        try:
-            with self._lock, _transaction(self._db) as db:
-                db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
-                           "blocked = ?, seq = ?, at = ?, config_capacity = ? "
-                           "WHERE id = 1",
-                           (agent, after.capacity, after.occupied, after.blocked, seq,
-                            format_at(at), config_capacity))
-                db.execute("INSERT INTO outbox (seq, event) VALUES (?, ?)",
-                           (seq, event.to_json()))
-                if self._uplink_body is not None:
-                    db.execute("INSERT INTO uplink (seq, body) VALUES (?, ?)",
-                               (seq, self._uplink_body(state)))
-                if bed_counted is not None:
-                    db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
-                               (bed_counted[0], int(bed_counted[1])))
-        except sqlite3.Error as exc:
-            raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
+        db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
+                   "blocked = ?, seq = ?, at = ?, config_capacity = ?, unconfirmed = ? "
+                   "WHERE id = 1",
+                   (agent, after.capacity, after.occupied, after.blocked, seq,
+                    format_at(at), config_capacity, int(unconfirmed)))
+        db.execute("INSERT INTO outbox (seq, event) VALUES (?, ?)", (seq, event.to_json()))
+        if self._uplink_body is not None:
+            db.execute("INSERT INTO uplink (seq, body) VALUES (?, ?)",
+                       (seq, self._uplink_body(state)))
+        if bed_counted is not None:
+            db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
+                       (bed_counted[0], int(bed_counted[1])))
         self.counts, self.seq, self.at, self.agent = after, seq, state.at, agent
-        self.config_capacity = config_capacity
+        self.config_capacity, self.unconfirmed = config_capacity, unconfirmed
         self.outbox_count += 1
         return state, event
 
@@ -271,8 +369,15 @@ class Ledger:
 
     def set_config_capacity(self, capacity):
         """Remember ``capacity`` as the config's, without changing the count."""
-        self._write("UPDATE ward SET config_capacity = ? WHERE id = 1", (capacity,))
-        self.config_capacity = capacity
+        with self._lock:
+            self._write("UPDATE ward SET config_capacity = ? WHERE id = 1", (capacity,))
+            self.config_capacity = capacity
+
+    def beds(self):
+        """Every bed the ledger knows: ``{label: counted as occupied}``."""
+        with self._lock:
+            return {bed: bool(counted) for bed, counted in
+                    self._db.execute("SELECT bed, counted FROM beds").fetchall()}
 
     def forget(self, seqs):
         """Drop the delivered events ``seqs`` from the outbox.
@@ -291,12 +396,12 @@ class Ledger:
                     db.executemany("DELETE FROM outbox WHERE seq = ?",
                                    [(s,) for s in seqs])
                     deleted = db.total_changes - before
+                self.outbox_count -= deleted
             except sqlite3.Error as exc:
                 raise LedgerError("cannot write the ledger %s: %s"
                                   % (self.path, exc)) from exc
             finally:
                 self._db.execute("PRAGMA synchronous = FULL")
-        self.outbox_count -= deleted
 
     def _write(self, sql, args):
         try:

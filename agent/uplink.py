@@ -77,15 +77,21 @@ class Uplink:
         self._wake.set()
 
     def stop(self, timeout=2.0):
-        """Stop the thread; what is not posted yet stays queued for next time."""
+        """Stop the thread; what is not posted yet stays queued for next time.
+
+        The HTTP session belongs to the thread while it runs: a POST still
+        under way when ``timeout`` passes is left to finish (or time out) on
+        its own, and the thread closes the session after it — never under it.
+        """
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                _LOG.warning("uplink still busy with the portal at %s; leaving it",
-                             self.settings.url)
-        self._session.close()
+        if self._thread is None:
+            self._session.close()
+            return
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            _LOG.warning("uplink still busy with the portal at %s; leaving it to "
+                         "finish on its own", self.settings.url)
 
     # -- the thread --------------------------------------------------------
     def _run(self):
@@ -114,6 +120,7 @@ class Uplink:
             _LOG.debug("the uplink's failure", exc_info=True)
         finally:
             self._queue.close()
+            self._session.close()
 
     def _post(self, seq, body):
         """POST one change; None when it is done with, else seconds to wait (0: backoff)."""

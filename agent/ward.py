@@ -124,3 +124,43 @@ def resize(counts, capacity, source="config"):
                            % (capacity, counts.occupied, counts.blocked))
     return Change("set", counts, WardCounts(capacity, counts.occupied, counts.blocked),
                   source=source)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a press, a bed contact or the config asked for, to be decided again later.
+
+    While the agent checks its ledger against the broker, the changes it
+    records are kept as intents too: if the ledger turns out to be an old
+    copy, they are decided again, by the same rules, on the broker's newer
+    counts (:meth:`agent.ledger.Ledger.rebase`).
+    """
+
+    kind: str                 # a counting kind, "sensor" or "resize"
+    source: str = None
+    bed: str = None           # for "sensor": the bed, and whether it became occupied
+    occupied: bool = None
+    capacity: int = None      # for "resize"
+
+    @property
+    def bed_counted(self):
+        """``(bed, occupied)`` for the ledger's beds table, or None."""
+        return None if self.bed is None else (self.bed, self.occupied)
+
+    def decide(self, counts):
+        """The Change this intent makes of ``counts``, or raise PressRefused."""
+        if self.kind == "sensor":
+            return sense(counts, self.bed, self.occupied, source=self.source)
+        if self.kind == "resize":
+            return resize(counts, self.capacity, source=self.source)
+        return press(counts, self.kind, source=self.source)
+
+    def describe(self):
+        """``taken (taken)``, ``bed 12 occupied (bed-12)``, ``capacity 44 (config)``."""
+        if self.kind == "sensor":
+            what = "bed %s %s" % (self.bed, "occupied" if self.occupied else "vacated")
+        elif self.kind == "resize":
+            what = "capacity %d" % self.capacity
+        else:
+            what = self.kind
+        return "%s (%s)" % (what, self.source) if self.source else what

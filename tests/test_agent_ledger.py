@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -118,3 +119,131 @@ def test_a_failed_commit_leaves_the_ledger_usable(tmp_path):
     assert not ledger._db.in_transaction and ledger.seq == 7
     ledger._db.execute("DROP TRIGGER late")
     assert ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)[0].seq == 8
+
+
+V1_SCHEMA = """
+CREATE TABLE ward (id INTEGER PRIMARY KEY CHECK (id = 1), hospital TEXT NOT NULL,
+    department TEXT NOT NULL, ward TEXT NOT NULL, agent TEXT NOT NULL,
+    capacity INTEGER NOT NULL, occupied INTEGER NOT NULL, blocked INTEGER NOT NULL,
+    seq INTEGER NOT NULL, at TEXT NOT NULL, config_capacity INTEGER NOT NULL,
+    origin TEXT NOT NULL);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event BLOB NOT NULL);
+CREATE TABLE uplink (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE beds (bed TEXT PRIMARY KEY, counted INTEGER NOT NULL);
+"""
+
+
+def test_a_version_1_ledger_is_opened_and_brought_up_to_date(tmp_path):
+    path = ledger_path(str(tmp_path))
+    with sqlite3.connect(path) as db:
+        db.executescript(V1_SCHEMA)
+        db.execute("INSERT INTO ward VALUES (1, 'nrs', 'medicine', 'female-2', "
+                   "'ward-agent', 40, 12, 1, 9, '2026-11-25T18:00:00Z', 40, 'config')")
+        db.execute("PRAGMA user_version = 1")
+    ledger = Ledger.open(str(tmp_path), WARD)
+    assert (ledger.counts, ledger.seq, ledger.unconfirmed) == (WardCounts(40, 12, 1), 9,
+                                                               False)
+    ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT, unconfirmed=True)
+    ledger.close()
+    again = Ledger.open(str(tmp_path), WARD)
+    assert (again.seq, again.unconfirmed) == (10, True)
+    assert again.state("ward-agent").unconfirmed
+    again.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_ledger_from_the_future_is_refused_by_name(tmp_path):
+    new_ledger(tmp_path).close()
+    with sqlite3.connect(ledger_path(str(tmp_path))) as db:
+        db.execute("PRAGMA user_version = 7")
+    with pytest.raises(LedgerError, match="is a ledger of version 7; this bed-agent "
+                                          "reads versions 1 to 2"):
+        Ledger.open(str(tmp_path), WARD)
+
+
+def test_unconfirmed_is_kept_until_cleared_and_seq_may_jump_ahead_only(tmp_path):
+    ledger = Ledger.create(str(tmp_path), WARD, "ward-agent", WardCounts(40, 10), 7, AT,
+                           40, "broker", unconfirmed=True)
+    assert ledger.state("ward-agent", mismatched=2) == WardState(
+        40, 10, 7, AT, "ward-agent", unconfirmed=True, mismatched=2)
+    state, _ = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
+    assert state.unconfirmed and state.seq == 8
+    state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT,
+                                 unconfirmed=False, seq=20)
+    assert (state.seq, state.unconfirmed, event.seq) == (20, False, 20)
+    with pytest.raises(ValueError, match="seq 20 would not be after 20"):
+        ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT, seq=20)
+    assert ledger.seq == 20 and ledger.outbox_count == 2
+    ledger.close()
+    again = Ledger.open(str(tmp_path), WARD)
+    assert (again.seq, again.unconfirmed, again.counts) == (20, False, WardCounts(40, 12))
+    again.close()
+
+
+def test_a_rebase_puts_a_newer_count_under_the_changes_not_yet_published(tmp_path):
+    ledger = new_ledger(tmp_path, uplink=True, counts=WardCounts(10, 6))   # seq 7
+    ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)   # 8, published
+    base = ledger.seq
+    held = [ward.Intent("taken", "taken"), ward.Intent("sensor", "bed-3", bed="3",
+                                                       occupied=True),
+            ward.Intent("freed", "freed")]
+    ledger.record(held[0].decide(ledger.counts), "ward-agent", AT)             # 9
+    ledger.record(held[1].decide(ledger.counts), "ward-agent", AT,
+                  bed_counted=held[1].bed_counted)                             # 10
+    ledger.record(held[2].decide(ledger.counts), "ward-agent", AT)             # 11
+    # The broker says seq 30: 10 beds, 9 occupied.  One "taken" fits, the bed's not.
+    newer = ward.Change("set", ledger.counts, WardCounts(10, 9), source="broker")
+    recorded, refused = ledger.rebase(base, (newer, 31), held, "ward-agent", AT)
+    assert [(s.seq, s.occupied, s.unconfirmed) for s, _ in recorded] == [
+        (31, 9, True), (32, 10, True), (33, 9, True)]
+    assert [e.kind for _, e in recorded] == ["set", "taken", "freed"]
+    assert [(i.bed, str(exc)) for i, exc in refused] == [
+        ("3", "bed 3 occupied, but no vacant bed to take")]
+    assert ledger.bed_counted("3") is False        # the count does not include it
+    assert [seq for seq, _ in ledger.outbox(0, 10)] == [8, 31, 32, 33]
+    assert ledger.uplink_count() == 4 and ledger.outbox_count == 4
+    ledger.close()
+    again = Ledger.open(str(tmp_path), WARD)
+    assert (again.seq, again.counts, again.unconfirmed) == (33, WardCounts(10, 9), True)
+    again.close()
+
+
+class WatchedLock:
+    """An RLock that calls ``on_free()`` each time it is let go for good."""
+
+    def __init__(self, on_free):
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._on_free = on_free
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        free = self._depth == 0
+        self._lock.release()
+        if free:
+            self._on_free()
+
+
+def test_the_in_memory_copy_agrees_with_the_file_whenever_the_lock_is_free(tmp_path):
+    # Issue 12 #15: record() updated counts and seq after letting go of the
+    # lock, so a reader holding it could see the file ahead of the copy.
+    ledger = new_ledger(tmp_path)
+    seen = []
+
+    def compare():
+        with sqlite3.connect(ledger_path(str(tmp_path))) as db:
+            on_disk = db.execute("SELECT seq, occupied FROM ward").fetchone()
+        seen.append(((ledger.seq, ledger.counts.occupied), on_disk))
+
+    ledger._lock = WatchedLock(compare)
+    for kind in ("taken", "taken", "freed"):
+        ledger.record(ward.press(ledger.counts, kind), "ward-agent", AT)
+    ledger.set_config_capacity(44)
+    assert seen and all(ours == on_disk for ours, on_disk in seen)
+    ledger.close()

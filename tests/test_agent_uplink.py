@@ -191,3 +191,67 @@ def test_what_the_portal_has_not_taken_waits_on_disk(tmp_path, mosquitto, portal
         running.wait_ready()
         portal.wait_taken(2)
     assert portal.taken() == [1, 2]
+
+
+class HeldSession:
+    """A requests.Session stand-in whose POST waits until released."""
+
+    def __init__(self):
+        self.headers = {}
+        self.posting = threading.Event()
+        self.release = threading.Event()
+        self.closed_while_posting = False
+        self.closed = threading.Event()
+        self._in_post = False
+
+    def post(self, url, data=None, headers=None, timeout=None, allow_redirects=True):
+        self._in_post = True
+        self.posting.set()
+        self.release.wait(5)
+        self._in_post = False
+
+        class Answer:
+            status_code = 200
+            reason = "OK"
+            headers = {}
+
+            def close(self):
+                pass
+        return Answer()
+
+    def close(self):
+        if self._in_post:
+            self.closed_while_posting = True
+        self.closed.set()
+
+
+def test_stopping_never_closes_the_session_under_a_post(tmp_path):
+    # Issue 12 #15: stop() closed the HTTP session after a bounded join even
+    # when the thread was still inside a POST.
+    from agent.config import UplinkSettings
+    from agent.ledger import Ledger
+    from agent import ward
+    from agent.uplink import Uplink
+    from datetime import datetime, timezone
+    from bedboard.topics import WardKey
+
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    ledger = Ledger.create(str(tmp_path), WardKey("nrs", "medicine", "female-2"),
+                           AGENT_ID, ward.WardCounts(40, 10), 0, at, 40, "config",
+                           uplink_body=lambda state: state.to_json())
+    ledger.record(ward.press(ledger.counts, "taken"), AGENT_ID, at)
+    session = HeldSession()
+    uplink = Uplink(UplinkSettings("http://127.0.0.1:9/x", "t"), AGENT_ID, str(tmp_path),
+                    session=session)
+    uplink.start()
+    try:
+        assert session.posting.wait(5)
+        uplink.stop(timeout=0.1)             # the POST is still under way
+        assert not session.closed.is_set()
+        session.release.set()
+        assert session.closed.wait(5)        # closed by the thread, after the POST
+        assert not session.closed_while_posting
+        assert ledger.uplink_count() == 0
+    finally:
+        session.release.set()
+        ledger.close()
