@@ -5,28 +5,48 @@ Time is passed in, never read here: ``now`` is a monotonic clock reading
 taken when a message was received (or when a frame is drawn), ``wall`` an
 aware UTC datetime used only for words on the screen.
 
-What it keeps of SPEC.md:
+The rules it keeps are the contract's (docs/contract.md, "Rules"):
 
 * **Tiles** are the config's, or — when the config names none — one per
   department of the board's hospital that has reported, in alphabetical
   order (stable whatever order the messages come in).  A tile sums its
   wards; vacant = capacity − occupied − blocked.
-* **Rule 2 (order).**  For each ward, a state from the same agent with a
-  lower ``seq`` than the last applied is ignored; an equal ``seq`` only
-  refreshes liveness.  A state from another agent (a replaced panel) is
-  taken as it comes.
-* **Rule 3 (honesty).**  A ward is *not reporting* when its agent's status
-  is ``offline`` or nothing arrived for it within ``stale_after`` seconds of
-  receipt.  A tile's live figures count only reporting wards and say how many
-  of its wards are missing; a tile none of whose wards report shows their
-  last figures as NOT REPORTING; while the board itself has lost its broker
-  every figure is LAST KNOWN.  Nothing that is not live is marked live.
+* **Order, per (ward, agent).**  Each agent's reports on a ward are kept
+  apart.  A higher ``seq`` is applied.  An equal ``seq`` with the same
+  counts only refreshes liveness; an equal ``seq`` with *different* counts
+  is a conflict (a panel restarted from an old copy re-reached it): the
+  newer live message is applied and the ward says its panel was reset.  A
+  lower ``seq`` is not applied (rule 2), and when it comes live it means the
+  panel was reset: the ward stops counting as live until that agent passes
+  the ``seq`` the board applied.  Two agents reporting one ward at once is
+  said on the tile; the figure shown is that of the agent that changed it
+  last.
+* **Honesty.**  A report is *live* for ``stale_after`` seconds from its
+  receipt when it came live, and for at most ``retained_for`` (about one
+  heartbeat) when it came as a retained copy — the broker's memory is not a
+  sign of life.  A ward is not reporting when its agent said ``offline``
+  (a live state from the agent proves it online again), when its report is
+  no longer live, or when its panel was reset.  A state whose agent's status
+  has not arrived yet waits up to ``STATUS_WAIT`` for it (the status is
+  subscribed once the state names the agent), so an offline panel is never
+  shown live for a moment.  A tile's live figures count only reporting
+  wards; when a state word would depend on the missing ones (FULL, FEW
+  LEFT) the tile says PARTIAL instead.  A tile none of whose wards report
+  shows its last figures as NOT REPORTING, with the weightiest reason; while
+  the board has lost its broker every figure is LAST KNOWN, and after
+  ``stale_after`` NOT REPORTING for that reason.
+* **The total** counts each live ward once; while the link is down it is
+  the total when it went down, and not known once no tile is live.
+* **"Beds just freed"** is a live change only: a newer state, received live,
+  from a ward that was reporting, raising a complete tile from FULL.
 
-"Updated N min ago" is timed on the same monotonic clock from the receipt
-that changed the figures.  Only for a figure first seen (a retained message
-at start) is its age estimated from the agent's ``at`` and the wall clock,
-and only when that gives something plausible; otherwise the age is unknown.
-Neither ever decides liveness.
+"Updated N min ago" is timed on the monotonic clock from the live receipt
+that changed the figures.  For a figure first seen, or changed while the
+board was not listening (a retained copy), the time of the change is taken
+from the agent's ``at`` only when the agent says its clock was synchronised
+(``synced``) and the board's own wall clock is given (it is synchronised);
+otherwise it is unknown, and so is a tile's as long as one of its counted
+wards' is.  Neither ever decides liveness.
 """
 
 import enum
@@ -40,7 +60,9 @@ from .words import default_label
 _LOG = logging.getLogger(__name__)
 
 MAX_WARDS = 5000            # far more than a state has; invented ward names stop here
-MAX_OFFLINE_DEVICES = 5000
+MAX_AGENTS_PER_WARD = 8     # reports kept per ward; the oldest silent one goes first
+STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
+WARN_EVERY = 300.0          # seconds between warnings of one kind for one ward
 _PLAUSIBLE_AGE = 7 * 24 * 3600.0
 _CLOCK_SKEW = 300.0
 
@@ -116,22 +138,35 @@ class BoardView:
     #                              went down; None: not known (nothing live)
     tiles_not_live: int = 0      # tiles whose figure is not live (or absent)
     live_tiles: int = 0          # tiles with a live figure: the header says LIVE only if > 0
+    tiles_partial: int = 0       # live tiles some of whose wards are not reporting
+
+
+class _Report:
+    """What one agent said of one ward."""
+
+    __slots__ = ("agent", "state", "first", "heard", "expires", "applied", "changed",
+                 "reset", "reused")
+
+    def __init__(self, agent, state, now):
+        self.agent = agent
+        self.state = state
+        self.first = now          # first receipt
+        self.heard = now          # last live receipt (the first receipt, if none was live)
+        self.expires = now        # live until then
+        self.applied = now        # last receipt that applied a state
+        self.changed = None       # monotonic time its figures last changed; None: unknown
+        self.reset = False        # a lower seq came live: the panel restarted from an old copy
+        self.reused = False       # an equal seq came with other counts
 
 
 class _Ward:
-    """What the board knows of one ward."""
+    """What the board knows of one ward: each agent's report."""
 
-    __slots__ = ("key", "state", "received", "changed")
+    __slots__ = ("key", "reports")
 
-    def __init__(self, key, state, received, changed):
+    def __init__(self, key):
         self.key = key
-        self.state = state
-        self.received = received
-        self.changed = changed
-
-
-def _minutes(now, then):
-    return None if then is None else max(0, int((now - then) // 60))
+        self.reports = {}         # agent -> _Report
 
 
 def _minutes_until(now, then):
@@ -144,9 +179,11 @@ class Board:
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
     def __init__(self, hospital, tiles=None, stale_after=180.0, few_left=3,
-                 highlight_seconds=300.0, now=0.0):
+                 highlight_seconds=300.0, now=0.0, retained_for=None):
         self.hospital = hospital
         self.stale_after = float(stale_after)
+        self.retained_for = min(self.stale_after, 75.0 if retained_for is None
+                                else float(retained_for))
         self.few_left = few_left
         self.highlight_seconds = float(highlight_seconds)
         self._fixed = tiles is not None
@@ -155,9 +192,10 @@ class Board:
         self._departments = {(s.hospital, s.department) for s in self._specs}
         self._wards = {}                  # WardKey -> _Ward
         self._by_department = {}          # (hospital, department) -> [WardKey], sorted
-        self._offline = set()             # device ids whose last status is offline
+        self._status = {}                 # agent -> True online, False offline
         self._told_full = False
-        self._highlight_until = {}        # TileSpec -> monotonic time
+        self._warned = {}                 # (kind, WardKey) -> monotonic time
+        self._highlight = {}              # TileSpec -> (until, frozenset of ward keys)
         # Each tile's last view, with what it depends on: a view is reused until a
         # message touches its wards (its version), anything global changes
         # (statuses, the connection: the epoch) or time would change it (until).
@@ -169,6 +207,7 @@ class Board:
         self._ever_connected = False
         self._connection_changed = now
         self._connection_wall = None
+        self._frozen_total = None         # the total when the link went down
 
     # -- what the board listens to -----------------------------------------
     @property
@@ -185,6 +224,10 @@ class Board:
         """``(hospital, department)`` pairs the config's tiles need, sorted."""
         return sorted(self._departments)
 
+    def agents(self):
+        """Every agent named by a ward state the board keeps: whose status it needs."""
+        return {agent for ward in self._wards.values() for agent in ward.reports}
+
     def wants(self, key):
         """Whether ward ``key`` counts on any tile (or would make a new one)."""
         if self._fixed:
@@ -194,69 +237,138 @@ class Board:
         return key.hospital == self.hospital
 
     # -- input ---------------------------------------------------------------
-    def receive_state(self, key, state, now, wall=None):
+    def receive_state(self, key, state, now, wall=None, retained=False):
         """Apply a WardState for ``key`` received at ``now``.
 
-        Returns whether the board may look different (False: ignored).
+        ``retained``: it came as the broker's retained copy (on a new
+        subscription), not as a live message.  ``wall``: the board's wall
+        clock at receipt, only when it is synchronised.  Returns whether the
+        board may look different (False: ignored).
         """
         if not self.wants(key):
             return False
         ward = self._wards.get(key)
-        if ward is not None and state.agent == ward.state.agent:
-            if state.seq < ward.state.seq:
-                _LOG.debug("ignored %s seq %d: %d already applied (SPEC rule 2)",
-                           key, state.seq, ward.state.seq)
-                return False
-            if state.seq == ward.state.seq:
-                ward.received = now
-                self._touch(key)
-                return True
-        if ward is None and len(self._wards) >= MAX_WARDS:
-            if not self._told_full:
-                self._told_full = True
-                _LOG.warning("ignoring new wards such as %s: the board already follows "
-                             "%d wards", key, MAX_WARDS)
-            return False
-        covering = [spec for spec in self._specs if spec.covers(key)]
-        before = {spec: self._live_vacant(spec, now) for spec in covering}
         if ward is None:
-            self._add_ward(_Ward(key, state, now, self._first_change(state, now, wall)))
+            if len(self._wards) >= MAX_WARDS:
+                if not self._told_full:
+                    self._told_full = True
+                    _LOG.warning("ignoring new wards such as %s: the board already "
+                                 "follows %d wards", key, MAX_WARDS)
+                return False
+        covering = [spec for spec in self._specs if spec.covers(key)]
+        before = {spec: self._tile_figures(spec, now) for spec in covering}
+        if ward is None:
+            ward = _Ward(key)
+            self._add_ward(ward)
+        agent = state.agent
+        if not retained:
+            self._prove_online(agent)
+        report = ward.reports.get(agent)
+        lifetime = self.retained_for if retained else self.stale_after
+        was_current = report is not None and self._current(ward, now) is report
+        was_reporting = report is not None and self._reporting(report, now)
+        shown_before = self._shown(ward, now)
+        if report is None:
+            report = _Report(agent, state, now)
+            self._keep_report(ward, report)
+            report.changed = self._change_time(state, now, wall, retained, shown_before)
+            applied = True
+        elif state.seq > report.state.seq:
+            applied = True
+            if not state.same_counts(report.state):
+                report.changed = self._change_time(state, now, wall, retained, report)
+            report.state, report.reset, report.reused = state, False, False
+        elif state.seq == report.state.seq and state.same_counts(report.state):
+            applied = False
+            if not retained:
+                report.reset = False   # a live heartbeat settles any doubt
+            report.state = state       # the additive fields may have changed
+        elif state.seq == report.state.seq and not retained:
+            self._warn("reused", key, "ward %s: agent %s sent seq %d again with other "
+                       "counts (%s, was %s): its panel restarted from an old copy",
+                       key, agent, state.seq, _describe(state), _describe(report.state))
+            report.changed = self._change_time(state, now, wall, retained, report)
+            report.state, report.reset, report.reused = state, False, True
+            applied = True
         else:
-            if _figures(state) != _figures(ward.state):
-                ward.changed = now
-            ward.state = state
-            ward.received = now
-        if self.highlight_seconds > 0:
-            for spec in covering:
-                if before[spec] == 0 and (self._live_vacant(spec, now) or 0) > 0:
-                    self._highlight_until[spec] = now + self.highlight_seconds
+            # Not applied (SPEC rule 2), and the figure shown is in doubt: a lower
+            # seq sent live means the panel restarted from an old copy; a retained
+            # copy that is older, or says other counts for the same seq, means
+            # the broker's memory and the board's disagree.  Either way the ward
+            # is not counted as live until a live message settles it.
+            if retained:
+                self._warn("stale-copy", key, "ward %s: the broker's copy from %s (seq %d, "
+                           "%s) disagrees with seq %d applied (%s); not counted until %s "
+                           "reports live", key, agent, state.seq, _describe(state),
+                           report.state.seq, _describe(report.state), agent)
+            else:
+                self._warn("lower", key, "ward %s: agent %s sent seq %d, lower than the %d "
+                           "applied (SPEC rule 2): its panel was reset; the ward is not "
+                           "counted until that agent passes %d", key, agent, state.seq,
+                           report.state.seq, report.state.seq)
+                report.expires = max(report.expires, now + lifetime)
+                report.heard = now
+            report.reset = True
+            self._touch(key)
+            return True
+        if not retained:
+            report.heard = now
+        report.expires = max(report.expires, now + lifetime)
+        if applied:
+            report.applied = now
+        if self._conflicting(ward, now):
+            self._warn("two", key, "ward %s is counted by two agents at once (%s): "
+                       "give each ward one panel", key,
+                       ", ".join(sorted(r.agent for r in ward.reports.values()
+                                        if self._reporting(r, now))))
         self._touch(key)
+        self._update_highlights(covering, before, now, key,
+                                live_change=(applied and not retained and was_current
+                                             and was_reporting))
         return True
 
-    def receive_status(self, device, online, now=None):  # pylint: disable=unused-argument
+    def receive_retired(self, key, now):
+        """An empty retained state: the ward was retired; forget it."""
+        ward = self._wards.pop(key, None)
+        if ward is None:
+            return False
+        _LOG.info("ward %s was retired (an empty retained state)", key)
+        department = (key.hospital, key.department)
+        keys = self._by_department.get(department, [])
+        if key in keys:
+            keys.remove(key)
+        if not self._fixed and not keys:
+            self._by_department.pop(department, None)
+            self._departments.discard(department)
+            self._specs = [s for s in self._specs
+                           if (s.hospital, s.department) != department]
+        self._touch(key)
+        self._epoch += 1
+        return True
+
+    def receive_status(self, device, online, now=None, retained=False):  # pylint: disable=unused-argument
         """Apply a device's status: True online, False offline, None cleared.
 
-        Returns whether it changed anything.
+        Returns whether it changed anything.  The last one received wins; a
+        live state from the agent counts as ``online`` too.
         """
-        if online is False:
-            if device in self._offline:
-                return False
-            if len(self._offline) >= MAX_OFFLINE_DEVICES and not any(
-                    w.state.agent == device for w in self._wards.values()):
-                return False      # a flood of strangers: but never miss a ward's own
-            self._offline.add(device)
-            self._epoch += 1
-            return True
-        if device in self._offline:
-            self._offline.discard(device)
-            self._epoch += 1
-            return True
-        return False
+        value = True if online is None else bool(online)
+        if self._status.get(device) == value:
+            return False
+        if device not in self._status and not any(
+                device in ward.reports for ward in self._wards.values()) \
+                and len(self._status) >= 4 * MAX_WARDS:
+            return False            # a flood of strangers: never at a ward's expense
+        self._status[device] = value
+        self._epoch += 1
+        return True
 
     def set_connected(self, connected, now, wall=None):
         """The board's own link to its broker went up or down at ``now``."""
         if connected == self._connected:
             return False
+        if not connected:
+            self._frozen_total = self._total(now)
         self._connected = connected
         self._epoch += 1
         self._connection_changed = now
@@ -266,12 +378,25 @@ class Board:
         return True
 
     # -- output --------------------------------------------------------------
-    def complete(self):
-        """Whether every tile has data from every ward it names (at least one)."""
+    def complete(self, now=None):
+        """Whether every tile has data from every ward it names (at least one).
+
+        With ``now``, a ward whose agent's status is still awaited does not count.
+        """
         if not self._specs:
             return False
-        return all(keys and all(k in self._wards for k in keys)
-                   for keys in (self._keys(spec) for spec in self._specs))
+        for spec in self._specs:
+            keys = self._keys(spec)
+            if not keys:
+                return False
+            for key in keys:
+                ward = self._wards.get(key)
+                if ward is None or not ward.reports:
+                    return False
+                if now is not None and all(self._pending(r, now)
+                                           for r in ward.reports.values()):
+                    return False
+        return True
 
     def view(self, now):
         """The board as it should look at ``now``."""
@@ -280,16 +405,128 @@ class Board:
         for spec in self._specs:
             tile, counted = self._cached_tile(spec, now)
             tiles.append(tile)
-            for ward in counted:
-                live_wards[ward.key] = ward.state.vacant
+            for key, vacant in counted:
+                live_wards[key] = vacant
+        live_tiles = sum(1 for t in tiles if t.live)
+        if self._connected:
+            total = sum(live_wards.values()) if live_wards else None
+        else:
+            total = self._frozen_total if any(
+                t.status is Status.LAST_KNOWN for t in tiles) else None
         return BoardView(
             tiles=tuple(tiles), connected=self._connected,
             ever_connected=self._ever_connected, since=self._connection_wall,
-            since_minutes=_minutes(now, self._connection_changed),
-            total_vacant=sum(live_wards.values()),
-            tiles_not_live=sum(1 for t in tiles if not t.live))
+            since_minutes=max(0, int((now - self._connection_changed) // 60)),
+            total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
+            live_tiles=live_tiles,
+            tiles_partial=sum(1 for t in tiles if t.live and t.missing))
 
-    # -- inside --------------------------------------------------------------
+    # -- inside: wards and reports --------------------------------------------
+    def _keep_report(self, ward, report):
+        if len(ward.reports) >= MAX_AGENTS_PER_WARD:
+            oldest = min(ward.reports.values(), key=lambda r: r.heard)
+            del ward.reports[oldest.agent]
+        ward.reports[report.agent] = report
+
+    def _prove_online(self, agent):
+        if self._status.get(agent) is not True:
+            self._status[agent] = True
+            self._epoch += 1
+
+    def _pending(self, report, now):
+        """A retained state whose agent's status has not arrived yet (for a short while)."""
+        return report.agent not in self._status and now < report.first + STATUS_WAIT
+
+    def _reporting(self, report, now):
+        return (now < report.expires and not report.reset
+                and self._status.get(report.agent) is not False
+                and not self._pending(report, now))
+
+    def _present(self, report, now):
+        return not self._pending(report, now)
+
+    def _current(self, ward, now):
+        """The report a ward's figure comes from: the reporting one applied last.
+
+        When none reports, the one applied last of those that may be shown.
+        """
+        best = None
+        for report in ward.reports.values():
+            if self._reporting(report, now) and (
+                    best is None or (report.applied, report.agent) > (best.applied,
+                                                                      best.agent)):
+                best = report
+        return best
+
+    def _shown(self, ward, now):
+        best = self._current(ward, now)
+        if best is not None:
+            return best
+        for report in ward.reports.values():
+            if self._present(report, now) and (
+                    best is None or (report.applied, report.agent) > (best.applied,
+                                                                      best.agent)):
+                best = report
+        return best
+
+    def _conflicting(self, ward, now):
+        return sum(1 for r in ward.reports.values() if self._reporting(r, now)) > 1
+
+    def _change_time(self, state, now, wall, retained, previous):
+        """When ``state``'s figures changed, as a monotonic time (None: unknown).
+
+        ``previous`` is the report shown for the ward until now (or None).
+        """
+        if previous is not None and state.same_counts(previous.state):
+            return previous.changed
+        if previous is not None and not retained:
+            return now                      # a live change: it happened just now
+        if wall is None or not state.synced:
+            return None
+        age = (wall - state.at).total_seconds()
+        if not -_CLOCK_SKEW <= age <= _PLAUSIBLE_AGE:
+            return None
+        return now - max(0.0, age)
+
+    def _warn(self, kind, key, message, *args):
+        now_key = (kind, key)
+        # rate-limited by the count of calls, not by a clock: the model reads none
+        count = self._warned.get(now_key, 0)
+        self._warned[now_key] = count + 1
+        if count in (0, 10, 100, 1000) or count % 10000 == 0:
+            _LOG.warning(message + ("" if not count else " (%d times so far)" % (count + 1)),
+                         *args)
+
+    # -- inside: highlights -----------------------------------------------------
+    def _tile_figures(self, spec, now):
+        """``(reporting ward keys, live vacant sum, complete)`` of a tile at ``now``."""
+        keys = self._keys(spec)
+        live = []
+        vacant = 0
+        capacity = 0
+        for key in keys:
+            ward = self._wards.get(key)
+            report = self._current(ward, now) if ward is not None else None
+            if report is not None:
+                live.append(key)
+                vacant += report.state.vacant
+                capacity += report.state.capacity
+        complete = bool(keys) and len(live) == len(keys)
+        return frozenset(live), vacant, capacity, complete
+
+    def _update_highlights(self, covering, before, now, key, live_change):
+        for spec in covering:
+            live, vacant, capacity, complete = self._tile_figures(spec, now)
+            if vacant == 0 or not complete:
+                self._highlight.pop(spec, None)
+                continue
+            if not (live_change and self._connected and self.highlight_seconds > 0):
+                continue
+            was_live, was_vacant, was_capacity, was_complete = before[spec]
+            if was_complete and was_live == live and was_vacant == 0 and was_capacity > 0:
+                self._highlight[spec] = (now + self.highlight_seconds, live)
+
+    # -- inside: tiles ------------------------------------------------------------
     def _touch(self, key):
         """A message changed what the tiles covering ``key`` may show."""
         for spec in self._specs:
@@ -320,90 +557,140 @@ class Board:
             self._specs.append(spec)
             self._specs.sort(key=lambda s: (s.hospital, s.department))
 
-    def _first_change(self, state, now, wall):
-        """A first-seen figure's change time, from ``at``, when plausible."""
-        if wall is None:
-            return None
-        age = (wall - state.at).total_seconds()
-        if not -_CLOCK_SKEW <= age <= _PLAUSIBLE_AGE:
-            return None
-        return now - max(0.0, age)
-
     def _keys(self, spec):
         expected = self._expected.get(spec)
         if expected is not None:
             return expected
         return self._by_department.get((spec.hospital, spec.department), ())
 
-    def _reporting(self, ward, now):
-        return (ward.state.agent not in self._offline
-                and now - ward.received <= self.stale_after)
+    def _status_of(self, vacant, capacity, missing):
+        if capacity == 0 and not missing:
+            return Status.CLOSED
+        if vacant > self.few_left:
+            return Status.AVAILABLE
+        if missing:
+            return Status.PARTIAL
+        return Status.FULL if vacant == 0 else Status.FEW_LEFT
 
-    def _live_vacant(self, spec, now):
-        if not self._connected:
-            return None
-        wards = [self._wards.get(k) for k in self._keys(spec)]
-        live = [w for w in wards if w is not None and self._reporting(w, now)]
-        return sum(w.state.vacant for w in live) if live else None
-
-    def _status_of(self, vacant):
-        if vacant == 0:
-            return Status.FULL
-        if vacant <= self.few_left:
-            return Status.FEW_LEFT
-        return Status.AVAILABLE
+    def _why(self, reports, now):
+        """The weightiest reason these wards' reports are not reporting."""
+        if not self._connected and self._ever_connected:
+            return Reason.CONNECTION
+        reasons = set()
+        for report in reports:
+            if report is None:
+                reasons.add(Reason.NEVER)
+            elif report.reset:
+                reasons.add(Reason.RESET)
+            elif self._status.get(report.agent) is False:
+                reasons.add(Reason.OFFLINE)
+            else:
+                reasons.add(Reason.SILENT)
+        for reason in (Reason.RESET, Reason.OFFLINE, Reason.SILENT, Reason.NEVER):
+            if reason in reasons:
+                return reason
+        return None
 
     def _tile(self, spec, now):
-        """``(TileView, reporting wards it counts, until)`` for one tile.
+        """``(TileView, [(ward key, vacant)] it counts live, until)`` for one tile.
 
         ``until`` is the monotonic time at which the view may change with no
-        message at all: a ward going stale, a minute passing on its "updated
-        … ago", the highlight ending, the start-up wait ending.
+        message at all: a report's life ending, a status wait ending, a minute
+        passing on its "updated … ago", the highlight ending, the start-up
+        wait ending.
         """
         keys = self._keys(spec)
-        known = [w for w in (self._wards.get(k) for k in keys) if w is not None]
-        live = [w for w in known if self._reporting(w, now)]
         fields = {"label": spec.label, "wards": len(keys)}
         until = math.inf
-        if live:
-            fields.update(_sums(live))
-            status = self._status_of(fields["vacant"])
-            until = min(w.received for w in live) + self.stale_after
-            changes = [w.changed for w in live if w.changed is not None]
-            if changes:
+        live, missing, flags = [], [], []
+        for key in keys:
+            ward = self._wards.get(key)
+            if ward is None:
+                missing.append(None)
+                continue
+            for report in ward.reports.values():
+                if report.expires > now:
+                    until = min(until, report.expires)
+                if self._pending(report, now):
+                    until = min(until, report.first + STATUS_WAIT)
+            current = self._current(ward, now)
+            shown = self._shown(ward, now)
+            if current is not None:
+                live.append((key, current))
+            else:
+                missing.append(shown)
+            if shown is not None:
+                flags.append((ward, shown))
+        fields["conflict"] = any(self._conflicting(ward, now) for ward, _ in flags)
+        fields["reset"] = any(r.reset and now < r.expires or r.reused and self._reporting(r, now)
+                              for ward, _ in flags for r in ward.reports.values())
+        counted = []
+        if live and (self._connected or self._ever_connected):
+            sums = _sums(report.state for _, report in live)
+            fields.update(sums)
+            fields["missing"] = len(missing)
+            if missing:
+                fields["reason"] = self._why(missing, now)
+            status = self._status_of(sums["vacant"], sums["capacity"], len(missing))
+            fields["unconfirmed"] = any(r.state.unconfirmed for _, r in live)
+            fields["mismatched"] = sum(r.state.mismatched for _, r in live)
+            changes = [r.changed for _, r in live]
+            if None not in changes:
                 fields["changed_minutes"], next_minute = _minutes_until(now, max(changes))
                 until = min(until, next_minute)
-            fields["missing"] = len(keys) - len(live)
-            highlight = self._highlight_until.get(spec)
-            if highlight is not None and now < highlight and status is not Status.FULL:
-                fields["highlighted"] = True
-                until = min(until, highlight)
-        elif known:
-            fields.update(_sums(known))
-            status = Status.NOT_REPORTING
-            fields["missing"] = len(keys)
-            fields["silent_minutes"], until = _minutes_until(
-                now, max(w.received for w in known))
-            fields["offline"] = any(w.state.agent in self._offline for w in known)
-        elif now - self._started < self.stale_after:
-            status = Status.WAITING
-            until = self._started + self.stale_after
+            if not self._connected:
+                status = Status.LAST_KNOWN
+            else:
+                counted = [(key, report.state.vacant) for key, report in live]
+                highlight = self._highlight.get(spec)
+                if highlight is not None and now < highlight[0] \
+                        and status in (Status.AVAILABLE, Status.FEW_LEFT) \
+                        and frozenset(key for key, _ in live) == highlight[1]:
+                    fields["highlighted"] = True
+                    until = min(until, highlight[0])
         else:
-            status = Status.NOT_REPORTING
-            fields["missing"] = len(keys)
-        if status.live and not self._connected:
-            status = Status.LAST_KNOWN
-            fields["highlighted"] = False
-        return TileView(status=status, **fields), live, until
+            shown = [report for _, report in flags]
+            if shown:
+                fields.update(_sums(report.state for report in shown))
+                status = Status.NOT_REPORTING
+                fields["missing"] = len(keys)
+                fields["reason"] = self._why(missing, now)
+                fields["silent_minutes"], until_minute = _minutes_until(
+                    now, min(report.heard for report in shown))
+                until = min(until, until_minute)
+                fields["offline"] = any(self._status.get(r.agent) is False for r in shown)
+            elif now - self._started < self.stale_after and (
+                    self._connected or not self._ever_connected):
+                status = Status.WAITING
+                until = min(until, self._started + self.stale_after)
+            else:
+                status = Status.NOT_REPORTING
+                fields["missing"] = len(keys)
+                fields["reason"] = (Reason.CONNECTION if not self._connected
+                                    else Reason.NEVER)
+        return TileView(status=status, **fields), counted, until
+
+    def _total(self, now):
+        """The total vacant over live wards at ``now`` (each once), or None."""
+        live = {}
+        for spec in self._specs:
+            for key in self._keys(spec):
+                ward = self._wards.get(key)
+                report = self._current(ward, now) if ward is not None else None
+                if report is not None:
+                    live[key] = report.state.vacant
+        return sum(live.values()) if live else None
 
 
-def _figures(state):
-    return state.capacity, state.occupied, state.blocked
+def _describe(state):
+    return "%d/%d occupied, %d blocked" % (state.occupied, state.capacity, state.blocked)
 
 
-def _sums(wards):
-    capacity = sum(w.state.capacity for w in wards)
-    occupied = sum(w.state.occupied for w in wards)
-    blocked = sum(w.state.blocked for w in wards)
+def _sums(states):
+    capacity = occupied = blocked = 0
+    for state in states:
+        capacity += state.capacity
+        occupied += state.occupied
+        blocked += state.blocked
     return {"capacity": capacity, "occupied": occupied, "blocked": blocked,
             "vacant": capacity - occupied - blocked}

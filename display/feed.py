@@ -8,6 +8,10 @@ the render loop through a :class:`Waker`.  The render loop drains the queue
 and applies the events to the board model on its own thread: nothing on
 paho's thread touches pygame or the model.
 
+Each event keeps whether it came as the broker's retained copy: a retained
+state is the broker's memory, not a sign that the ward is alive (see
+:mod:`display.board`).  An empty payload on a state topic retires the ward.
+
 A message that breaks the contract is dropped (SPEC rule 4): counted by
 kind, and logged once per kind per interval, with how many more of that kind
 were dropped since, so a flood cannot fill the log.
@@ -45,16 +49,26 @@ class WardStateArrived:
     key: object          # WardKey
     state: WardState
     received: float      # time.monotonic()
-    wall: datetime       # UTC, for words on the screen only
+    wall: datetime       # UTC, for words on the screen only; None: the clock is not synced
+    retained: bool = False   # the broker's stored copy, not a live message
+
+
+@dataclass(frozen=True)
+class WardRetired:
+    """An empty (retained) state: the MQTT way to retire a ward."""
+
+    key: object          # WardKey
+    received: float
 
 
 @dataclass(frozen=True)
 class DeviceStatusArrived:
-    """A device's retained status: True online, False offline, None cleared."""
+    """A device's status: True online, False offline, None cleared."""
 
     device: str
     online: object
     received: float
+    retained: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,11 +166,12 @@ class Feed:
     """Checks and queues what the broker sends, for the render loop to apply."""
 
     def __init__(self, prefix, waker=None, clock=time.monotonic, wall_clock=None,
-                 drops=None):
+                 drops=None, wall_synced=None):
         self.prefix = prefix
         self.waker = waker
         self.clock = clock
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
+        self.wall_synced = wall_synced or (lambda: True)
         self.drops = drops or DropLog(clock=clock)
         self._queue = collections.deque()
         self._pending = False
@@ -167,7 +182,8 @@ class Feed:
         """A ``bedboard.link.Received``: check it, stamp it, queue it."""
         now = self.clock()
         self.received += 1
-        event = self._parse(message.topic, message.payload, now)
+        event = self._parse(message.topic, message.payload, now,
+                            getattr(message, "retained", False))
         if event is not None:
             self._put(event)
 
@@ -175,7 +191,7 @@ class Feed:
         """The link went up or down."""
         self._put(ConnectionChanged(bool(connected), self.clock(), self.wall_clock()))
 
-    def _parse(self, topic, payload, now):
+    def _parse(self, topic, payload, now, retained):
         if topic.startswith(self.prefix + "/device/") and topic.endswith("/status"):
             try:
                 device = parse_status_topic(self.prefix, topic)
@@ -185,7 +201,7 @@ class Feed:
             text = bytes(payload[:16]).strip() if len(payload) <= 16 else None
             if text in (ONLINE, OFFLINE, b""):
                 online = None if text == b"" else text == ONLINE
-                return DeviceStatusArrived(device, online, now)
+                return DeviceStatusArrived(device, online, now, retained)
             self.drops.drop("bad status", topic, "status must be online or offline, "
                             "got %r" % bytes(payload[:40]))
             return None
@@ -196,6 +212,8 @@ class Feed:
             return None
         if kind != "state":
             return None
+        if not payload:
+            return WardRetired(key, now)
         if len(payload) > MAX_PAYLOAD:     # before decoding anything of it
             self.drops.drop("oversized", topic, "payload is %d bytes, more than %d"
                             % (len(payload), MAX_PAYLOAD))
@@ -205,7 +223,9 @@ class Feed:
         except ContractError as exc:
             self.drops.drop(_kind(exc), topic, exc)
             return None
-        return WardStateArrived(key, state, now, self.wall_clock())
+        return WardStateArrived(key, state, now,
+                                self.wall_clock() if self.wall_synced() else None,
+                                retained)
 
     def _put(self, event):
         self._queue.append(event)
@@ -231,9 +251,12 @@ def apply(board, events):
     for event in events:
         if isinstance(event, WardStateArrived):
             changed |= board.receive_state(event.key, event.state, event.received,
-                                           event.wall)
+                                           event.wall, event.retained)
+        elif isinstance(event, WardRetired):
+            changed |= board.receive_retired(event.key, event.received)
         elif isinstance(event, DeviceStatusArrived):
-            changed |= board.receive_status(event.device, event.online, event.received)
+            changed |= board.receive_status(event.device, event.online, event.received,
+                                            event.retained)
         elif isinstance(event, ConnectionChanged):
             changed |= board.set_connected(event.connected, event.changed, event.wall)
     return changed

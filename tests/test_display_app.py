@@ -239,6 +239,7 @@ ONE_OF_EACH = [("crs/nrs/medicine/male/state", b"{not json"),
 
 def test_after_the_flood_the_last_good_state_stands_and_each_kind_was_logged_once(
         running, painter):
+    publish_wards(running.publisher)         # the wards' heartbeat: a retained copy lives ~1 min
     for _ in range(3):
         for topic, payload in ONE_OF_EACH:
             running.publisher.publish(topic, payload)
@@ -254,6 +255,8 @@ def test_after_the_flood_the_last_good_state_stands_and_each_kind_was_logged_onc
 
 def test_when_the_broker_is_lost_a_banner_says_so_and_the_figures_stay_marked(
         running, painter):
+    publish_wards(running.publisher)         # the wards' heartbeat: a retained copy lives ~1 min
+    time.sleep(0.3)
     running.broker.kill()
     time.sleep(1.0)
     surface = fresh_snapshot(running)

@@ -16,7 +16,7 @@ from bedboard.topics import WardKey
 from display.board import Board
 from display.config import Label, TileSpec
 from display.feed import (ConnectionChanged, DeviceStatusArrived, DropLog, Feed, Waker,
-                          WardStateArrived, apply)
+                          WardRetired, WardStateArrived, apply)
 
 WALL = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 WARD = WardKey("nrs", "medicine", "male")
@@ -40,7 +40,9 @@ def feed(clock=None):
 def test_a_valid_state_becomes_an_event_stamped_at_receipt():
     made = feed()
     made.on_message(Received(TOPIC, GOOD.to_json(), True))
-    assert made.drain() == [WardStateArrived(WARD, GOOD, 100.0, WALL)]
+    assert made.drain() == [WardStateArrived(WARD, GOOD, 100.0, WALL, retained=True)]
+    made.on_message(Received(TOPIC, GOOD.to_json(), False))
+    assert made.drain() == [WardStateArrived(WARD, GOOD, 100.0, WALL, retained=False)]
     assert made.drain() == []
 
 
@@ -50,9 +52,9 @@ def test_statuses_and_connection():
     made.on_message(Received("crs/device/nrs-medicine-male/status", b"online", True))
     made.on_message(Received("crs/device/nrs-medicine-male/status", b"", True))
     made.on_connection(True)
-    assert made.drain() == [DeviceStatusArrived("nrs-medicine-male", False, 100.0),
-                            DeviceStatusArrived("nrs-medicine-male", True, 100.0),
-                            DeviceStatusArrived("nrs-medicine-male", None, 100.0),
+    assert made.drain() == [DeviceStatusArrived("nrs-medicine-male", False, 100.0, True),
+                            DeviceStatusArrived("nrs-medicine-male", True, 100.0, True),
+                            DeviceStatusArrived("nrs-medicine-male", None, 100.0, True),
                             ConnectionChanged(True, 100.0, WALL)]
 
 
@@ -149,17 +151,25 @@ payloads = st.one_of(
 def test_arbitrary_input_never_breaks_the_feed_or_the_last_good_state(messages):
     board = Board("nrs", (TileSpec("nrs", "medicine", None, Label("Medicine")),), now=0.0)
     made = feed()
-    made.on_message(Received("crs/device/x/status", b"online", True))
+    made.on_message(Received("crs/device/nrs-medicine-male/status", b"online", True))
     made.on_connection(True)
     made.on_message(Received(TOPIC, GOOD.to_json(), True))
     apply(board, made.drain())
     for topic, payload in messages:
         made.on_message(Received(topic, payload, False))
     for event in made.drain():
-        assert isinstance(event, (WardStateArrived, DeviceStatusArrived))
+        assert isinstance(event, (WardStateArrived, WardRetired, DeviceStatusArrived))
         if isinstance(event, WardStateArrived):
             assert event.state.vacant >= 0
         apply(board, [event])
     tile = board.view(101.0).tiles[0]
     if not any(topic == TOPIC for topic, _ in messages):
         assert tile.vacant == GOOD.vacant
+
+
+def test_an_empty_state_retires_the_ward_and_the_clock_is_left_out_when_not_synced():
+    made = Feed("crs", clock=Clock(), wall_clock=lambda: WALL, wall_synced=lambda: False)
+    made.on_message(Received(TOPIC, b"", True))
+    made.on_message(Received(TOPIC, GOOD.to_json(), False))
+    assert made.drain() == [WardRetired(WARD, 100.0),
+                            WardStateArrived(WARD, GOOD, 100.0, None, retained=False)]
