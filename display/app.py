@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 
 import pygame
 
-from bedboard import sdnotify
+from bedboard import sdnotify, timesync
 from bedboard.errors import DisplayError
 from bedboard.link import BrokerLink
-from bedboard.topics import status_filter, ward_filter
+from bedboard.topics import status_topic, ward_filter
 
 from .board import Board
 from .config import DEFAULT_SIZE
@@ -36,6 +36,7 @@ from .words import Words
 _LOG = logging.getLogger(__name__)
 
 SETTLE = 0.25        # seconds of quiet after the last retained message before a snapshot
+CLOCK_CHECK = 5.0    # seconds between asking whether the system clock is synchronised
 # Where the picture sits, in units of burn_in.pixels, one after another.
 _SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1), (0.5, 0.5), (0.5, 0), (1, 0.5), (0.5, 1),
            (0, 0.5))
@@ -49,10 +50,13 @@ class BoardApp:
     """The lobby board: broker link → feed → model → renderer → screen."""
 
     def __init__(self, settings, clock=time.monotonic, wall_clock=_utc_now,
-                 fonts=None, link_factory=BrokerLink):
+                 fonts=None, link_factory=BrokerLink, clock_synced=timesync.synchronised):
         self.settings = settings
         self.clock = clock
         self.wall_clock = wall_clock
+        self.clock_synced = clock_synced     # whether the wall clock may be shown
+        self._synced = None                  # its last answer, and when it was asked
+        self._synced_asked = None
         display, board = settings.display, settings.board
         self.fonts = fonts or FontBook()
         languages = display.languages
@@ -63,10 +67,13 @@ class BoardApp:
         self.zone = display.zone
         self.started = clock()
         self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
-                           board.highlight_seconds, now=self.started)
+                           board.highlight_seconds, now=self.started,
+                           retained_for=1.25 * board.heartbeat)
         self.waker = Waker()
+        # A change's time is read from a panel's "at" only when this clock is
+        # synchronised too (asked on paho's thread: adjtimex is one system call).
         self.feed = Feed(settings.broker.prefix, self.waker, clock=clock,
-                         wall_clock=wall_clock)
+                         wall_clock=wall_clock, wall_synced=clock_synced)
         try:
             self.link = link_factory(settings.broker, display.id,
                                      subscriptions=self.subscriptions(),
@@ -75,21 +82,34 @@ class BoardApp:
         except BaseException:
             self.waker.close()
             raise
+        self._followed = set()           # agents whose status is subscribed
         self.renderer = None
         self._stop = False
         self._last_event = self.started
 
     # -- wiring ----------------------------------------------------------------
     def subscriptions(self):
-        """Device statuses first (so they arrive before the states), then the wards."""
+        """The ward states the tiles need.
+
+        Device statuses are not subscribed here with a wildcard: a state-level
+        broker holds thousands, and a subscriber's queue can fill with them
+        before a single state arrives.  The status of each agent is subscribed
+        once a state names it (:meth:`follow_agents`); until it arrives, the
+        model does not show that ward's retained state as live.
+        """
         prefix = self.settings.broker.prefix
-        filters = [status_filter(prefix)]
         if self.board.fixed:
-            filters += [ward_filter(prefix, "state", hospital=h, department=d)
-                        for h, d in self.board.departments()]
-        else:
-            filters.append(ward_filter(prefix, "state", hospital=self.board.hospital))
-        return filters
+            return [ward_filter(prefix, "state", hospital=h, department=d)
+                    for h, d in self.board.departments()]
+        return [ward_filter(prefix, "state", hospital=self.board.hospital)]
+
+    def follow_agents(self):
+        """Subscribe to the status of every agent the board's wards name."""
+        new = self.board.agents() - self._followed
+        for agent in sorted(new):
+            self.link.subscribe(status_topic(self.settings.broker.prefix, agent))
+        self._followed |= new
+        return len(new)
 
     def request_stop(self, *_):
         """Ask the loop to end (safe from a signal handler)."""
@@ -102,7 +122,10 @@ class BoardApp:
         events = self.feed.drain()
         if events:
             self._last_event = self.clock()
-        return apply(self.board, events)
+        changed = apply(self.board, events)
+        if changed:
+            self.follow_agents()
+        return changed
 
     def draw(self, surface, full=False):
         """Bring ``surface`` up to date; return the changed rectangles."""
@@ -114,7 +137,24 @@ class BoardApp:
         self._adjust(now, local)
         if full:
             self.renderer.invalidate()
-        return self.renderer.draw(surface, self.board.view(now), now, local)
+        shown = local if self._clock_trusted(now) else None
+        return self.renderer.draw(surface, self.board.view(now), now, shown)
+
+    def _clock_trusted(self, now):
+        """Whether the time of day may be shown (asked every CLOCK_CHECK seconds).
+
+        A Pi without a time server can be hours or years off after a power
+        cut: the header's clock and date and the banner's "since 01:30" are
+        then left out, and the banner says for how long instead.
+        """
+        if self._synced_asked is None or now - self._synced_asked >= CLOCK_CHECK:
+            synced = bool(self.clock_synced())
+            if synced != self._synced:
+                _LOG.info("the system clock is %s: the board %s the time of day",
+                          "synchronised" if synced else "not synchronised (no time server?)",
+                          "shows" if synced else "leaves out")
+            self._synced, self._synced_asked = synced, now
+        return self._synced
 
     def _adjust(self, now, local):
         """Night dimming and the burn-in shift: both redraw everything when they change."""
@@ -187,7 +227,7 @@ class BoardApp:
             while not self._stop:
                 self.update()
                 now = self.clock()
-                if now >= deadline or (self.board.complete()
+                if now >= deadline or (self.board.complete(now)
                                        and now - self._last_event >= SETTLE):
                     break
                 self.waker.wait(min(0.05, deadline - now))

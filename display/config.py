@@ -110,6 +110,7 @@ class BoardSettings:
     hospital: str
     tiles: tuple = None         # of TileSpec; None: one tile per department seen
     stale_after: float = 180.0
+    heartbeat: float = 60.0     # the agents' heartbeat: a retained copy lives 1.25 × this
     few_left: int = 3
     highlight_seconds: float = 300.0
     page_seconds: float = 10.0
@@ -300,6 +301,7 @@ def read_board(root):
         hospital=hospital,
         tiles=_read_tiles(sec, hospital),
         stale_after=float(sec.number("stale_after", 180, low=10, high=86400)),
+        heartbeat=float(sec.number("heartbeat", 60, low=5, high=3600)),
         few_left=sec.integer("few_left", 3, low=0, high=100000),
         highlight_seconds=float(sec.number("highlight_seconds", 300, low=0, high=86400)),
         page_seconds=float(sec.number("page_seconds", 10, low=2, high=3600)))

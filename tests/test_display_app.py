@@ -21,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bedboard.link import Received
 from bedboard.mosquitto import PrivateBroker
 from bedboard.payloads import WardState
-from bedboard.topics import WardKey
+from bedboard.topics import WardKey, ward_topic
 from display import config
 from display.app import BoardApp
 from display.fonts import FontBook
@@ -121,6 +122,64 @@ def test_a_snapshot_from_a_real_broker_shows_every_tile_s_figure(mosquitto, tmp_
     expected = [("9", PALETTE.available), ("0", PALETTE.full), ("8", PALETTE.available)]
     for slot, (text, look) in zip(layout.slots, expected):
         assert shows_figure(painter, surface, slot, layout, text, look), text
+
+
+def test_finding_10_a_flood_of_device_statuses_cannot_starve_the_states(tmp_path, painter):
+    """1,100 retained statuses of other devices, and a queue of 1,000 per client.
+
+    A board that subscribed to every ``{p}/device/+/status`` first got its
+    queue filled with them ("Outgoing messages are being dropped") and not a
+    single state.  It now subscribes to the states, then to the statuses of
+    the agents they name.
+    """
+    broker = PrivateBroker(workdir=str(tmp_path / "mosquitto"),
+                           extra_config=["max_queued_messages 1000",
+                                         "max_inflight_messages 20"]).start()
+    try:
+        with Publisher(broker.host, broker.port) as publisher:
+            for number in range(1100):
+                publisher.client.publish("crs/device/other-%04d/status" % number, b"online",
+                                         qos=1, retain=True)
+            publish_wards(publisher)
+        out = str(tmp_path / "board.png")
+        result = subprocess.run(display_command(write_config(tmp_path), broker, "--snapshot",
+                                                out, "--wait", "10"),
+                                env=display_env(), capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "every tile has data" in result.stderr
+        layout = layout_for()
+        assert shows_figure(painter, load(out), layout.slots[0], layout, "9",
+                            PALETTE.available)
+    finally:
+        broker.close()
+
+
+def test_the_board_subscribes_to_the_states_then_to_the_statuses_of_their_agents(tmp_path):
+    subscribed = []
+
+    class Link(_NoLink):
+        def subscribe(self, topic):
+            subscribed.append(topic)
+
+    app = BoardApp(config.read(write_config(tmp_path)), link_factory=Link,
+                   clock_synced=lambda: True)
+    try:
+        assert app.subscriptions() == ["crs/nrs/icu/+/state", "crs/nrs/medicine/+/state",
+                                       "crs/nrs/surgery/+/state"]
+        assert not any("device" in topic for topic in app.subscriptions())
+        app.feed.on_connection(True)
+        for key, (agent, capacity, occupied) in WARDS.items():
+            app.feed.on_message(Received(ward_topic("crs", key, "state"),
+                                         ward_state(agent, capacity, occupied).to_json(),
+                                         True))
+        app.update()
+        assert sorted(subscribed) == ["crs/device/%s/status" % agent
+                                      for agent, _, _ in sorted(WARDS.values())]
+        app.update()
+        assert len(subscribed) == 3              # once each
+    finally:
+        app.close()
 
 
 def test_a_snapshot_without_a_broker_draws_what_it_knows_and_exits_0(tmp_path):
