@@ -58,7 +58,7 @@ HIGHLIGHT = 300.0
 CAPACITY = {MALE: 4, FEMALE: 3, ICU: 2}
 
 CHAOS = bool(os.environ.get("BEDBOARD_CHAOS"))
-EXAMPLES = int(os.environ.get("BEDBOARD_CHAOS_EXAMPLES", 2000)) if CHAOS else 60
+EXAMPLES = int(os.environ.get("BEDBOARD_CHAOS_EXAMPLES", 3000)) if CHAOS else 200
 STEPS = 80 if CHAOS else 40
 
 
