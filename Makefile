@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BOARD  ?= nrs
 
-.PHONY: all setup test bench demo clean
+.PHONY: all setup test bench chaos demo clean
 
 all: test
 
@@ -24,6 +24,13 @@ $(STAMP): setup.cfg pyproject.toml scripts/system-deps
 test: $(STAMP)
 	@scripts/system-deps
 	$(BIN)/python -m pytest
+
+# The truth state machines (the board against its oracle, the agent against the
+# contract's rules) with many more examples than make test gives them.
+chaos: $(STAMP)
+	@scripts/system-deps
+	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider \
+		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py)
 
 bench: $(STAMP)
 	@scripts/system-deps
