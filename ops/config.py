@@ -1,6 +1,6 @@
 """The operator's config: who the bed manager's tool logs in as, and how it judges.
 
-A file with the shared ``broker:`` section (SPEC's keys, read by
+A file with the shared ``broker:`` section (docs/contract.md's keys, read by
 :func:`bedboard.settings.read_broker`) and an ``operator:`` section::
 
     broker: {host: 10.20.0.10, port: 8883, username: bed-manager,
