@@ -12,29 +12,46 @@ Every change is decided by :mod:`agent.ward`, made durable by
 :class:`~agent.ledger.Ledger` *before* it is acknowledged, then delivered by
 :class:`~agent.publisher.Publisher` and :class:`~agent.uplink.Uplink`.
 Only the loop touches the ledger's counts, so there is no lock to forget.
-The loop also pings systemd's watchdog, republishes the state every
-``heartbeat`` and drives the status LED.
+The loop also pings systemd's watchdog, republishes the state and the
+retained ``online`` every ``heartbeat`` and drives the status LED.
+
+The loop is three steps any caller can drive by hand (the agent's state
+machine test does, with a stand-in link): :meth:`WardAgent.start_up`,
+:meth:`WardAgent.handle` for each item of the queue, and
+:meth:`WardAgent.tick` for what is due by the clock.
+
+At start the count is checked against the broker (:mod:`agent.recovery`):
+without a ledger nothing is accepted until it is recovered; with one,
+presses are accepted at once but nothing is published until the broker's
+copy was compared with it, so an old copy never hands out a seq the ward
+already used.  A bed manager's ``set`` is answered on the ward's ``reply``
+topic, applied or not.  When the bed contacts and the count disagree (a
+contact the count refused), the log, the state's ``mismatched`` and the
+status LED say so until they agree again.
 """
 
 import logging
 import queue
 import time
 
+import json
+
 from bedboard import sdnotify
-from bedboard.errors import ContractError, LedgerError, PressRefused
+from bedboard.errors import ContractError, LedgerError, LinkError, PressRefused
 from bedboard.link import BrokerLink
-from bedboard.payloads import SetCommand, utc_now
+from bedboard.payloads import SetCommand, SetReply, utc_now
 from bedboard.topics import ward_topic
 
 from . import ward as rules
+from .contacts import ContactWatch
 from .events import (Accepted, Acked, Arrived, BedChanged, EndOfInput, Ignored,
                      Linked, Pressed, Refused, Stop, TooShort)
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
-from .recovery import Recovery, starting_point
+from .recovery import RETRY_AFTER, Recovery, starting_point
 from .uplink import Uplink, portal_body
-from .ward import WardCounts
+from .ward import Intent, WardCounts
 
 _LOG = logging.getLogger(__name__)
 
@@ -42,9 +59,12 @@ TICK = 0.5             # the loop wakes at least this often
 FLUSH_EVERY = 0.25     # seconds between outbox clean-ups under load
 RECOVERY_PATIENCE = 10.0  # seconds without an answer before recovery complains
 RECOVERY_NAG = 60.0    # seconds between "still recovering" log lines
+AUDIT_RENEWALS = 3     # renewed subscriptions before the audit gives up
 EXTEND_EVERY = 10.0    # seconds between start-timeout extensions while recovering
 RECOVERING = ("the count is being recovered from the broker; presses are refused "
               "until it is (see the log)")
+NOT_READY = ("not ready: the count is being %s; send the command again in a "
+             "moment")
 
 
 class _Throttled:
@@ -72,29 +92,39 @@ class WardAgent:
     Construct it, add outcome listeners (``agent.listeners.append(fn)``:
     each Accepted, Refused or Ignored is passed to them on the loop's
     thread), then :meth:`run` it.  :meth:`stop` and :meth:`end_of_input` may
-    be called from any thread, or a signal handler.
+    be called from any thread, or a signal handler.  ``link_factory`` makes
+    the broker link (a BrokerLink; tests may stand in for it).
     """
 
-    def __init__(self, settings, pin_factory, min_backoff=1, max_backoff=30):
+    def __init__(self, settings, pin_factory, min_backoff=1, max_backoff=30,
+                 link_factory=BrokerLink, retry_after=RETRY_AFTER):
         self.settings = settings
         self.listeners = []
+        self.retry_after = retry_after
         self._inbox = queue.SimpleQueue()
         self._ledger = None
         self._recovery = None
         self._ready = False
         self._audit = None       # a ledger's check against the broker's state
+        self._held = None        # intents recorded while the audit is pending
+        self._base = None        # the ledger's (seq, counts) when the audit began
         self._uplink = None
-        self._deferred_sets = []
+        self._contacts = ContactWatch()
         self._set_warnings = _Throttled()
         self._exit = None
         self._draining = None    # monotonic deadline once input has ended
         self._started = time.monotonic()
+        self._recovery_nag_at = None
+        self._next_heartbeat = self._next_watchdog = self._next_extend = None
+        self._last_flush = None
+        self._watchdog = None
         self._set_topic = ward_topic(settings.broker.prefix, settings.ward, "set")
+        self._reply_topic = ward_topic(settings.broker.prefix, settings.ward, "reply")
         self.panel = WardPanel(settings.inputs, settings.status_led, settings.ack,
                                pin_factory=pin_factory)
         try:
             self.panel.on_input = self._inbox.put
-            self.link = BrokerLink(
+            self.link = link_factory(
                 settings.broker, settings.id, subscriptions=[self._set_topic],
                 on_message=lambda received: self._inbox.put(Arrived(received)),
                 on_connection=lambda up: self._inbox.put(Linked(up)),
@@ -126,34 +156,51 @@ class WardAgent:
         return self._ready
 
     @property
+    def checked(self):
+        """Whether the count has been checked against the broker (and is published)."""
+        return self._ready and self._held is None
+
+    @property
     def ledger(self):
         """The open Ledger (None while the count is being recovered)."""
         return self._ledger
+
+    @property
+    def mismatched(self):
+        """The beds whose contact the count does not follow, by label."""
+        return set(self._contacts.mismatched)
 
     # -- the loop ----------------------------------------------------------
     def run(self):
         """Run until stopped; return the exit status (0, or 1 if delivery gave up)."""
         try:
-            self.panel.show_status("fast")
-            self.link.start()
-            if Ledger.exists(self.settings.state_dir):
-                self._open(Ledger.open(self.settings.state_dir, self.settings.ward,
-                                       self._uplink_body()))
-                self._audit = Recovery(self.link, self.settings.broker.prefix,
-                                       self.settings.ward, self.settings.id)
-                self._audit.begin()
-            else:
-                self._recover()
+            self.start_up()
             self._loop()
         finally:
             self._shut_down()
         return self._exit
 
+    def start_up(self, now=None):
+        """Connect, and open the ledger (checking it) or recover the count."""
+        now = time.monotonic() if now is None else now
+        self._watchdog = sdnotify.watchdog_interval()
+        self._next_watchdog = self._next_extend = now
+        self._next_heartbeat = now + self.settings.heartbeat
+        self._last_flush = now
+        self.panel.show_status("fast")
+        self.link.start()
+        if Ledger.exists(self.settings.state_dir):
+            self._open(Ledger.open(self.settings.state_dir, self.settings.ward,
+                                   self._uplink_body()), audit=True, now=now)
+        else:
+            self._recover(now)
+
+    @property
+    def finished(self):
+        """The exit status once the agent decided to stop, else None."""
+        return self._exit
+
     def _loop(self):
-        watchdog = sdnotify.watchdog_interval()
-        next_watchdog = next_heartbeat = next_extend = time.monotonic()
-        next_heartbeat += self.settings.heartbeat
-        last_flush = time.monotonic()
         while self._exit is None:
             try:
                 item = self._inbox.get(timeout=TICK)
@@ -161,7 +208,7 @@ class WardAgent:
                 item = None
             handled = 0
             while item is not None:
-                self._handle(item)
+                self.handle(item)
                 handled += 1
                 if self._exit is not None or handled >= 100:
                     break
@@ -169,29 +216,39 @@ class WardAgent:
                     item = self._inbox.get_nowait()
                 except queue.Empty:
                     item = None
-            now = time.monotonic()
-            if self.publisher.pending_flush and (
-                    item is None or now - last_flush >= FLUSH_EVERY):
-                self._flush()
-                last_flush = now
-            if now >= next_heartbeat:
-                self.publisher.heartbeat()
-                next_heartbeat = now + self.settings.heartbeat
-            if watchdog and now >= next_watchdog:
-                sdnotify.watchdog()
-                next_watchdog = now + watchdog
-            if self._recovery is not None:
-                self._nag_recovery(now)
-                if now >= next_extend:
-                    # Not READY until the count is recovered: keep systemd's
-                    # start timeout from killing a wait for the broker.
-                    sdnotify.extend_timeout(3 * EXTEND_EVERY)
-                    next_extend = now + EXTEND_EVERY
-            if self._draining is not None and self._exit is None:
-                self._check_drained(now)
-            self._show_status()
+            self.tick(idle=item is None)
 
-    def _handle(self, item):
+    def tick(self, now=None, idle=True):
+        """Do what is due by the clock: clean-ups, heartbeat, watchdog, retries, LED."""
+        now = time.monotonic() if now is None else now
+        if self.publisher.pending_flush and (idle or now - self._last_flush >= FLUSH_EVERY):
+            self._flush()
+            self._last_flush = now
+        if now >= self._next_heartbeat:
+            self.publisher.heartbeat()
+            self.link.refresh_status()
+            self._next_heartbeat = now + self.settings.heartbeat
+        if self._watchdog and now >= self._next_watchdog:
+            sdnotify.watchdog()
+            self._next_watchdog = now + self._watchdog
+        if self._recovery is not None:
+            self._recovery.tick(now)
+            self._nag_recovery(now)
+            if now >= self._next_extend:
+                # Not READY until the count is recovered: keep systemd's
+                # start timeout from killing a wait for the broker.
+                sdnotify.extend_timeout(3 * EXTEND_EVERY)
+                self._next_extend = now + EXTEND_EVERY
+        if self._audit is not None and self._audit.tick(now) \
+                and self._audit.renewals >= AUDIT_RENEWALS:
+            self._audit_abandoned()
+        if self._draining is not None and self._exit is None:
+            self._check_drained(now)
+        self._show_status()
+
+    def handle(self, item, now=None):
+        """Handle one item of the agent's queue (see :mod:`agent.events`)."""
+        now = time.monotonic() if now is None else now
         if isinstance(item, Pressed):
             self._pressed(item)
         elif isinstance(item, BedChanged):
@@ -203,19 +260,27 @@ class WardAgent:
         elif isinstance(item, Acked):
             self.publisher.acked(item.mid)
         elif isinstance(item, Linked):
-            if item.connected:
-                self.publisher.connected()
-            else:
-                self.publisher.disconnected()
+            self._linked(item.connected, now)
         elif isinstance(item, Arrived):
             self._arrived(item.received)
         elif isinstance(item, EndOfInput):
-            self._draining = time.monotonic() + item.timeout
+            self._draining = now + item.timeout
             self._flush()
-            self._check_drained(time.monotonic())
+            self._check_drained(now)
         elif isinstance(item, Stop):
             _LOG.info("stopping")
             self._exit = 0
+
+    def _linked(self, connected, now):
+        checks = [c for c in (self._recovery, self._audit) if c is not None]
+        if connected:
+            self.publisher.connected()
+            for check in checks:
+                check.connected(now)
+        else:
+            self.publisher.disconnected()
+            for check in checks:
+                check.disconnected()
 
     # -- starting ----------------------------------------------------------
     def _uplink_body(self):
@@ -224,14 +289,17 @@ class WardAgent:
         ward = self.settings.ward
         return lambda state: portal_body(ward, state)
 
-    def _recover(self):
-        self._recovery = Recovery(self.link, self.settings.broker.prefix,
-                                  self.settings.ward, self.settings.id)
-        self._recovery.begin()
-        self._recovery_nag_at = time.monotonic() + RECOVERY_PATIENCE
+    def _check_for(self, purpose):
+        return Recovery(self.link, self.settings.broker.prefix, self.settings.ward,
+                        self.settings.id, retry_after=self.retry_after, purpose=purpose)
+
+    def _recover(self, now):
+        self._recovery = self._check_for("recovery")
+        self._recovery_nag_at = now + RECOVERY_PATIENCE
         _LOG.warning("no ledger in %s: reading this ward's last state from the broker "
                      "at %s:%d before accepting presses", self.settings.state_dir,
                      self.settings.broker.host, self.settings.broker.port)
+        self._recovery.begin(now)
 
     def _recovered(self):
         recovery, self._recovery = self._recovery, None
@@ -241,31 +309,14 @@ class WardAgent:
                        "starting from the config at seq 0; consumers that saw a higher "
                        "seq will ignore this ward until it passes it",
                        self.settings.ward, recovery.unreadable)
-        counts, seq, at, origin = starting_point(recovery.found, self.settings)
-        beds = {name: contact.is_occupied for name, contact in self.panel.contacts.items()}
+        counts, seq, at, origin, unconfirmed = starting_point(recovery.found,
+                                                              self.settings)
         ledger = Ledger.create(self.settings.state_dir, self.settings.ward,
                                self.settings.id, counts, seq, at, self.settings.capacity,
-                               origin, self._uplink_body())
-        for name, occupied in beds.items():
-            ledger.set_bed(self.panel.contacts[name].bed, occupied)
-        self._open(ledger)
-
-    def _audited(self):
-        """Say so if the broker knows a later seq for this ward than the ledger does."""
-        audit, self._audit = self._audit, None
-        audit.end()
-        found, ledger = audit.found, self._ledger
-        if found is None or found.seq < ledger.seq:
-            return
-        theirs = (found.capacity, found.occupied, found.blocked)
-        ours = (ledger.counts.capacity, ledger.counts.occupied, ledger.counts.blocked)
-        if found.seq > ledger.seq or theirs != ours:
-            _LOG.error("the broker holds seq %d for ward %s (%s, from agent %s), but "
-                       "this ledger has seq %d (%s): is it an old copy, or does another "
-                       "agent count this ward? Consumers ignore this agent's states "
-                       "until its seq passes %d", found.seq, self.settings.ward,
-                       WardCounts(*theirs).describe(), found.agent, ledger.seq,
-                       ledger.counts.describe(), found.seq)
+                               origin, self._uplink_body(), unconfirmed=unconfirmed)
+        for contact in self.panel.contacts.values():
+            ledger.set_bed(contact.bed, contact.is_occupied)
+        self._open(ledger, audit=False)
 
     def _nag_recovery(self, now):
         if now < self._recovery_nag_at:
@@ -281,17 +332,33 @@ class WardAgent:
                        now - self._started, self.settings.id,
                        self._recovery.state_topic, self._recovery.status_topic)
 
-    def _open(self, ledger):
+    def _open(self, ledger, audit, now=None):
         self._ledger = ledger
         if ledger.agent != self.settings.id:
             _LOG.info("the ledger was kept by agent %s; this agent is %s",
                       ledger.agent, self.settings.id)
-        _LOG.info("ward %s: %s, seq %d (ledger %s, %d undelivered event(s))",
-                  self.settings.ward, ledger.counts.describe(), ledger.seq, ledger.path,
+        _LOG.info("ward %s: %s, seq %d%s (ledger %s, %d undelivered event(s))",
+                  self.settings.ward, ledger.counts.describe(), ledger.seq,
+                  ", unconfirmed" if ledger.unconfirmed else "", ledger.path,
                   ledger.outbox_count)
-        self.publisher.attach(ledger)
+        if audit:
+            # Nothing leaves until the broker's copy was compared with this
+            # ledger: an old copy must not publish seqs the ward already used.
+            self._held, self._base = [], (ledger.seq, ledger.counts)
+            self.publisher.attach(ledger, hold=True)
+            self._audit = self._check_for("audit")
+            self._audit.begin(time.monotonic() if now is None else now)
+        else:
+            self.publisher.attach(ledger)
         self._apply_config_capacity()
         self._catch_up_beds()
+        if not audit:
+            self._start_uplink()
+        self._ready = True
+        sdnotify.ready("ward %s: %s" % (self.settings.ward, ledger.counts.describe()))
+
+    def _start_uplink(self):
+        ledger = self._ledger
         if self.settings.uplink is not None:
             self._uplink = Uplink(self.settings.uplink, self.settings.id,
                                   self.settings.state_dir)
@@ -299,11 +366,6 @@ class WardAgent:
         elif ledger.uplink_count():
             _LOG.warning("%d change(s) queued for a portal are kept, but no uplink is "
                          "configured", ledger.uplink_count())
-        self._ready = True
-        sdnotify.ready("ward %s: %s" % (self.settings.ward, ledger.counts.describe()))
-        deferred, self._deferred_sets = self._deferred_sets, []
-        for received in deferred:
-            self._set_received(received)
 
     def _apply_config_capacity(self):
         ledger, capacity = self._ledger, self.settings.capacity
@@ -322,16 +384,77 @@ class WardAgent:
             return
         _LOG.warning("the config's capacity changed from %d to %d: applied as a change",
                      ledger.config_capacity, capacity)
-        self._commit(change, "config", config_capacity=capacity)
+        self._commit(change, "config", Intent("resize", "config", capacity=capacity),
+                     config_capacity=capacity)
 
     def _catch_up_beds(self):
         for name, contact in self.panel.contacts.items():
             counted = self._ledger.bed_counted(contact.bed)
+            occupied = contact.is_occupied
             if counted is None:
-                self._ledger.set_bed(contact.bed, contact.is_occupied)
-            elif counted != contact.is_occupied:
+                self._ledger.set_bed(contact.bed, occupied)
+            elif counted != occupied:
                 _LOG.info("bed %s changed while the agent was not running", contact.bed)
-                self._bed_changed(BedChanged(name, contact.bed, contact.is_occupied))
+                self._bed_changed(BedChanged(name, contact.bed, occupied))
+                continue
+            self._contacts.saw(contact.bed, occupied)
+        self._check_contacts()
+
+    # -- the audit -----------------------------------------------------------
+    def _audited(self):
+        """Compare the broker's copy with the ledger; move past it if the ledger is old."""
+        audit, self._audit = self._audit, None
+        audit.end()
+        found, (base_seq, base_counts) = audit.found, self._base
+        held, self._held = self._held, None
+        if found is not None and (found.seq > base_seq or (
+                found.seq == base_seq and (found.capacity, found.occupied, found.blocked)
+                != (base_counts.capacity, base_counts.occupied, base_counts.blocked))):
+            self._rebase(found, held)
+        elif found is not None and found.agent != self.settings.id \
+                and found.seq == base_seq:
+            _LOG.error("ward %s's state on the broker (seq %d) comes from agent %s, not "
+                       "this one (%s): does another agent count this ward?",
+                       self.settings.ward, found.seq, found.agent, self.settings.id)
+        self.publisher.release()
+        self._start_uplink()
+        self._check_contacts()
+
+    def _rebase(self, found, held):
+        """The ledger is an old copy: take the broker's counts at its seq + 1 (SPEC rule 2)."""
+        ledger, (base_seq, base_counts) = self._ledger, self._base
+        theirs = WardCounts(found.capacity, found.occupied, found.blocked)
+        first = (rules.Change("set", ledger.counts, theirs,
+                              source="the broker's newer state"), found.seq + 1)
+        try:
+            _, refused = ledger.rebase(base_seq, first, held, self.settings.id,
+                                       utc_now())
+        except LedgerError as exc:
+            _LOG.error("this ledger is behind the broker (seq %d there, %d here) but "
+                       "could not be moved past it: %s", found.seq, base_seq, exc)
+            return
+        _LOG.error("this ledger is an old copy: the broker holds seq %d for ward %s "
+                   "(%s, from agent %s), but the ledger had seq %d (%s); moved to seq "
+                   "%d with the broker's counts, marked unconfirmed until a bed "
+                   "manager's set", found.seq, self.settings.ward, theirs.describe(),
+                   found.agent, base_seq, base_counts.describe(), found.seq + 1)
+        if held:
+            _LOG.error("the %d change(s) made since the start were decided again on the "
+                       "broker's counts: now %s, seq %d", len(held),
+                       ledger.counts.describe(), ledger.seq)
+        for intent, exc in refused:
+            _LOG.error("a change made since the start does not fit the broker's newer "
+                       "count and is dropped: %s: %s", intent.describe(), exc)
+
+    def _audit_abandoned(self):
+        audit = self._audit
+        _LOG.error("the broker has not answered the audit of this ledger after %d "
+                   "attempts: publishing the ledger's count unchecked (check that the "
+                   "broker's ACL lets %s read %s and %s)", audit.renewals + 1,
+                   self.settings.id, audit.state_topic, audit.status_topic)
+        audit.found = None
+        audit.finished = True
+        self._audited()
 
     # -- changes -----------------------------------------------------------
     def _pressed(self, item):
@@ -343,24 +466,38 @@ class WardAgent:
         except PressRefused as exc:
             self._refuse(item.input, str(exc))
             return
-        self._commit(change, item.input, pressed=True)
+        self._commit(change, item.input, Intent(item.kind, item.input), pressed=True)
 
     def _bed_changed(self, item):
         if self._ledger is None:
             self._refuse(item.input, RECOVERING)
             return
+        self._contacts.saw(item.bed, item.occupied)
         counted = self._ledger.bed_counted(item.bed)
         if counted == item.occupied:
             self._tell(Ignored(item.input, "bed %s is already counted as %s" % (
                 item.bed, "occupied" if item.occupied else "vacant")))
+            self._check_contacts()
             return
         try:
             change = rules.sense(self._ledger.counts, item.bed, item.occupied,
                                  source=item.input)
         except PressRefused as exc:
             self._refuse(item.input, str(exc))
+            self._check_contacts()
             return
-        self._commit(change, item.input, bed_counted=(item.bed, item.occupied))
+        self._commit(change, item.input,
+                     Intent("sensor", item.input, bed=item.bed, occupied=item.occupied),
+                     bed_counted=(item.bed, item.occupied))
+        self._check_contacts()
+
+    def _check_contacts(self):
+        """Publish (and show) how many bed contacts the count does not follow, when it changes."""
+        if self._ledger is None or not self._contacts.positions:
+            return
+        if self._contacts.check(self._ledger.beds()):
+            self.publisher.mismatched = len(self._contacts.mismatched)
+            self.publisher.publish_state()
 
     def _arrived(self, received):
         if self._recovery is not None and self._recovery.wants(received.topic):
@@ -370,22 +507,31 @@ class WardAgent:
             if self._audit.take(received):
                 self._audited()
         elif received.topic == self._set_topic:
-            if self._ledger is None:
-                self._deferred_sets.append(received)
-            else:
-                self._set_received(received)
+            self._set_received(received)
 
     def _set_received(self, received):
+        command = None
         if received.retained:
             self._set_warnings.warning("ignored a retained set command on %s: a "
                                        "correction must not be retained, or it would "
                                        "be applied again on every reconnect",
                                        received.topic)
+            self._reply(_request_id(received.payload), False,
+                        reason="a set command must not be retained")
             return
         try:
             command = SetCommand.parse(received.payload)
         except ContractError as exc:
             self._set_warnings.warning("ignored a set command: %s", exc)
+            self._reply(_request_id(received.payload), False,
+                        reason="invalid set command: %s" % exc)
+            return
+        if self._ledger is None or self._held is not None:
+            why = NOT_READY % ("recovered from the broker" if self._ledger is None
+                               else "checked against the broker")
+            _LOG.warning("refused a set command by %s: %s", command.by or "an operator",
+                         why)
+            self._reply(command.id, False, reason=why)
             return
         try:
             change = rules.correct(self._ledger.counts, command,
@@ -393,29 +539,57 @@ class WardAgent:
         except PressRefused as exc:
             self._set_warnings.warning("ignored a set command %s: %s",
                                        command.to_json().decode("utf-8"), exc)
+            self._reply(command.id, False, reason=str(exc))
             return
-        self._commit(change, change.source)
+        beds = dict(self._contacts.positions)   # the bed manager's word covers them too
+        state = self._commit(change, change.source, None, unconfirmed=False, beds=beds,
+                             quiet=True)
+        if state is None:
+            self._reply(command.id, False, reason="the count could not be kept on disk")
+            return
+        _LOG.info("applied a set command by %s (reason: %s)%s: %s, seq %d",
+                  command.by or "an operator", command.reason or "none given",
+                  " [id %s]" % command.id if command.id else "",
+                  change.after.describe(), state.seq)
+        self._check_contacts()
+        self._reply(command.id, True, seq=state.seq)
 
-    def _commit(self, change, source, bed_counted=None, config_capacity=None,
-                pressed=False):
-        """Make ``change`` durable, answer the press (if ``pressed``), deliver it."""
+    def _reply(self, request_id, ok, seq=None, reason=None):
+        reply = SetReply(ok=ok, agent=self.settings.id, at=utc_now(), id=request_id,
+                         seq=seq, reason=reason)
+        try:
+            self.link.publish(self._reply_topic, reply.to_json(), retain=False, qos=1)
+        except LinkError as exc:
+            _LOG.warning("the answer to a set command was not sent: %s", exc)
+
+    def _commit(self, change, source, intent, bed_counted=None, config_capacity=None,
+                pressed=False, unconfirmed=None, beds=None, quiet=False):
+        """Make ``change`` durable, answer the press (if ``pressed``), deliver it.
+
+        Returns the new WardState, or None when the ledger could not be written.
+        """
         try:
             state, _ = self._ledger.record(change, self.settings.id, utc_now(),
                                            bed_counted=bed_counted,
-                                           config_capacity=config_capacity)
+                                           config_capacity=config_capacity,
+                                           unconfirmed=unconfirmed, beds=beds)
         except LedgerError as exc:
             _LOG.error("%s not counted: %s", source, exc)
             self._refuse(source, "the count could not be kept on disk: %s" % exc,
                          signal=pressed or bed_counted is not None)
-            return
+            return None
+        if self._held is not None and intent is not None:
+            self._held.append(intent)
         if pressed:
             self.panel.acknowledge(True)
-        _LOG.info("accepted %s (%s): %s, seq %d", change.kind, source,
-                  change.after.describe(), state.seq)
+        if not quiet:
+            _LOG.info("accepted %s (%s): %s, seq %d", change.kind, source,
+                      change.after.describe(), state.seq)
         self.publisher.changed(state)
         if self._uplink is not None:
             self._uplink.wake()
         self._tell(Accepted(source, change, state))
+        return state
 
     def _refuse(self, source, reason, signal=True):
         _LOG.warning("refused %s: %s", source, reason)
@@ -454,6 +628,8 @@ class WardAgent:
             missing = []
             if self._ledger is None:
                 missing.append("the count was never recovered from the broker")
+            elif self._held is not None:
+                missing.append("the ledger was never checked against the broker")
             if events:
                 missing.append("%d event(s) not acknowledged by the broker" % events)
             if state:
@@ -467,10 +643,12 @@ class WardAgent:
     def _show_status(self):
         if self._ledger is None:
             self.panel.show_status("fast")
-        elif self.publisher.online and self.publisher.delivered:
-            self.panel.show_status("steady")
-        else:
+        elif not (self.publisher.online and self.publisher.delivered):
             self.panel.show_status("blinking")
+        elif self._contacts.mismatched:
+            self.panel.show_status("wink")
+        else:
+            self.panel.show_status("steady")
 
     # -- stopping ----------------------------------------------------------
     def _take_last_acks(self):
@@ -497,3 +675,16 @@ class WardAgent:
             self._ledger.close()
         if self._exit is None:
             self._exit = 1
+
+
+def _request_id(payload):
+    """The ``id`` of a set command that could not be parsed, if one can be read."""
+    try:
+        obj = json.loads(bytes(payload).decode("utf-8"))
+        candidate = obj.get("id") if isinstance(obj, dict) else None
+        if candidate is None:
+            return None
+        SetReply(ok=False, agent="x", at=utc_now(), id=candidate)
+        return candidate
+    except (ValueError, ContractError, TypeError, AttributeError):
+        return None

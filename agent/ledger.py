@@ -259,19 +259,26 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------
     def record(self, change, agent, at, bed_counted=None, config_capacity=None,
-               unconfirmed=None, seq=None):
+               unconfirmed=None, seq=None, beds=None):
         """Make ``change`` durable as the next seq; return its (WardState, WardEvent).
 
         One transaction: the counts, seq and ``at``, the event in the outbox,
-        the portal's copy (with an uplink), the bed's flag, the config
-        capacity and ``unconfirmed`` (None: as it was).  ``seq`` (default:
-        the next one) may jump ahead, never back.  Raises LedgerError, and
-        nothing changes, if it cannot be written.
+        the portal's copy (with an uplink), the bed's flag (``bed_counted``,
+        ``(bed, occupied)``; or ``beds``, ``{bed: occupied}`` for several),
+        the config capacity and ``unconfirmed`` (None: as it was).  ``seq``
+        (default: the next one) may jump ahead, never back.  Raises
+        LedgerError, and nothing changes, if it cannot be written.
         """
+        def work(db):
+            written = self._write_change(db, change, agent, at, bed_counted,
+                                         config_capacity, unconfirmed, seq)
+            for bed, occupied in (beds or {}).items():
+                db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
+                           (bed, int(occupied)))
+            return written
+
         with self._lock:
-            written = self._transact(lambda db: [self._write_change(
-                db, change, agent, at, bed_counted, config_capacity, unconfirmed, seq)])
-        return written[0]
+            return self._transact(work)
 
     def rebase(self, base_seq, first, intents, agent, at):
         """Put a newer count under the changes made since ``base_seq``; one transaction.

@@ -8,7 +8,9 @@ own boards:
 * :class:`BedContact` — one bed's contact or sensor (closed = occupied, or
   the other way round);
 * :class:`StatusLED` — steady: connected and delivered; blinking: changes
-  waiting to be delivered; off: not running;
+  waiting to be delivered; blinking fast: the count is being recovered;
+  winking (on, with a short gap every 2 s): a bed contact disagrees with the
+  count; off: not running;
 * :class:`AckLED` / :class:`AckBuzzer` — one short pulse: accepted; two long
   ones: refused;
 * :class:`WardPanel` — all of them, from the config's ``inputs`` and
@@ -245,9 +247,9 @@ class BedContact(DebouncedInputMixin, DigitalInputDevice):
 # -- outputs --------------------------------------------------------------
 
 class StatusLED(LED):
-    """The panel's status light: steady, blinking, blinking fast, or off."""
+    """The panel's status light: steady, blinking, blinking fast, winking, or off."""
 
-    MODES = ("off", "steady", "blinking", "fast")
+    MODES = ("off", "steady", "blinking", "fast", "wink")
 
     def __init__(self, pin=None, *, active_high=True, pin_factory=None):
         self.mode = "off"
@@ -264,6 +266,8 @@ class StatusLED(LED):
             self.blink(on_time=0.5, off_time=0.5)
         elif mode == "fast":
             self.blink(on_time=0.1, off_time=0.1)
+        elif mode == "wink":
+            self.blink(on_time=1.8, off_time=0.2)
         elif mode == "off":
             self.off()
         else:

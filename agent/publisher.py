@@ -10,7 +10,17 @@ SPEC.md's rules, as the agent keeps them:
 * nothing is handed to paho while the agent knows the link is down: on the
   next connect, whatever the outbox still holds is sent again, from its
   oldest event.  paho also re-sends what it had in flight, so an event may
-  arrive twice (at-least-once); it never goes missing.
+  arrive twice (at-least-once); it never goes missing, and the first copy of
+  each arrives in ``seq`` order (the outbox is always sent from its oldest);
+* the retained state never stays behind: paho re-sends what it had in flight
+  only *after* the connect callback, so the current state published on a
+  reconnect can reach the broker before the re-sent copy of an older one,
+  which the broker then keeps.  PUBACKs on one connection come in the order
+  the broker took the messages, so when a state is acknowledged after a
+  later-published one was, the broker holds the older: the current state is
+  published again at once (SPEC rule 1 would only fix it at the heartbeat);
+* nothing at all while :meth:`Publisher.hold` is in force — the agent holds
+  its output while it checks its ledger against the broker.
 
 A :class:`Publisher` is used from the agent's loop thread only.  PUBACKs
 reach it through that loop's queue, always after :meth:`Publisher.pump`
@@ -38,48 +48,76 @@ class Publisher:
         self._window = window
         self._ledger = None
         self.online = False
+        self.holding = False
+        self.mismatched = 0      # bed contacts the count does not follow (the agent's)
         self._epoch = 0          # one per connection
         self._handed = 0         # highest seq handed to paho in this epoch
         self._in_flight = 0      # events of this epoch not yet acknowledged
-        self._mids = {}          # mid → (epoch, "event" | "state", seq)
+        self._mids = {}          # mid → (epoch, "event" | "state", seq, serial)
         self._delivered = set()  # acknowledged events the ledger still holds
         self.state_acked = -1    # highest seq of a state the broker acknowledged
+        self._serial = 0         # states handed to paho, in order
+        self._acked_serial = 0   # the latest-handed state acknowledged so far
 
-    def attach(self, ledger):
-        """Start delivering from ``ledger`` (once it is open)."""
+    def attach(self, ledger, hold=False):
+        """Start delivering from ``ledger`` (once it is open), or only after :meth:`release`."""
         self._ledger = ledger
-        if self.online:
+        self.holding = hold
+        if self.online and not hold:
+            self._begin_epoch()
+
+    def hold(self):
+        """Hand nothing more to paho until :meth:`release`."""
+        self.holding = True
+
+    def release(self):
+        """Deliver again: the outbox from its oldest event, then the state."""
+        self.holding = False
+        if self.online and self._ledger is not None:
             self._begin_epoch()
 
     # -- what the loop tells it ----------------------------------------------
     def connected(self):
         """The link (re)connected: send the outbox again, then the state."""
         self.online = True
-        if self._ledger is not None:
+        if self._ledger is not None and not self.holding:
             self._begin_epoch()
 
     def disconnected(self):
         """The link went down: hand nothing more to paho until it is back."""
         self.online = False
 
-    def changed(self, state):
-        """A change was recorded: send its event (and the outbox's), then ``state``."""
+    def changed(self, state=None):
+        """A change was recorded: send its event (and the outbox's), then the state."""
         self.pump()
-        self._publish_state(state)
+        self.publish_state()
 
     def heartbeat(self):
         """Republish the current state (same seq), when connected."""
-        if self.online and self._ledger is not None:
-            self._publish_state(self._ledger.state(self._agent_id))
+        self.publish_state()
+
+    def publish_state(self):
+        """Publish the current state now (when connected, attached and not holding)."""
+        if self._ledger is not None:
+            self._publish_state(self.current_state())
+
+    def current_state(self):
+        """The WardState as it is to be published now."""
+        return self._ledger.state(self._agent_id, mismatched=self.mismatched)
 
     def acked(self, mid):
         """The broker acknowledged ``mid``; return whether it was one of ours."""
         entry = self._mids.pop(mid, None)
         if entry is None:
             return False
-        epoch, what, seq = entry
+        epoch, what, seq, serial = entry
         if what == "state":
             self.state_acked = max(self.state_acked, seq)
+            if serial < self._acked_serial:
+                _LOG.info("the broker took an older state (seq %d) after a newer one: "
+                          "publishing the current state again", seq)
+                self.publish_state()
+            self._acked_serial = max(self._acked_serial, serial)
         else:
             self._delivered.add(seq)
             if epoch == self._epoch:
@@ -127,7 +165,7 @@ class Publisher:
             _LOG.info("connected: sending %d undelivered event(s), from seq %d",
                       pending, self._first_pending())
         self.pump()
-        self._publish_state(self._ledger.state(self._agent_id))
+        self.publish_state()
 
     def _first_pending(self):
         for seq, _ in self._ledger.outbox(0, len(self._delivered) + 1):
@@ -137,7 +175,7 @@ class Publisher:
 
     def pump(self):
         """Hand the outbox's next events to paho, oldest first, within the window."""
-        if not self.online or self._ledger is None:
+        if not self.online or self.holding or self._ledger is None:
             return
         while self._in_flight < self._window:
             rows = self._ledger.outbox(self._handed, self._window - self._in_flight)
@@ -154,11 +192,11 @@ class Publisher:
                                  "it stays in the outbox", seq, exc)
                     self._handed = seq - 1
                     return
-                self._mids[info.mid] = (self._epoch, "event", seq)
+                self._mids[info.mid] = (self._epoch, "event", seq, 0)
                 self._in_flight += 1
 
     def _publish_state(self, state):
-        if not self.online:
+        if not self.online or self.holding:
             return
         try:
             info = self._link.publish(self._state_topic, state.to_json(), retain=True,
@@ -166,4 +204,5 @@ class Publisher:
         except LinkError as exc:
             _LOG.warning("state seq %d not handed to the broker link: %s", state.seq, exc)
             return
-        self._mids[info.mid] = (self._epoch, "state", state.seq)
+        self._serial += 1
+        self._mids[info.mid] = (self._epoch, "state", state.seq, self._serial)

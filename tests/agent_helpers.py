@@ -22,6 +22,7 @@ AGENT_ID = "nrs-medicine-female-2"
 STATE = ward_topic("crs", WARD, "state")
 EVENT = ward_topic("crs", WARD, "event")
 SET = ward_topic("crs", WARD, "set")
+REPLY = ward_topic("crs", WARD, "reply")
 STATUS = status_topic("crs", AGENT_ID)
 PINS = {"freed": 17, "taken": 27, "blocked": 22, "unblocked": 23}
 
@@ -56,14 +57,16 @@ def write_config(tmp_path, broker_port, capacity=40, occupied=10, extra="",
 class RunningAgent:
     """A WardAgent on MockFactory pins, its loop on a thread; records its outcomes."""
 
-    def __init__(self, config_path, **settings_changes):
+    def __init__(self, config_path, agent_options=None, **settings_changes):
         from dataclasses import replace
         settings = load_agent(config_path)
         if settings_changes:
             settings = replace(settings, **settings_changes)
         self.settings = settings
         self.factory = MockFactory()
-        self.agent = WardAgent(settings, self.factory, min_backoff=0.1, max_backoff=0.5)
+        options = dict(min_backoff=0.1, max_backoff=0.5)
+        options.update(agent_options or {})
+        self.agent = WardAgent(settings, self.factory, **options)
         self.outcomes = queue.Queue()
         self.agent.listeners.append(self.outcomes.put)
         self.exit_code = None
@@ -98,6 +101,14 @@ class RunningAgent:
         deadline = time.monotonic() + timeout
         while not self.agent.ready:
             assert time.monotonic() < deadline, "the agent never became ready"
+            time.sleep(0.01)
+        return self
+
+    def wait_checked(self, timeout=10):
+        """Wait until the count was checked against the broker (and is published)."""
+        deadline = time.monotonic() + timeout
+        while not self.agent.checked:
+            assert time.monotonic() < deadline, "the count was never checked"
             time.sleep(0.01)
         return self
 
