@@ -5,6 +5,7 @@
     bed-display --config FILE                 the full-screen board
     bed-display --config FILE --check         validate the config and exit
     bed-display --config FILE --snapshot OUT.png [--wait S] [--snapshot-every S]
+    bed-display --config FILE --frame-log FRAMES.jsonl   also log each new frame
 
 Exit status (SPEC.md): 0 on success, 2 on a usage or config error (every
 problem printed, each with its file, line and key), 1 on any other failure,
@@ -24,7 +25,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402  (after hiding pygame's banner)
 
-from bedboard.errors import BedboardError, ConfigError  # noqa: E402
+from bedboard.errors import BedboardError, ConfigError, DisplayError  # noqa: E402
 from bedboard.settings import override_broker  # noqa: E402
 
 from . import config  # noqa: E402
@@ -74,6 +75,9 @@ def parse_args(argv=None):
                         help="use this broker instead of the config's")
     parser.add_argument("--window", action="store_true",
                         help="in a window rather than full screen (a desktop, the demo)")
+    parser.add_argument("--frame-log", metavar="FILE",
+                        help="append one JSON line to FILE for each frame shown that "
+                             "says something new (tests, audits, benchmarks)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log debug detail")
     args = parser.parse_args(argv)
@@ -93,8 +97,21 @@ def _settings(args):
 
 def _run(settings, args):
     from .app import BoardApp        # pylint: disable=import-outside-toplevel
+    from .framelog import FrameLog   # pylint: disable=import-outside-toplevel
     from .screen import Screen       # pylint: disable=import-outside-toplevel
-    app = BoardApp(settings)
+    frame_log = None
+    if args.frame_log:
+        try:
+            frame_log = FrameLog(args.frame_log)
+        except OSError as exc:
+            raise DisplayError("cannot open the frame log %s: %s"
+                               % (args.frame_log, exc.strerror or exc)) from None
+    try:
+        app = BoardApp(settings, frame_log=frame_log)
+    except BaseException:
+        if frame_log is not None:
+            frame_log.close()
+        raise
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, app.request_stop)
     signal.set_wakeup_fd(app.waker.fileno, warn_on_full_buffer=False)
@@ -112,6 +129,8 @@ def _run(settings, args):
     finally:
         signal.set_wakeup_fd(-1)
         app.close()
+        if frame_log is not None:
+            frame_log.close()
         pygame.quit()
 
 

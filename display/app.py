@@ -50,7 +50,8 @@ class BoardApp:
     """The lobby board: broker link → feed → model → renderer → screen."""
 
     def __init__(self, settings, clock=time.monotonic, wall_clock=_utc_now,
-                 fonts=None, link_factory=BrokerLink, clock_synced=timesync.synchronised):
+                 fonts=None, link_factory=BrokerLink, clock_synced=timesync.synchronised,
+                 frame_log=None):
         self.settings = settings
         self.clock = clock
         self.wall_clock = wall_clock
@@ -69,6 +70,8 @@ class BoardApp:
         self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
                            board.highlight_seconds, now=self.started,
                            retained_for=1.25 * board.heartbeat)
+        # --frame-log: a line for each frame shown that says something new
+        self.frame_log = frame_log.follow(self.board) if frame_log is not None else None
         self.waker = Waker()
         # A change's time is read from a panel's "at" only when this clock is
         # synchronised too (asked on paho's thread: adjtimex is one system call).
@@ -182,6 +185,7 @@ class BoardApp:
         try:
             rects = self.draw(screen.canvas, full=True)
             screen.present(rects)
+            self._log_frame()
             sdnotify.ready("showing %d tiles" % len(self.board.specs))
             while not self._stop:
                 if interval and last_ping is not None:
@@ -190,7 +194,10 @@ class BoardApp:
                     self._sleep()
                 self._handle_pygame_events()
                 self.update()
-                screen.present(self.draw(screen.canvas))
+                rects = self.draw(screen.canvas)
+                screen.present(rects)
+                if rects:
+                    self._log_frame()
                 now = self.clock()
                 if interval and (last_ping is None or now - last_ping >= interval):
                     sdnotify.watchdog()     # from the render loop: it proves the loop runs
@@ -199,6 +206,13 @@ class BoardApp:
             sdnotify.stopping()
             self.link.stop()
         return 0
+
+    def _log_frame(self):
+        """A frame was just shown: tell the frame log, if there is one."""
+        if self.frame_log is not None:
+            layout = self.renderer.layout if self.renderer is not None else None
+            self.frame_log.shown(self.renderer.page if layout is not None
+                                 and layout.pages > 1 else None)
 
     def _handle_pygame_events(self):
         for event in pygame.event.get():
@@ -233,6 +247,7 @@ class BoardApp:
                 self.waker.wait(min(0.05, deadline - now))
             self.draw(canvas, full=True)
             save_png(canvas, out)
+            self._log_frame()
             _LOG.info("wrote %s (%s)", out, "every tile has data" if self.board.complete()
                       else "after %.1f s, some tiles without data" % wait)
             next_save = self.clock() + (every or 0)
@@ -242,6 +257,7 @@ class BoardApp:
                 if self.clock() >= next_save:
                     self.draw(canvas)
                     save_png(canvas, out)
+                    self._log_frame()
                     next_save += every
                     if next_save < self.clock():
                         next_save = self.clock() + every

@@ -1,0 +1,172 @@
+"""The frame log: what each frame on the screen said, one JSON line a frame.
+
+``bed-display --frame-log FILE`` appends, for each frame the loop shows that
+differs in what it says from the last one logged, one line::
+
+    {"t": 8123.456789, "frame": 42, "connected": true, "total": 17,
+     "tiles": [{"tile": "nrs/medicine", "status": "available", "live": true,
+                "vacant": 5, "occupied": 30, "blocked": 1, "capacity": 36,
+                "missing": 0, "reason": null, "flags": []}, ...]}
+
+* ``t`` is ``time.monotonic()`` (CLOCK_MONOTONIC, the same clock in every
+  process of the machine) taken just after the frame was handed to the
+  screen, so a test or a benchmark can compare it with the moment it pressed
+  a button in another process.
+* ``frame`` counts the frames the loop showed since start, logged or not: a
+  frame that changed only the clock or the banner's minutes writes nothing.
+* each tile is the :class:`~display.board.TileView` the renderer was given:
+  its shown figures (``null`` when it shows none), its state word
+  (``status``), whether the figure is ``live``, how many of its wards are
+  ``missing`` and why (``reason``), and its other ``flags``
+  (``not-reporting``, ``last-known``, ``broker-lost``, ``offline``,
+  ``reset``, ``conflict``, ``unconfirmed``, ``highlighted``, ``partial``).
+  ``tile`` names the wards it sums: ``hospital/department``, with
+  ``:ward,ward`` when the config lists them.
+* ``page`` (only when the tiles are split over pages) is the page on screen.
+
+It costs one comparison per tile for a frame that changes nothing, and for a
+changed frame a JSON fragment per *changed* tile (the others are reused) and
+one ``write()``; ``make bench`` measures it.  The file is opened for
+appending and each line is written whole with one system call, so a reader
+following the file never sees half a line; it is not fsync'd (the log is for
+tests and audits, not for the hospital).
+"""
+
+import json
+import logging
+import os
+import time
+
+from .board import Status
+
+_LOG = logging.getLogger(__name__)
+
+_FLAGS = (("offline", "offline"), ("reset", "reset"), ("conflict", "conflict"),
+          ("unconfirmed", "unconfirmed"), ("highlighted", "highlighted"))
+
+
+def tile_name(spec):
+    """The frame log's name of the tile ``spec``: ``hospital/department[:wards]``."""
+    name = "%s/%s" % (spec.hospital, spec.department)
+    if spec.wards is not None:
+        name += ":" + ",".join(spec.wards)
+    return name
+
+
+def tile_record(name, tile, connected):
+    """One tile of a frame as a JSON-ready dict."""
+    flags = []
+    if tile.status is Status.NOT_REPORTING:
+        flags.append("not-reporting")
+    elif tile.status is Status.LAST_KNOWN:
+        flags.append("last-known")
+    if not connected:
+        flags.append("broker-lost")
+    if tile.live and tile.missing:
+        flags.append("partial")
+    flags += [flag for attribute, flag in _FLAGS if getattr(tile, attribute)]
+    return {"tile": name, "status": tile.status.value, "live": tile.live,
+            "vacant": tile.vacant, "occupied": tile.occupied, "blocked": tile.blocked,
+            "capacity": tile.capacity, "missing": tile.missing,
+            "reason": tile.reason.value if tile.reason is not None else None,
+            "flags": flags}
+
+
+class FrameLog:
+    """Appends one JSON line per shown frame that says something new."""
+
+    def __init__(self, path, clock=time.monotonic):
+        self.path = path
+        self.clock = clock
+        self.frames = 0              # frames shown
+        self.lines = 0               # lines written
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                           0o644)
+        self._view = None            # the view the renderer was last handed
+        self._last = None            # what the last line said
+        self._tiles = []             # per index: (name, TileView, connected, fragment)
+        self._board = None
+
+    def follow(self, board):
+        """Note every view ``board`` hands out, so the log has what the renderer drew.
+
+        The renderer is handed ``board.view(now)``; this wraps that method on
+        this one board (the model stays unaware of the log).
+        """
+        view = board.view
+
+        def noted(now):
+            self._view = view(now)
+            return self._view
+
+        board.view = noted
+        self._board = board
+        return self
+
+    def shown(self, page=None):
+        """A frame with the last view was just shown: log it if it says something new."""
+        self.frames += 1
+        view = self._view
+        if view is None:
+            return False
+        said = (view.connected, view.total_vacant, page, view.tiles)
+        last = self._last
+        if last is not None and last[:3] == said[:3] and len(last[3]) == len(view.tiles) \
+                and all(a is b or a == b for a, b in zip(last[3], view.tiles)):
+            return False
+        self._last = said
+        self.write(view, page)
+        return True
+
+    def write(self, view, page=None):
+        """Write one line for ``view`` now (whether or not it is new)."""
+        specs = self._board.specs if self._board is not None else ()
+        fragments = []
+        cache = self._tiles
+        for index, tile in enumerate(view.tiles):
+            name = tile_name(specs[index]) if index < len(specs) else str(index)
+            if index < len(cache):
+                cached = cache[index]
+                if cached[0] == name and cached[2] == view.connected and (
+                        cached[1] is tile or cached[1] == tile):
+                    fragments.append(cached[3])
+                    continue
+            fragment = json.dumps(tile_record(name, tile, view.connected),
+                                  separators=(",", ":"), ensure_ascii=False)
+            entry = (name, tile, view.connected, fragment)
+            if index < len(cache):
+                cache[index] = entry
+            else:
+                cache.append(entry)
+            fragments.append(fragment)
+        del cache[len(view.tiles):]
+        head = {"t": round(self.clock(), 6), "frame": self.frames,
+                "connected": view.connected, "total": view.total_vacant}
+        if page is not None:
+            head["page"] = page
+        line = "%s,\"tiles\":[%s]}\n" % (json.dumps(head, separators=(",", ":"))[:-1],
+                                         ",".join(fragments))
+        data = memoryview(line.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+        except OSError as exc:
+            _LOG.warning("frame log %s: cannot write: %s", self.path, exc)
+            return
+        self.lines += 1
+
+    def close(self):
+        """Close the file."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def read(path):
+    """Every line of the frame log ``path`` as a dict, oldest first (a torn last line is left out)."""
+    frames = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.endswith("\n"):
+                frames.append(json.loads(line))
+    return frames
