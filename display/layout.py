@@ -5,11 +5,15 @@ sees — whatever the monitor's rotation (the screen turns the finished
 picture).  A header (title, clock, connection), an optional banner (the
 broker is lost), a grid of tiles, and a footer (total vacant, message,
 page).  The grid is chosen to make the vacant figure as large as it can be;
-when a tile would become too small to read from a distance, the tiles are
-split over pages of equal size.
+when a tile would become too small to read from a distance — its figure too
+small, or its labels and state words unable to fit at a readable size — the
+tiles are split over pages of equal size.
 
 Sizes are fractions of ``base``, the shorter side of the board, so a
-portrait board gets the same type sizes as a landscape one.
+portrait board gets the same type sizes as a landscape one; no text is ever
+planned below :func:`readable` (14 px at 1080 lines).  Text widths are not
+known here: the renderer passes the board's texts (an object answering
+``label_fit`` and ``state_fit``) and the plan asks them.
 """
 
 import math
@@ -22,10 +26,14 @@ DIGIT_ADVANCE = 0.572
 DIGIT_INK = 0.74
 PLANNED_DIGITS = 2          # vacancies per tile are mostly 1–2 digits; more shrink to fit
 
-MIN_LABEL = 16              # pixels: no text line is planned smaller than this
-MIN_NOTE = 13
+# A line of Noto Sans mixed with Noto Sans Bengali is 1.47–1.5 times its font
+# size high (Latin ascent 1.07, Bengali descent 0.40; measured).
+LINE = 1.5
+READABLE = 14               # px of font size at 1080 lines: the least any text is drawn
+READABLE_FLOOR = 12         # ... and never less than this, whatever the screen
 MIN_FIGURE = 36
 LABEL_WIDTH = 9             # a label line is at least this many times its least height
+TOTAL_WIDTH = 34            # the footer's total needs this many times the readable size
 MAX_COLUMNS = 24
 MAX_ROWS = 24
 
@@ -94,18 +102,47 @@ class Box:
 
 @dataclass(frozen=True)
 class TileGeometry:
-    """Where the parts of a tile go, relative to the tile's top-left corner."""
+    """Where the parts of a tile go, relative to the tile's top-left corner.
+
+    Content-independent but for two board-wide choices made with the board's
+    own texts: whether labels need two lines per language (a long label
+    wraps before anything shrinks) and whether the state words need a line
+    per language in the bar.  Every tile of a board shares one geometry, so
+    figures line up and are the same size.
+    """
 
     w: int
     h: int
-    labels: tuple          # one line per language
+    labels: tuple          # label rows: label_lines per language, languages in order
     figure: Box            # the vacant figure
-    details: tuple         # "of N beds", "occupied", "blocked": right of the figure
+    column: Box            # right of the figure: of N beds, occupied, blocked, updated, note
     state: Box             # the state in words, on its colour
-    note: Box              # when it changed, or what is missing
     figure_ink: int        # the planned height of the figure's digits
     border: int            # width of the highlight border
     radius: int            # rounded corners
+    readable: int          # the smallest font size any text may have, in px
+    label_size: int        # font sizes, px
+    label_lines: int       # rows per language for a label (1, or 2 when one must wrap)
+    state_size: int
+    state_lines: int       # 1: every state's words on one line; else one line per language
+    detail_size: int       # the column's lines (no larger)
+    bar_pad: int           # between the state bar's edge and its words
+    fits: bool = True      # labels and state words fit at readable sizes (else: illegible)
+
+
+def readable(base):
+    """The smallest font size (px) on a board whose shorter side is ``base`` pixels.
+
+    14 px at 1080 lines, in proportion to the screen's lines (its shorter
+    side, so a portrait mount of the same panel keeps the same floor), and
+    never under 12 px whatever the screen.
+    """
+    return max(READABLE_FLOOR, math.ceil(READABLE * base / 1080 - 1e-9))
+
+
+def line_height(size):
+    """The height (px) planned for one line of text at font ``size``."""
+    return math.ceil(size * LINE) + 1
 
 
 def _ink(figure):
@@ -114,37 +151,60 @@ def _ink(figure):
     return int(max(0, min(figure.h, by_width)))
 
 
-def tile_geometry(w, h, languages=2, base=1080):
-    """Lay out one tile of ``w`` × ``h`` pixels."""
+def tile_geometry(w, h, languages=2, base=1080, texts=None):
+    """Lay out one tile of ``w`` × ``h`` pixels.
+
+    ``texts`` (optional) answers for the board's labels and state words
+    (see :class:`display.tile.BoardTexts`): ``label_fit(width, size, floor)``
+    and ``state_fit(width, size, floor)`` each give ``(size, lines)`` or
+    None.  Without it every label and state is assumed to fit on one line.
+    """
     languages = max(1, languages)
+    least = readable(base)
     pad = max(3, round(min(w, h) * 0.045))
     inner = Box(pad, pad, max(1, w - 2 * pad), max(1, h - 2 * pad))
     gap = max(2, round(inner.h * 0.015))
-    label_h = max(round(inner.h * (0.122 if languages > 1 else 0.16)), round(base / 56),
-                  MIN_LABEL)
-    state_h = max(round(inner.h * 0.118), round(base / 50), MIN_LABEL)
-    note_h = max(round(inner.h * 0.068), round(base / 68), MIN_NOTE)
-    band_h = inner.h - languages * label_h - state_h - note_h - 4 * gap
-    y = inner.y
-    labels = []
-    for _ in range(languages):
-        labels.append(Box(inner.x, y, inner.w, label_h))
-        y += label_h
-    y += gap
-    band = Box(inner.x, y, inner.w, max(1, band_h))
-    details_w = round(inner.w * 0.4)
-    figure = Box(inner.x, band.y, max(1, inner.w - details_w - gap), band.h)
-    column = Box(figure.right + gap, band.y, details_w, band.h)
-    line_h = max(1, min(band.h // 3, round(label_h * 0.85)))
-    top = column.y + (column.h - 3 * line_h) // 2
-    details = tuple(Box(column.x, top + i * line_h, column.w, line_h) for i in range(3))
-    y = band.bottom + 2 * gap      # a little air between the figure and its state
-    state = Box(inner.x, y, inner.w, state_h)
-    note = Box(inner.x, state.bottom + gap, inner.w, note_h)
-    return TileGeometry(w=w, h=h, labels=tuple(labels), figure=figure, details=details,
-                        state=state, note=note, figure_ink=_ink(figure),
-                        border=max(3, round(min(w, h) * 0.025)),
-                        radius=max(2, round(min(w, h) * 0.03)))
+    fits = True
+
+    label_size = max(least, round(inner.h * (0.083 if languages > 1 else 0.11)))
+    label_lines = 1
+    if texts is not None:
+        found = texts.label_fit(inner.w, label_size, least)
+        if found is None:
+            fits, label_size = False, least
+        else:
+            label_size, label_lines = found
+    label_h = line_height(label_size)
+
+    nominal = max(least, round(inner.h * 0.068))
+    bar_pad = max(2, round(nominal * 0.16))
+    state_size, state_lines = nominal, 1
+    if texts is not None:
+        found = texts.state_fit(inner.w - 2 * bar_pad, nominal, least)
+        if found is None:
+            fits, state_size = False, least
+        else:
+            state_size, state_lines = found
+    bar_h = (line_height(nominal) if state_lines == 1
+             else state_lines * line_height(state_size)) + 2 * bar_pad
+
+    rows = languages * label_lines
+    labels = tuple(Box(inner.x, inner.y + i * label_h, inner.w, label_h) for i in range(rows))
+    band_y = inner.y + rows * label_h + gap
+    state = Box(inner.x, inner.bottom - bar_h, inner.w, bar_h)
+    band_h = max(1, state.y - 2 * gap - band_y)
+    # the column takes what a figure of PLANNED_DIGITS (and a half) leaves, at least 42 %
+    figure_w = (PLANNED_DIGITS + 0.5) * DIGIT_ADVANCE * band_h / DIGIT_INK
+    column_w = max(round(inner.w * 0.42), round(inner.w - gap - figure_w))
+    figure = Box(inner.x, band_y, max(1, inner.w - column_w - gap), band_h)
+    column = Box(figure.right + gap, band_y, column_w, band_h)
+    detail_size = max(least, min(round(inner.h * 0.056), label_size))
+    return TileGeometry(w=w, h=h, labels=labels, figure=figure, column=column, state=state,
+                        figure_ink=_ink(figure), border=max(3, round(min(w, h) * 0.025)),
+                        radius=max(2, round(min(w, h) * 0.03)), readable=least,
+                        label_size=label_size, label_lines=label_lines, state_size=state_size,
+                        state_lines=state_lines, detail_size=detail_size, bar_pad=bar_pad,
+                        fits=fits and band_y + 1 < state.y)
 
 
 @dataclass(frozen=True)
@@ -183,13 +243,13 @@ class BoardLayout:
 
 
 def _legible(tile, base):
-    return (tile.figure_ink >= max(base / 20, MIN_FIGURE)
-            and tile.labels[0].h >= max(base / 56 - 0.5, MIN_LABEL)
-            and tile.labels[0].w >= LABEL_WIDTH * max(base / 56, MIN_LABEL)
-            and tile.note.bottom <= tile.h)
+    return (tile.fits
+            and tile.figure_ink >= max(base / 20, MIN_FIGURE)
+            and tile.figure_ink > max(tile.label_size, tile.state_size, tile.detail_size)
+            and tile.labels[0].w >= LABEL_WIDTH * max(base / 56, 16))
 
 
-def _best_grid(count, grid, gap, languages, base):
+def _best_grid(count, grid, gap, languages, base, texts):
     """``(score, columns, rows, TileGeometry)`` with the largest figure for ``count``."""
     best = None
     low = max(1, math.ceil(count / MAX_ROWS))
@@ -201,29 +261,32 @@ def _best_grid(count, grid, gap, languages, base):
         h = (grid.h - gap * (rows - 1)) // rows
         if w < 8 or h < 8:
             continue
-        tile = tile_geometry(w, h, languages, base)
+        tile = tile_geometry(w, h, languages, base, texts)
         empty = columns * rows - count
-        score = (_legible(tile, base), tile.figure_ink, tile.labels[0].h, -empty)
+        score = (_legible(tile, base), tile.figure_ink, tile.label_size, -empty)
         if best is None or score > best[0]:
             best = (score, columns, rows, tile)
     return best
 
 
-def _per_page(count, grid, gap, languages, base):
+def _per_page(count, grid, gap, languages, base, texts):
     """How many tiles fit on a page legibly (pages balanced to equal sizes)."""
     per_page = count
-    best = _best_grid(count, grid, gap, languages, base)
+    best = _best_grid(count, grid, gap, languages, base, texts)
     while per_page > 1 and (best is None or not _legible(best[3], base)):
         per_page -= 1
-        best = _best_grid(per_page, grid, gap, languages, base)
+        best = _best_grid(per_page, grid, gap, languages, base, texts)
     return math.ceil(count / math.ceil(count / per_page))
 
 
-def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
+def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0),
+         texts=None):
     """Lay out a board of ``size`` (width, height) for ``count`` tiles.
 
-    ``offset`` moves everything a few pixels (burn-in protection): every
-    text keeps more padding than that from the board's edges, so only
+    ``texts`` (optional) answers whether the board's labels and state words
+    fit a tile (see :func:`tile_geometry`); a grid where they cannot is not
+    legible.  ``offset`` moves everything a few pixels (burn-in protection):
+    every text keeps more padding than that from the board's edges, so only
     background is cut off.
     """
     width, height = size
@@ -232,36 +295,50 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
     gap = max(3, round(base * 0.01))
     portrait = width < height * 1.2
     languages = max(1, languages)
+    row = line_height(readable(base))          # the least height of a line of text
+    header_pad = round(pad * 0.6)
 
     if portrait:    # the title across the whole width, the clock and connection below
-        header = Box(0, 0, width, round(base * 0.17))
-        inner = header.inset(pad, round(pad * 0.6))
-        top, bottom = inner.split_rows(0.56, 0.44, gap=round(pad * 0.5))
+        header = Box(0, 0, width, max(round(base * 0.17),
+                                      (languages + 2) * row + 2 * header_pad + pad))
+        inner = header.inset(pad, header_pad)
+        title_h = max(languages * row, round(inner.h * 0.56))
+        top = Box(inner.x, inner.y, inner.w, title_h)
+        bottom = Box(inner.x, top.bottom + pad // 2, inner.w,
+                     max(1, inner.bottom - top.bottom - pad // 2))
         title = tuple(top.split_rows(*([1] * languages)))
-        clock_box = Box(bottom.right - round(bottom.w * 0.5), bottom.y,
-                        round(bottom.w * 0.5), bottom.h)
-        clock, date = clock_box.split_columns(0.45, 0.55, gap=pad)
-        connection = Box(bottom.x, bottom.y, round(bottom.w * 0.4), bottom.h)
+        clock_box = Box(bottom.right - round(bottom.w * 0.58), bottom.y,
+                        round(bottom.w * 0.58), bottom.h)
+        clock, date = clock_box.split_columns(0.4, 0.6, gap=pad)
+        connection = Box(bottom.x, bottom.y, round(bottom.w * 0.4) - pad, bottom.h)
     else:
-        header = Box(0, 0, width, round(base * 0.088))
-        inner = header.inset(pad, round(pad * 0.6))
-        clock_w, date_w, badge = (round(width * 0.16), round(width * 0.2),
-                                  round(base * 0.2))
+        header = Box(0, 0, width, max(round(base * 0.088),
+                                      max(languages, 2) * row + 2 * header_pad))
+        inner = header.inset(pad, header_pad)
+        clock_w, date_w = round(width * 0.16), round(width * 0.2)
+        badge = max(round(base * 0.2), 11 * readable(base))   # "NO CONNECTION" at least
         clock = Box(inner.right - clock_w, inner.y, clock_w, inner.h)
-        date = Box(clock.x - pad - date_w, inner.y + inner.h // 10, date_w,
-                   inner.h - inner.h // 5)
-        connection = Box(date.x - pad - badge, inner.y + inner.h // 8, badge,
-                         inner.h - inner.h // 4)
+        trim = inner.h // 10 if inner.h - inner.h // 5 >= 2 * row else 0
+        date = Box(clock.x - pad - date_w, inner.y + trim, date_w, inner.h - 2 * trim)
+        trim = inner.h // 8 if inner.h - inner.h // 4 >= 2 * row else 0
+        connection = Box(date.x - pad - badge, inner.y + trim, badge, inner.h - 2 * trim)
         title_box = Box(inner.x, inner.y, max(1, connection.x - pad - inner.x), inner.h)
         title = tuple(title_box.split_rows(*([1] * languages)))
 
-    footer_h = round(base * 0.052) * (2 if portrait and message else 1)
+    # The total (and the message) say their languages side by side, or one a row;
+    # where the total would be too narrow beside the others, it has a row of its own.
+    line = max(round(base * 0.052), 2 * row + pad)
+    beside = (width - 2 * pad) * (0.4 if message else 0.7)
+    stacked = (portrait and message) or beside < TOTAL_WIDTH * readable(base)
+    footer_h = line * (2 if stacked else 1)
     footer = Box(0, height - footer_h, width, footer_h)
     f_inner = footer.inset(pad, round(pad * 0.5))
-    if portrait and message:
-        top, bottom = f_inner.split_rows(1, 1)
-        total = top
-        message_box, pager = bottom.split_columns(0.72, 0.28, gap=pad)
+    if stacked:
+        total, bottom = f_inner.split_rows(1, 1)
+        if message:
+            message_box, pager = bottom.split_columns(0.72, 0.28, gap=pad)
+        else:
+            message_box, pager = None, bottom
     elif message:
         total, message_box, pager = f_inner.split_columns(0.4, 0.38, 0.22, gap=pad)
     else:
@@ -271,7 +348,7 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
     top_y = header.bottom
     banner_box = None
     if banner:
-        banner_box = Box(0, top_y, width, round(base * 0.085))
+        banner_box = Box(0, top_y, width, max(round(base * 0.085), 2 * row + pad))
         top_y = banner_box.bottom
     grid = Box(gap, top_y + gap, width - 2 * gap, footer.y - top_y - 2 * gap)
 
@@ -280,12 +357,13 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0)):
     # coming and going never moves a tile: with it, the same grid is a little
     # shorter.
     unbannered = Box(grid.x, header.bottom + gap, grid.w, footer.y - header.bottom - 2 * gap)
-    per_page = _per_page(shown, unbannered, gap, languages, base)
+    per_page = _per_page(shown, unbannered, gap, languages, base, texts)
     pages = math.ceil(shown / per_page)
-    _, columns, rows, tile = _best_grid(per_page, unbannered, gap, languages, base)
+    _, columns, rows, tile = _best_grid(per_page, unbannered, gap, languages, base, texts)
     if banner:
         tile = tile_geometry((grid.w - gap * (columns - 1)) // columns,
-                             max(8, (grid.h - gap * (rows - 1)) // rows), languages, base)
+                             max(8, (grid.h - gap * (rows - 1)) // rows), languages, base,
+                             texts)
     used_w = columns * tile.w + (columns - 1) * gap
     used_h = rows * tile.h + (rows - 1) * gap
     x0 = grid.x + (grid.w - used_w) // 2

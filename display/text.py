@@ -1,26 +1,101 @@
-"""Text on the board: mixed Bengali/Latin lines, fitted to their boxes, cached.
+"""Text on the board: mixed Bengali/Latin lines, arranged in their boxes, cached.
 
 A line is cut into runs by script: Bengali letters (and the punctuation the
 Bengali font has) go to the Bengali font, shaped by HarfBuzz as a whole run;
-everything else to the Latin font; the runs share one baseline.  A line is
-fitted to its box by choosing the size from the box's height, then shrinking
-a little if it is too wide, then trying a shorter alternative (e.g. English
-only), and last cutting it with "…".  Rendered lines are kept (least recently
-used first out), so redrawing an unchanged tile only blits.
+everything else to the Latin font; the runs share one baseline.
+
+A phrase is said in every configured language.  :meth:`TextPainter.arrange`
+finds how it fits a box: its languages side by side on one line ("English ·
+Bengali"), or one line per language, or (where allowed) each language
+wrapped onto two lines — whichever gives the largest type, at most the size
+asked for and never below the readable floor given.  When nothing fits, it
+says so (None) and the caller leaves the phrase out *whole*: no text is ever
+cut, shortened with "…" or shrunk below the floor, and no language is ever
+dropped on its own.  Rendered lines are kept (least recently used first
+out), so redrawing an unchanged tile only blits.
 
 The vacant figure is drawn from single-digit images cropped to the digits'
 ink, so its height is exactly what the layout planned and a changed number
 costs a few blits, not a font rendering.
+
+What was drawn is reported as :class:`TextDrawn` records (the phrase, the
+lines it was drawn on, where, and at what size), so a test can check that
+every text is whole, readable and inside its part of the board.
 """
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import pygame
 
 from .fonts import BENGALI, LATIN
+from .layout import Box
 
-_ELLIPSIS = "…"
-MIN_SIZE = 11       # pixels: a line is never shrunk below this to make it fit
+JOIN = " · "        # between the languages of a phrase said on one line
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of an arrangement: ``text`` is all or part of ``phrase``."""
+
+    languages: tuple    # ("en",), or ("en", "bn") when the languages share the line
+    phrase: str         # the whole text in those languages
+    text: str           # what this line shows (the phrase, or one of its wrapped halves)
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """How a phrase fits its box: the rows, top to bottom, at one font size."""
+
+    size: int
+    rows: tuple         # of Row
+    heights: tuple      # each row's height in px
+    widths: tuple       # each row's width in px
+
+    @property
+    def height(self):
+        """The rows' total height."""
+        return sum(self.heights)
+
+    @property
+    def width(self):
+        """The widest row."""
+        return max(self.widths, default=0)
+
+
+@dataclass(frozen=True)
+class TextDrawn:
+    """One phrase (in one language, or several on one line) as drawn: the report."""
+
+    role: str           # "label", "figure", "state", "of-beds", "note", "title", …
+    languages: tuple    # the languages it says; () for the figure and the clock
+    phrase: str         # the whole text asked for
+    lines: tuple        # ((text, Box), …) as drawn, top to bottom, in board pixels
+    size: int           # font size in px
+
+    @property
+    def whole(self):
+        """Whether the lines together say the whole phrase (nothing cut, nothing added)."""
+        return " ".join(text for text, _ in self.lines).split() == self.phrase.split() \
+            and all(text.strip() for text, _ in self.lines)
+
+    @property
+    def box(self):
+        """The rectangle all its lines occupy."""
+        boxes = [box for _, box in self.lines]
+        x, y = min(b.x for b in boxes), min(b.y for b in boxes)
+        return Box(x, y, max(b.right for b in boxes) - x, max(b.bottom for b in boxes) - y)
+
+    def moved(self, dx, dy):
+        """The same record for a part drawn ``(dx, dy)`` further on."""
+        return TextDrawn(self.role, self.languages, self.phrase,
+                         tuple((text, box.moved(dx, dy)) for text, box in self.lines),
+                         self.size)
+
+
+def joined(parts):
+    """The phrase's languages on one line: ``English · Bengali``."""
+    return JOIN.join(text for _, text in parts)
 
 
 def _is_bengali_letter(char):
@@ -60,6 +135,9 @@ class TextPainter:
         self._digits = _Cache(64)
         self._figures = _Cache(512)
         self._ratios = {}
+        self._widths = {}
+        self._heights = {}
+        self._arrangements = {}
 
     # -- runs ------------------------------------------------------------------
     def runs(self, text):
@@ -120,77 +198,156 @@ class TextPainter:
         return self._lines.keep(key, converted(surface))
 
     def width(self, text, size, bold=False):
-        """How wide ``text`` is at ``size``, without rendering it."""
-        return sum(self.fonts.font(script, bold, size).size(part)[0]
-                   for script, part in self.runs(text))
+        """How wide ``text`` is at ``size``, without rendering it (cached)."""
+        key = (text, size, bold)
+        found = self._widths.get(key)
+        if found is None:
+            found = sum(self.fonts.font(script, bold, size).size(part)[0]
+                        for script, part in self.runs(text))
+            if len(self._widths) > 50000:
+                self._widths.clear()
+            self._widths[key] = found
+        return found
 
-    def fit(self, choices, height, width, color, background, bold=False,
-            min_scale=0.72):
-        """The first of ``choices`` (texts, best first) that fits the box.
+    def line_height(self, text, size, bold=False):
+        """How high :meth:`render` makes ``text`` at ``size``."""
+        key = (self._scripts(self.runs(text)), size, bold)
+        found = self._heights.get(key)
+        if found is None:
+            fonts = [self.fonts.font(script, bold, size) for script in key[0]]
+            found = max(f.get_ascent() for f in fonts) + max(-f.get_descent() for f in fonts)
+            self._heights[key] = found
+        return found
 
-        Each is tried at the size the box's height allows, shrunk down to
-        ``min_scale`` of it; when none fits, the last is cut with "…".
-        Returns a Surface no larger than the box (an empty one for no text).
+    def largest_size(self, text, width, size, floor, bold=False):
+        """The largest font size in ``[floor, size]`` at which ``text`` is at most
+        ``width`` wide, or None."""
+        size, floor = int(size), int(floor)
+        if size < floor or width <= 0:
+            return None
+        full = self.width(text, size, bold)
+        if full <= width:
+            return size
+        guess = max(floor, min(size - 1, int(size * width / max(1, full))))
+        while guess < size - 1 and self.width(text, guess + 1, bold) <= width:
+            guess += 1
+        while guess >= floor and self.width(text, guess, bold) > width:
+            guess -= 1
+        return guess if guess >= floor else None
+
+    def _rows_height(self, rows, size, bold):
+        return sum(self.line_height(row.text, size, bold) for row in rows)
+
+    def _fit_height(self, rows, height, size, floor, bold):
+        """The largest size ≤ ``size`` (≥ ``floor``) at which ``rows`` stack within ``height``."""
+        while size >= floor and self._rows_height(rows, size, bold) > height:
+            size -= 1 if size < 40 else max(1, size // 20)
+        return size if size >= floor else None
+
+    def halves(self, text, width, size, floor, bold=False):
+        """``(size, (first, second))``: ``text`` wrapped at the space that allows the
+        largest size, or None."""
+        words = text.split()
+        best = None
+        for cut in range(1, len(words)):
+            first, second = " ".join(words[:cut]), " ".join(words[cut:])
+            low = self.largest_size(first, width, size, floor, bold)
+            low = low and self.largest_size(second, width, low, floor, bold)
+            if low and (best is None or low > best[0]):
+                best = (low, (first, second))
+        return best
+
+    def arrange(self, parts, width, height, size, floor, bold=False, wrap=False):
+        """How the phrase ``parts`` (``[(language, text)]``) fits ``width`` × ``height``.
+
+        Tries its languages side by side on one line, one line per language,
+        and (with ``wrap``) each language on up to two lines, and returns the
+        :class:`Arrangement` with the largest font size (≤ ``size``, ≥
+        ``floor``; fewer lines on a tie), or None when none fits.
+        """
+        parts = [(language, text) for language, text in parts if text]
+        if not parts or width < 1 or height < 1:
+            return None
+        key = (tuple(parts), width, height, size, floor, bold, wrap)
+        if key in self._arrangements:
+            return self._arrangements[key]
+        found = None
+        for rows in self._modes(parts, width, size, floor, bold, wrap):
+            if rows is None:
+                continue
+            rows, fitted = rows
+            fitted = fitted and self._fit_height(rows, height, fitted, floor, bold)
+            if fitted and (found is None or fitted > found[0]
+                           or (fitted == found[0] and len(rows) < len(found[1]))):
+                found = (fitted, rows)
+        arrangement = None
+        if found is not None:
+            fitted, rows = found
+            arrangement = Arrangement(
+                fitted, tuple(rows), tuple(self.line_height(r.text, fitted, bold) for r in rows),
+                tuple(self.width(r.text, fitted, bold) for r in rows))
+        if len(self._arrangements) > 20000:
+            self._arrangements.clear()
+        self._arrangements[key] = arrangement
+        return arrangement
+
+    def _modes(self, parts, width, size, floor, bold, wrap):
+        """Candidate ``(rows, size)`` for each way of laying the phrase out."""
+        languages = tuple(language for language, _ in parts)
+        if len(parts) > 1:
+            text = joined(parts)
+            yield [Row(languages, text, text)], self.largest_size(text, width, size, floor, bold)
+        single = [self.largest_size(text, width, size, floor, bold) for _, text in parts]
+        yield ([Row((language,), text, text) for language, text in parts],
+               min(single) if all(single) else None)
+        if not wrap:
+            return
+        rows, least = [], size
+        for (language, text), alone in zip(parts, single):
+            halves = self.halves(text, width, size, floor, bold)
+            if halves is not None and (alone is None or halves[0] > alone):
+                least = min(least, halves[0])
+                rows += [Row((language,), text, half) for half in halves[1]]
+            elif alone is not None:
+                least = min(least, alone)
+                rows.append(Row((language,), text, text))
+            else:
+                yield None
+                return
+        yield rows, least
+
+    def fit(self, choices, height, width, color, background, bold=False, floor=None):
+        """The first of ``choices`` (texts, best first) that fits the box on one line.
+
+        Each is tried at the size the box's height allows, down to ``floor``
+        (default: a tenth of that, at least 4 px).  Returns the rendered
+        Surface, or None when none fits — never a cut text.
         """
         if isinstance(choices, str):
             choices = (choices,)
-        choices = tuple(c for c in choices if c)
-        key = (choices, height, width, tuple(color), tuple(background), bold, min_scale)
-        surface = self._fits.fetch(key)
-        if surface is not None:
-            return surface
-        surface = self._fit(choices, height, width, color, background, bold, min_scale)
-        return self._fits.keep(key, surface)
-
-    def _fit(self, choices, height, width, color, background, bold, min_scale):
-        if not choices or height < 4 or width < 4:
-            return pygame.Surface((0, 0))
-        text, size = self._choose(choices, height, width, bold, min_scale)
-        return self.render(text, size, color, background, bold)
-
-    def fit_all(self, lines, height, width, color, background, bold=False,
-                min_scale=0.72):
-        """Fit several lines (each a tuple of choices) alike: the same choice, one size.
-
-        When one line must fall back to its second choice (English only,
-        say), every line does, so that a column does not mix the two.
-        """
-        lines = [tuple(c for c in choices if c) for choices in lines]
-        lines = [choices for choices in lines if choices]
-        if not lines or height < 4 or width < 4:
-            return []
-
-        def picked(choices):        # which choice fits (the last, cut, when none does)
-            text, _ = self._choose(choices, height, width, bold, min_scale)
-            return choices.index(text) if text in choices else len(choices) - 1
-        fallback = max(picked(choices) for choices in lines)
-        picks = [self._choose(choices[min(fallback, len(choices) - 1):], height, width,
-                              bold, min_scale) for choices in lines]
-        size = min(size for _, size in picks)
-        return [self.render(text, size, color, background, bold) for text, _ in picks]
-
-    def _choose(self, choices, height, width, bold, min_scale):
-        """``(text, size)``: the first choice that fits, or the last one cut with "…"."""
-        for text in choices:
+        for text in (c for c in choices if c):
             size = self.size_for(text, height, bold)
-            measured = self.width(text, size, bold)
-            if measured <= width:
-                return text, size
-            smaller = int(size * width / measured)
-            if smaller >= max(size * min_scale, MIN_SIZE):
-                while smaller > 4 and self.width(text, smaller, bold) > width:
-                    smaller -= 1
-                return text, smaller
-        text = choices[-1]
-        size = max(4, int(self.size_for(text, height, bold) * min_scale))
-        low, high = 0, len(text)
-        while low < high:       # the longest prefix that fits with "…"
-            middle = (low + high + 1) // 2
-            if self.width(text[:middle].rstrip() + _ELLIPSIS, size, bold) <= width:
-                low = middle
-            else:
-                high = middle - 1
-        return text[:low].rstrip() + _ELLIPSIS, size
+            low = floor if floor is not None else max(4, size // 10)
+            fitted = self.largest_size(text, width, size, low, bold)
+            if fitted:
+                fitted = self._fit_height([Row((), text, text)], height, fitted, low, bold)
+            if fitted:
+                return self.render(text, fitted, color, background, bold)
+        return None
+
+    def images(self, arrangement, color, background, bold=False):
+        """Each row of ``arrangement`` rendered: ``[(image, Row)]``."""
+        return [(self.render(row.text, arrangement.size, color, background, bold), row)
+                for row in arrangement.rows]
+
+    def draw(self, surface, arrangement, box, color, background, bold=False, align="left",
+             role="text", valign="middle"):
+        """Draw ``arrangement`` in ``box`` of ``surface``; return its TextDrawn records."""
+        images = self.images(arrangement, color, background, bold)
+        placed = place(images, box, align, valign)
+        for (image, _), (_, line) in zip(images, placed):
+            surface.blit(image, (line.x, line.y))
+        return report(role, arrangement, placed)
 
     # -- the figure ------------------------------------------------------------
     def _digit_set(self, script, size, color, background):
@@ -228,6 +385,18 @@ class TextPainter:
                                  / 200.0, max(m[4] for m in metrics) / 200.0)
         return self._ratios[key]
 
+    def figure_script(self, text):
+        """The script the figure ``text`` is drawn in."""
+        return BENGALI if text and not text.isascii() and self.fonts.has_bengali else LATIN
+
+    def figure_size(self, text, ink_height, width):
+        """The font size of the figure ``text`` drawn at most ``ink_height`` × ``width``."""
+        ink, advance = self.ink_ratio(self.figure_script(text))
+        size = int(ink_height / ink)
+        if len(text) * advance * size > width:
+            size = int(width / (len(text) * advance))
+        return max(6, size)
+
     def figure(self, text, ink_height, width, color, background):
         """The vacant figure ``text`` (digits only), at most ``ink_height`` × ``width``."""
         script = BENGALI if text and not text.isascii() and self.fonts.has_bengali \
@@ -238,11 +407,7 @@ class TextPainter:
         surface = self._figures.fetch(key)
         if surface is not None:
             return surface
-        ink, advance = self.ink_ratio(script)
-        size = int(ink_height / ink)
-        if len(text) * advance * size > width:
-            size = int(width / (len(text) * advance))
-        size = max(6, size)
+        size = self.figure_size(text, ink_height, width)
         images, step = self._digit_set(script, size, color, background)
         height = next(iter(images.values())).get_height()
         surface = pygame.Surface((max(1, step * len(text)), height))
@@ -252,6 +417,31 @@ class TextPainter:
             if image is not None:
                 surface.blit(image, (i * step, 0))
         return self._figures.keep(key, converted(surface))
+
+
+def place(images, box, align="left", valign="middle"):
+    """``[(Row, Box)]``: where each rendered row goes in ``box``, one under another."""
+    total = sum(image.get_height() for image, _ in images)
+    y = box.y + {"top": 0, "bottom": box.h - total}.get(valign, (box.h - total) // 2)
+    placed = []
+    for image, row in images:
+        w, h = image.get_size()
+        x = box.x + {"centre": (box.w - w) // 2, "right": box.w - w}.get(align, 0)
+        placed.append((row, Box(x, y, w, h)))
+        y += h
+    return placed
+
+
+def report(role, arrangement, placed):
+    """The TextDrawn records of an arrangement's rows as placed: one per phrase."""
+    records = []
+    for row, line in placed:
+        if records and records[-1][1] == row.languages and records[-1][2] == row.phrase:
+            records[-1][3].append((row.text, line))
+        else:
+            records.append((role, row.languages, row.phrase, [(row.text, line)]))
+    return [TextDrawn(role, languages, phrase, tuple(lines), arrangement.size)
+            for role, languages, phrase, lines in records]
 
 
 def converted(surface):

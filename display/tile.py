@@ -1,9 +1,20 @@
-"""Drawing one tile: its labels, the vacant figure, the details and its state.
+"""Drawing one tile: its labels, the vacant figure, its detail lines and its state.
 
 A tile's state is said in words *and* colour, never colour alone.  A figure
 that is not live (NOT REPORTING, LAST KNOWN) is drawn grey, never in a live
 colour.  Drawing objects get the surface passed in and never reach for the
 screen themselves.
+
+Every text on a tile is in every configured language, in their order, or
+left out whole.  The label (wrapped onto two lines per language when the
+board needs it), the figure and the state words are always there — the
+board's plan guarantees they fit (see :class:`BoardTexts`).  Right of the
+figure a column holds, in this order, "of N beds", occupied and blocked,
+when the figures last changed ("updated") and the tile's note; when the
+column has no room for them all, they are left out whole, least important
+first: the note, then "updated", then occupied and blocked, then "of N
+beds".  What was drawn and left out is kept for each tile
+(:meth:`TileArtist.report`).
 """
 
 from collections import OrderedDict
@@ -11,21 +22,24 @@ from collections import OrderedDict
 import pygame
 
 from .board import Reason, Status
-from .text import converted
+from .layout import Box
+from .text import TextDrawn, converted, joined, place, report
+
+# The column's phrases by importance: a higher rank is left out first.
+RANKS = {"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4}
 
 
 def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
 
 
-def _joined(parts):
-    """Texts joined with a middle dot (English · Bengali)."""
-    return " · ".join(text for _, text in parts)
-
-
 def line_choices(parts):
-    """All languages on one line; failing that, each language alone, in order."""
-    choices = [_joined(parts)] if len(parts) > 1 else []
+    """All languages on one line; failing that, each language alone, in order.
+
+    Kept for callers that draw one phrase on one line; the board itself
+    arranges phrases with :meth:`display.text.TextPainter.arrange`.
+    """
+    choices = [joined(parts)] if len(parts) > 1 else []
     return tuple(choices + [text for _, text in parts])
 
 
@@ -78,13 +92,88 @@ def updated_for(view, words):
         lang, view.changed_minutes)), "muted"
 
 
+class BoardTexts:
+    """The texts every tile of a board must be able to show: its labels and state words.
+
+    The layout asks it, for a candidate tile, at what size the labels fit
+    (on one line per language, or wrapped onto two) and the state words
+    (every :class:`~display.board.Status`, its languages side by side or one
+    a line); a grid where they cannot fit at a readable size is not used.
+    """
+
+    def __init__(self, painter, words, labels):
+        self.painter = painter
+        self.words = words
+        self.labels = tuple(labels)
+        texts = {text for label in self.labels if label is not None
+                 for _, text in label.lines(words.languages)}
+        # each label's width per px of font size, on one line and at its best wrap
+        one = {t: painter.width(t, 100, True) / 100.0 for t in texts}
+        two = {t: min([one[t]] + [max(painter.width(a, 100, True), painter.width(b, 100, True))
+                                  / 100.0 for a, b in _splits(t)]) for t in texts}
+        self._widest = {False: sorted(((r, t) for t, r in one.items()), reverse=True),
+                        True: sorted(((r, t) for t, r in two.items()), reverse=True)}
+        self._states = [words.each(status.value) for status in Status]
+        self._memo = {}
+
+    def _least(self, width, size, floor, wrapped):
+        """The largest size ≤ ``size`` at which every label fits ``width``, or None."""
+        painter, least = self.painter, size
+        for ratio, text in self._widest[wrapped]:
+            if ratio * least <= width * 0.9:
+                break             # this one and every narrower one fit (with margin)
+            fitted = painter.largest_size(text, width, least, floor, True)
+            if wrapped:
+                halves = painter.halves(text, width, least, floor, True)
+                if halves is not None and (fitted is None or halves[0] > fitted):
+                    fitted = halves[0]
+            if fitted is None:
+                return None
+            least = fitted
+        return least
+
+    def label_fit(self, width, size, floor):
+        """``(size, lines per language)`` for the labels in ``width``, or None."""
+        key = ("label", width, size, floor)
+        if key not in self._memo:
+            one = self._least(width, size, floor, False)
+            found = None
+            if one == size:
+                found = (size, 1)
+            else:
+                two = self._least(width, size, floor, True)
+                if two is not None and (one is None or two > one):
+                    found = (two, 2)
+                elif one is not None:
+                    found = (one, 1)
+            self._memo[key] = found
+        return self._memo[key]
+
+    def state_fit(self, width, size, floor):
+        """``(size, lines)`` for every state's words in ``width``, or None."""
+        key = ("state", width, size, floor)
+        if key not in self._memo:
+            painter, found = self.painter, None
+            sizes = [painter.largest_size(joined(parts), width, size, floor, True)
+                     for parts in self._states]
+            if all(sizes):
+                found = (min(sizes), 1)
+            else:
+                sizes = [painter.largest_size(text, width, size, floor, True)
+                         for parts in self._states for _, text in parts]
+                if all(sizes):
+                    found = (min(sizes), len(self.words.languages))
+            self._memo[key] = found
+        return self._memo[key]
+
+
 class TileArtist:
     """Draws tiles; keeps each tile's finished parts, so redrawing costs a few blits.
 
     A tile is a *plate* (its background, rounded corners, highlight border
-    and state bar, one per look) and the texts on it, rendered once per
-    distinct TileView.  Both are dropped when the tile geometry or the
-    palette changes.
+    and state bar, one per look) and the texts on it, arranged and rendered
+    once per distinct TileView.  Both are dropped when the tile geometry or
+    the palette changes.
     """
 
     def __init__(self, painter, words, keep=512):
@@ -108,15 +197,8 @@ class TileArtist:
         look = palette.look(view.status)
         plate = self._plate(look, view.highlighted)
         surface.blit(plate, (box.x, box.y))
-        parts = self._parts.get(view)
-        if parts is not None:
-            self._parts.move_to_end(view)
-        else:
-            parts = self._render(view, look)
-            self._parts[view] = parts
-            if len(self._parts) > self.keep:
-                self._parts.popitem(last=False)
-        for image, (dx, dy) in parts:
+        images, _, _ = self._finished(view, look)
+        for image, (dx, dy) in images:
             if image is None:           # no figure at all: a dash, never a number
                 ink = geometry.figure_ink
                 surface.fill(look.figure, pygame.Rect(box.x + dx, box.y + dy - ink // 20,
@@ -124,6 +206,24 @@ class TileArtist:
             else:
                 surface.blit(image, (box.x + dx, box.y + dy))
         return _rect(box)
+
+    def report(self, view, box, geometry, palette):
+        """``(texts, left out)`` for ``view`` drawn at ``box``: TextDrawn records in
+        board pixels, and the ``(role, languages)`` left out whole, in that order."""
+        self._configure(geometry, palette)
+        _, drawn, left_out = self._finished(view, palette.look(view.status))
+        return tuple(d.moved(box.x, box.y) for d in drawn), left_out
+
+    def _finished(self, view, look):
+        found = self._parts.get(view)
+        if found is not None:
+            self._parts.move_to_end(view)
+            return found
+        found = self._render(view, look)
+        self._parts[view] = found
+        if len(self._parts) > self.keep:
+            self._parts.popitem(last=False)
+        return found
 
     def _plate(self, look, highlighted):
         key = (look, highlighted)
@@ -144,52 +244,128 @@ class TileArtist:
         return plate
 
     def _render(self, view, look):
-        """``[(image, (dx, dy))]``: every text on the tile, placed."""
+        """``(images placed, TextDrawn records, left out)`` for one tile, tile-relative."""
         geometry, painter, words = self._geometry, self.painter, self.words
-        parts = []
+        least = geometry.readable
+        images, drawn, left_out = [], [], []
 
-        def left(image, box):
-            parts.append((image, (box.x, box.y + (box.h - image.get_height()) // 2)))
+        def put(arrangement, box, colour, background, role, bold=False, align="left",
+                valign="middle"):
+            rendered = painter.images(arrangement, colour, background, bold)
+            placed = place(rendered, box, align, valign)
+            images.extend((image, (line.x, line.y)) for (image, _), (_, line)
+                          in zip(rendered, placed))
+            drawn.extend(report(role, arrangement, placed))
 
-        # the label, one line per language
-        lines = view.label.lines(words.languages) if view.label else []
-        for (_, text), line in zip(lines, geometry.labels):
-            left(painter.fit(text, line.h, line.w, look.label, look.tile, bold=True), line)
+        # the label, one (or two) rows per language
+        rows = geometry.label_lines
+        for i, part in enumerate(view.label.lines(words.languages) if view.label else ()):
+            region = _union(geometry.labels[i * rows:(i + 1) * rows])
+            arrangement = painter.arrange([part], region.w, region.h, geometry.label_size,
+                                          least, bold=True, wrap=rows > 1)
+            if arrangement is None:
+                left_out.append(("label", (part[0],)))
+            else:
+                put(arrangement, region, look.label, look.tile, "label", bold=True,
+                    valign="top")
 
         # the vacant figure: the biggest thing on the tile
         figure = geometry.figure
         if view.vacant is None:
-            parts.append((None, (figure.x + geometry.figure_ink // 12,
-                                 figure.y + figure.h // 2)))
+            images.append((None, (figure.x + geometry.figure_ink // 12,
+                                  figure.y + figure.h // 2)))
         else:
-            left(painter.figure(words.figure(view.vacant), geometry.figure_ink, figure.w,
-                                look.figure, look.tile), figure)
+            digits = words.figure(view.vacant)
+            image = painter.figure(digits, geometry.figure_ink, figure.w, look.figure,
+                                   look.tile)
+            y = figure.y + (figure.h - image.get_height()) // 2
+            images.append((image, (figure.x, y)))
+            drawn.append(TextDrawn("figure", (), digits, ((digits, _box_of(
+                image, figure.x, y)),), painter.figure_size(digits, geometry.figure_ink,
+                                                            figure.w)))
 
-        # of N beds, occupied, blocked
-        if view.capacity is not None:
-            details = [words.each("of-beds", n=view.capacity),
-                       words.each("occupied", n=view.occupied)]
-            if view.blocked:
-                details.append(words.each("blocked", n=view.blocked))
-            line = geometry.details[0]       # all three lines at one size
-            images = painter.fit_all([line_choices(texts) for texts in details], line.h,
-                                     line.w, look.detail, look.tile)
-            for image, line in zip(images, geometry.details):
-                left(image, line)
+        self._column(view, look, put, left_out)
 
         # the state, in words on its colour
         bar = geometry.state
-        image = painter.fit(line_choices(words.each(view.status.value)), round(bar.h * 0.86),
-                            bar.w - bar.h // 2, look.bar_text, look.bar, bold=True)
-        parts.append((image, (bar.x + (bar.w - image.get_width()) // 2,
-                              bar.y + (bar.h - image.get_height()) // 2)))
+        arrangement = painter.arrange(words.each(view.status.value),
+                                      bar.w - 2 * geometry.bar_pad, bar.h - 2 * geometry.bar_pad,
+                                      geometry.state_size, least, bold=True)
+        if arrangement is None:
+            left_out.append(("state", words.languages))
+        else:
+            put(arrangement, bar, look.bar_text, look.bar, "state", bold=True,
+                align="centre")
+        return images, tuple(drawn), tuple(left_out)
 
-        # when it changed, or what is missing
-        texts, role = note_for(view, words)
-        if not texts:
-            texts, role = updated_for(view, words)
-        if texts:
-            note = geometry.note
-            left(painter.fit(line_choices(texts), note.h, note.w,
-                             self._palette.role(role, look), look.tile), note)
-        return parts
+    def _column(self, view, look, put, left_out):
+        """Of N beds, occupied, blocked, updated and the note, right of the figure."""
+        geometry, words = self._geometry, self.words
+        column, palette = geometry.column, self._palette
+        phrases = []
+        if view.capacity is not None:
+            phrases.append(("of-beds", words.each("of-beds", n=view.capacity), look.detail))
+            if view.occupied is not None:
+                phrases.append(("occupied", words.each("occupied", n=view.occupied),
+                                look.detail))
+            if view.blocked:
+                phrases.append(("blocked", words.each("blocked", n=view.blocked),
+                                look.detail))
+        for role, (parts, colour) in (("updated", updated_for(view, words)),
+                                      ("note", note_for(view, words))):
+            if parts:
+                phrases.append((role, parts, palette.role(colour, look)))
+        # at the column's size, or smaller (never below readable) rather than leave
+        # anything out; else give up whole phrases, least important first
+        best = None
+        for size in range(geometry.detail_size, geometry.readable - 1, -1):
+            spacing = max(1, size // 6)
+            arranged, gone = self._fit_column(phrases, size, spacing)
+            if best is None or len(gone) < len(best[1]):
+                best = (arranged, gone, spacing)
+            if not gone:
+                break
+        arranged, gone, spacing = best
+        left_out.extend(gone)
+        y = column.y + (column.h - _stack_h(arranged, spacing)) // 2
+        for role, arrangement, colour, _ in arranged:
+            box = Box(column.x, y, column.w, arrangement.height)
+            put(arrangement, box, colour, look.tile, role)
+            y += arrangement.height + spacing
+
+    def _fit_column(self, phrases, size, spacing):
+        """``(arranged phrases, left out)`` for the column at font ``size``."""
+        geometry, painter = self._geometry, self.painter
+        column = geometry.column
+        arranged = [(role, painter.arrange(parts, column.w, column.h, size, geometry.readable,
+                                           wrap=role in ("updated", "note")), colour, parts)
+                    for role, parts, colour in phrases]
+        gone = []
+        for rank in sorted({RANKS[role] for role, _, _, _ in arranged}, reverse=True):
+            unfit = any(arrangement is None for _, arrangement, _, _ in arranged)
+            if not unfit and _stack_h(arranged, spacing) <= column.h:
+                break
+            gone += [(role, tuple(lang for lang, _ in parts))
+                     for role, _, _, parts in sorted(arranged, key=lambda item: -RANKS[item[0]])
+                     if RANKS[role] >= rank]
+            arranged = [item for item in arranged if RANKS[item[0]] < rank]
+        return arranged, gone
+
+
+def _splits(text):
+    """Every way of cutting ``text`` in two at a space."""
+    words = text.split()
+    return [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+
+
+def _union(boxes):
+    first, last = boxes[0], boxes[-1]
+    return Box(first.x, first.y, first.w, last.bottom - first.y)
+
+
+def _box_of(image, x, y):
+    return Box(x, y, image.get_width(), image.get_height())
+
+
+def _stack_h(arranged, spacing):
+    return sum(a.height for _, a, _, _ in arranged) + spacing * max(0, len(arranged) - 1)

@@ -69,6 +69,15 @@ PHRASES = {
                     "শেষ পাওয়া তথ্য, এখনকার নাও হতে পারে।"),
     "banner-connecting": ("Connecting to the bed server: no figures received yet.",
                           "শয্যা সার্ভারের সঙ্গে সংযোগ হচ্ছে: এখনও কোনো তথ্য আসেনি।"),
+    # the banner when the wall clock cannot be trusted (no time server): no time of day
+    "banner-lost-for": ("No connection to the bed server for {d}. "
+                        "The figures below are the last received and may be out of date.",
+                        "{d} ধরে শয্যা সার্ভারের সঙ্গে সংযোগ নেই। নিচের সংখ্যাগুলি "
+                        "শেষ পাওয়া তথ্য, এখনকার নাও হতে পারে।"),
+    # shorter banners, for a screen too small for the sentences above
+    "banner-lost-short": ("No connection since {t} ({d})", "{t} থেকে সংযোগ নেই"),
+    "banner-lost-for-short": ("No connection for {d}", "{d} ধরে সংযোগ নেই"),
+    "banner-connecting-short": ("Connecting to the bed server", "সার্ভারের সঙ্গে সংযোগ হচ্ছে"),
     "under-a-minute": ("under a minute", "এক মিনিটের কম"),
     "minutes": ("{n} min", "{n} মিনিট"),
     "hours": ("{n} h", "{n} ঘণ্টা"),
@@ -162,11 +171,13 @@ class Words:
         """``18:02`` in ``language``."""
         return self.digits(language, local.strftime("%H:%M"))
 
-    def date(self, language, local):
-        """``Wed 25 Nov 2026`` / ``বুধবার, ২৫ নভেম্বর ২০২৬``."""
-        weekday = _WEEKDAYS[language][local.weekday()]
+    def date(self, language, local, weekday=True):
+        """``Wed 25 Nov 2026`` / ``বুধবার, ২৫ নভেম্বর ২০২৬`` (without the weekday:
+        ``25 Nov 2026`` / ``২৫ নভেম্বর ২০২৬``)."""
         month = _MONTHS[language][local.month - 1]
         if language == "bn":
-            return "%s, %s %s %s" % (weekday, self.digits("bn", local.day), month,
-                                     self.digits("bn", local.year))
-        return "%s %d %s %d" % (weekday, local.day, month, local.year)
+            date = "%s %s %s" % (self.digits("bn", local.day), month,
+                                 self.digits("bn", local.year))
+            return "%s, %s" % (_WEEKDAYS[language][local.weekday()], date) if weekday else date
+        date = "%d %s %d" % (local.day, month, local.year)
+        return "%s %s" % (_WEEKDAYS[language][local.weekday()], date) if weekday else date

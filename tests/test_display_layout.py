@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from display.layout import plan, tile_geometry
+from display.layout import line_height, plan, readable, tile_geometry
 
 
 def _parts(layout):
@@ -30,8 +30,23 @@ def test_every_tile_has_a_place_and_nothing_overlaps(width, height, count, banne
     assert shown == list(range(count))              # each tile once, in order
     assert layout.per_page <= len(layout.slots)
     tile = layout.tile
-    for part in tile.labels + tile.details + (tile.figure, tile.state, tile.note):
+    inside = tile.labels + (tile.figure, tile.column, tile.state)
+    for i, part in enumerate(inside):
         assert part.x >= 0 and part.y >= 0 and part.right <= tile.w and part.bottom <= tile.h
+        assert not any(part.overlaps(other) for other in inside[i + 1:])
+    # nothing is planned below the readable size, and every text row has room for it
+    least = readable(min(width, height))
+    assert min(tile.label_size, tile.state_size, tile.detail_size) >= least >= 12
+    assert all(row.h >= line_height(least) for row in tile.labels + layout.title)
+    if layout.legible():
+        assert tile.figure_ink > max(tile.label_size, tile.state_size, tile.detail_size)
+
+
+def test_the_readable_size_is_14_px_at_1080_lines_and_scales_with_them():
+    assert readable(1080) == 14
+    assert readable(2160) == 28
+    assert readable(720) == 12 and readable(480) == 12     # never under 12 px
+    assert readable(1440) == 19
 
 
 def test_1080p_boards_of_up_to_12_tiles_plan_a_figure_of_an_eighth_of_the_height():
@@ -85,4 +100,45 @@ def test_tile_geometry_keeps_the_figure_the_largest_part():
     for w, h in ((466, 295), (227, 172), (1898, 907), (202, 197)):
         tile = tile_geometry(w, h)
         assert tile.figure.h >= max(line.h for line in tile.labels)
-        assert tile.figure.w > tile.details[0].w
+        assert tile.figure.w > tile.column.w
+        assert tile.figure_ink > tile.label_size
+
+
+class _Texts:
+    """Stands for the board's texts: labels that need ``label_lines`` lines, states
+    that need ``state_lines``."""
+
+    def __init__(self, label_lines=1, state_lines=1, fit=True):
+        self.label_lines, self.state_lines, self.fit = label_lines, state_lines, fit
+
+    def label_fit(self, width, size, floor):
+        return (size, self.label_lines) if self.fit else None
+
+    def state_fit(self, width, size, floor):
+        return (size, self.state_lines) if self.fit else None
+
+
+def test_texts_that_fit_on_one_line_plan_the_same_board_as_no_texts():
+    for size in ((1920, 1080), (1280, 720), (800, 480), (1080, 1920)):
+        for count in (1, 3, 10, 40):
+            assert plan(size, count, texts=_Texts()) == plan(size, count)
+
+
+def test_a_label_that_wraps_takes_two_rows_per_language_from_the_figure():
+    one, two = tile_geometry(466, 295), tile_geometry(466, 295, texts=_Texts(label_lines=2))
+    assert (one.label_lines, two.label_lines) == (1, 2)
+    assert len(two.labels) == 4 and two.labels[0].h == one.labels[0].h
+    assert two.figure.y > one.figure.y and two.figure_ink < one.figure_ink
+
+
+def test_state_words_one_a_line_make_the_bar_taller():
+    one, two = tile_geometry(227, 172), tile_geometry(227, 172, texts=_Texts(state_lines=2))
+    assert two.state.h > one.state.h and two.state.bottom == one.state.bottom
+
+
+def test_texts_that_cannot_fit_make_a_grid_illegible_and_the_board_pages():
+    tile = tile_geometry(227, 172, texts=_Texts(fit=False))
+    assert not tile.fits
+    assert plan((1920, 1080), 40).pages == 1
+    # with nothing that fits anywhere, every page holds a single tile
+    assert plan((1920, 1080), 4, texts=_Texts(fit=False)).per_page == 1

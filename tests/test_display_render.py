@@ -15,7 +15,7 @@ from display.board import Board, Status, TileView
 from display.config import BurnIn, DisplaySettings, Label, TileSpec
 from display.fonts import NOTO, FontBook
 from display.layout import Box
-from display.render import Palette, Renderer
+from display.render import Palette, Renderer, contrast
 from display.screen import Screen, map_rect
 from display.text import TextPainter
 from display.words import Words
@@ -93,23 +93,38 @@ def test_on_a_1080p_board_of_up_to_12_tiles_the_figure_is_an_eighth_of_the_heigh
         assert box.h > max(line.h for line in layout.tile.labels) * 2
 
 
+def drawn_in(renderer, part="tile"):
+    """The PartReports of ``part`` in the renderer's report, in order."""
+    return [report for report in renderer.report() if report.part == part]
+
+
+def shows_text(painter, surface, text_drawn, colour, background, bold=False):
+    """Whether each line of ``text_drawn`` is on ``surface`` exactly as rendered."""
+    for text, box in text_drawn.lines:
+        image = painter.render(text, text_drawn.size, colour, background, bold)
+        drawn = surface.subsurface(pygame.Rect(box.x, box.y, box.w, box.h))
+        if pygame.image.tobytes(drawn, "RGB") != pygame.image.tobytes(image, "RGB"):
+            return False
+    return True
+
+
 def test_states_in_words_and_colour(painter):
     board = make_board(3, [20, 2, 0])
     renderer, surface = draw(painter, board)
     layout = renderer.layout
-    for slot, status in zip(layout.slots, (Status.AVAILABLE, Status.FEW_LEFT, Status.FULL)):
+    tiles = drawn_in(renderer)
+    for slot, status, report in zip(layout.slots, (Status.AVAILABLE, Status.FEW_LEFT,
+                                                   Status.FULL), tiles):
         look = PALETTE.look(status)
         bar = layout.tile.state.moved(slot.x, slot.y)
         assert surface.get_at((bar.x + 3, bar.y + bar.h // 2))[:3] == look.bar
         words = Words()
-        text = " · ".join(t for _, t in words.each(status.value))
-        image = painter.fit((text,) + tuple(t for _, t in words.each(status.value)),
-                            round(bar.h * 0.86), bar.w - bar.h // 2, look.bar_text, look.bar,
-                            bold=True)
-        x = bar.x + (bar.w - image.get_width()) // 2
-        y = bar.y + (bar.h - image.get_height()) // 2
-        drawn = surface.subsurface(pygame.Rect(x, y, image.get_width(), image.get_height()))
-        assert pygame.image.tobytes(drawn, "RGB") == pygame.image.tobytes(image, "RGB")
+        state = [d for d in report.texts if d.role == "state"]
+        # in both languages, side by side, on the bar
+        assert [(d.languages, d.phrase) for d in state] == [
+            (("en", "bn"), " · ".join(t for _, t in words.each(status.value)))]
+        assert bar.contains(state[0].box)
+        assert shows_text(painter, surface, state[0], look.bar_text, look.bar, bold=True)
 
 
 def test_a_not_reporting_tile_is_grey_and_says_so(painter):
@@ -249,17 +264,51 @@ def test_only_what_changed_is_redrawn(painter):
 def test_night_dimming_and_burn_in_shift_redraw_everything(painter):
     board = make_board(4, [5] * 4)
     renderer, surface = draw(painter, board, display=settings(burn_in=BurnIn(pixels=4)))
-    bright = max(surface.get_at((x, y))[1] for x in range(0, 1920, 7)
-                 for y in range(0, 1080, 7))
+    slot = renderer.layout.slots[0]
+    corner = (slot.x + slot.w // 2, slot.y + 3)          # the tile's own background
+    bright = surface.get_at(corner)[:3]
     renderer.set_brightness(0.3)
     rects = renderer.draw(surface, board.view(2.0), 2.0, LOCAL)
     assert rects == [surface.get_rect()]
-    dim = max(surface.get_at((x, y))[1] for x in range(0, 1920, 7) for y in range(0, 1080, 7))
-    assert dim <= bright * 0.35
+    dim = surface.get_at(corner)[:3]
+    assert all(d <= b * 0.35 for d, b in zip(dim, bright))
+    # and the texts stay readable on it
+    figure = [d for d in drawn_in(renderer)[0].texts if d.role == "figure"][0]
+    assert shows_figure(painter, surface, slot, renderer.layout, figure.phrase,
+                        renderer.palette.available)
+    assert contrast(renderer.palette.available.figure, dim) >= 3
     before = renderer.layout.slots[0]
     renderer.set_offset(4, 2)
     renderer.draw(surface, board.view(2.0), 2.0, LOCAL)
     assert renderer.layout.slots[0] == Box(before.x + 4, before.y + 2, before.w, before.h)
+
+
+@pytest.mark.parametrize("brightness", [1.0, 0.6, 0.3, 0.1])
+def test_every_text_keeps_its_contrast_whatever_the_dimming(brightness):
+    palette = PALETTE.dimmed(brightness)
+    pairs = palette.text_pairs()
+    assert len(pairs) == 8 + 7 * len(palette.looks())      # every Look, every role
+    for name, text, background, least in pairs:
+        assert contrast(text, background) >= least, (brightness, name, text, background)
+    # while the backgrounds do dim
+    for name, look in palette.looks().items():
+        full = PALETTE.looks()[name]
+        assert all(d <= round(f * brightness) for d, f in zip(look.tile, full.tile))
+        assert all(d <= round(f * brightness) for d, f in zip(look.bar, full.bar))
+    assert palette.background == tuple(round(c * brightness) for c in PALETTE.background)
+
+
+def test_at_full_brightness_the_palette_is_used_as_it_is():
+    assert PALETTE.dimmed(1.0) is PALETTE
+    # the dimmed state words at 0.3: AVAILABLE on its green was 1.8:1 before the floor
+    dim = PALETTE.dimmed(0.3).available
+    assert contrast(dim.bar_text, dim.bar) >= 4.5
+
+
+def test_contrast_follows_wcag():
+    assert round(contrast((255, 255, 255), (0, 0, 0)), 1) == 21.0
+    assert contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)
+    assert contrast((20, 20, 20), (20, 20, 20)) == 1.0
 
 
 @pytest.mark.parametrize("rotate", [0, 90, 180, 270])
