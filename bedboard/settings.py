@@ -374,12 +374,24 @@ class BrokerSettings:
     password: str = None
     tls: TlsSettings = None
     keepalive: int = 30
+    # ``broker.hosts``: every node of a cluster, tried in order; None: host and port
+    hosts: tuple = None
+
+    @property
+    def addresses(self):
+        """Every ``(host, port)`` to try, in order (one when no ``hosts`` are given)."""
+        return self.hosts or ((self.host, self.port),)
+
+    def describe(self):
+        """``host:port``, or ``host:port, host:port, …`` for a cluster."""
+        return ", ".join("%s:%d" % address for address in self.addresses)
 
     def __repr__(self):  # never print the password
         return ("BrokerSettings(host=%r, port=%r, prefix=%r, username=%r, "
-                "password=%s, tls=%r, keepalive=%r)"
+                "password=%s, tls=%r, keepalive=%r, hosts=%r)"
                 % (self.host, self.port, self.prefix, self.username,
-                   "'***'" if self.password else None, self.tls, self.keepalive))
+                   "'***'" if self.password else None, self.tls, self.keepalive,
+                   self.hosts))
 
 
 def _existing_file(path):
@@ -399,9 +411,25 @@ def read_broker(root):
         if tls_sec.has("cert") != tls_sec.has("key"):
             tls_sec.problem(None, "cert and key go together: give both or neither")
         tls_sec.done()
+    default_port = 8883 if tls else 1883
+    hosts = None
+    if sec.has("hosts"):
+        if sec.has("host") or sec.has("port"):
+            sec.problem("hosts", "give either hosts (a cluster) or host and port, not both")
+        hosts = []
+        for item, path, line in sec.items("hosts"):
+            try:
+                hosts.append(parse_address(item, default_port))
+            except ValueError as exc:
+                sec.problems.add(line, path, str(exc))
+        if not hosts and not sec.items("hosts"):
+            sec.problem("hosts", "must list at least one HOST:PORT")
+        hosts = tuple(hosts) or None
     settings = BrokerSettings(
-        host=sec.text("host", "localhost"),
-        port=sec.integer("port", 8883 if tls else 1883, low=1, high=65535),
+        host=hosts[0][0] if hosts else sec.text("host", "localhost"),
+        port=hosts[0][1] if hosts else sec.integer("port", default_port, low=1,
+                                                   high=65535),
+        hosts=hosts,
         prefix=sec.text("prefix", DEFAULT_PREFIX, check=check_prefix),
         username=sec.text("username", None),
         password=read_secret(sec, "password_file"),
@@ -413,15 +441,36 @@ def read_broker(root):
     return settings
 
 
-def override_broker(broker, address):
-    """Apply a ``--broker HOST:PORT`` (or ``HOST``) override from the command line."""
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+def parse_address(text, default_port):
+    """``HOST:PORT`` (or ``HOST``, or ``[v6]:PORT``) as ``(host, port)``; ValueError if not."""
+    if not isinstance(text, str) or not text.strip() or any(c.isspace() for c in text):
+        raise ValueError("must be HOST:PORT, got %s" % _show(text))
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
     if not host:
-        host, port = address, ""
+        raise ValueError("must be HOST:PORT, got %s" % _show(text))
     try:
-        port = int(port) if port else broker.port
+        port = int(port) if port else default_port
     except ValueError:
-        raise ConfigError(["--broker: port must be a number, got %r" % port]) from None
+        raise ValueError("port must be a number, got %r" % port) from None
     if not 1 <= port <= 65535:
-        raise ConfigError(["--broker: port must be between 1 and 65535, got %d" % port])
-    return replace(broker, host=host, port=port)
+        raise ValueError("port must be between 1 and 65535, got %d" % port)
+    return host, port
+
+
+def override_broker(broker, address):
+    """Apply ``--broker HOST:PORT[,HOST:PORT...]`` (or ``HOST``) from the command line."""
+    addresses = []
+    for part in address.split(","):
+        try:
+            addresses.append(parse_address(part.strip(), broker.port))
+        except ValueError as exc:
+            raise ConfigError(["--broker: %s" % exc]) from None
+    host, port = addresses[0]
+    return replace(broker, host=host, port=port,
+                   hosts=tuple(addresses) if len(addresses) > 1 else None)

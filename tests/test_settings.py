@@ -137,3 +137,43 @@ def test_broker_override():
     assert override_broker(broker, "example").host == "example"
     with pytest.raises(ConfigError, match="--broker: port must be a number"):
         override_broker(broker, "host:x")
+
+
+def test_a_cluster_is_a_list_of_hosts_tried_in_order(tmp_path):
+    path = write(tmp_path, """\
+        broker:
+          hosts: ["nats-1.state.example:1883", "nats-2.state.example", "[fd00::3]:1884"]
+        display: {id: a}
+        """)
+    broker, _, _ = load(path, read_display_like)
+    assert broker.addresses == (("nats-1.state.example", 1883),
+                                ("nats-2.state.example", 1883), ("fd00::3", 1884))
+    assert (broker.host, broker.port) == ("nats-1.state.example", 1883)
+    assert broker.describe() == ("nats-1.state.example:1883, nats-2.state.example:1883, "
+                                 "fd00::3:1884")
+
+
+def test_hosts_and_host_together_or_a_bad_host_are_errors_named_by_line(tmp_path):
+    path = write(tmp_path, """\
+        broker:
+          host: 10.0.0.5
+          hosts:
+            - "a:1883"
+            - "b:http"
+            - "c:70000"
+        display: {id: a}
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load(path, read_display_like)
+    text = str(caught.value)
+    assert "board.yaml:4: broker.hosts: give either hosts (a cluster) or host and port" in text
+    assert "board.yaml:5: broker.hosts[1]: port must be a number, got 'http'" in text
+    assert "board.yaml:6: broker.hosts[2]: port must be between 1 and 65535, got 70000" in text
+
+
+def test_broker_override_may_name_a_cluster():
+    broker = override_broker(BrokerSettings(), "127.0.0.1:4001,127.0.0.1:4002")
+    assert broker.addresses == (("127.0.0.1", 4001), ("127.0.0.1", 4002))
+    assert override_broker(BrokerSettings(), "h:1").hosts is None
+    with pytest.raises(ConfigError, match="--broker: must be HOST:PORT"):
+        override_broker(BrokerSettings(), "a:1,,b:2")
