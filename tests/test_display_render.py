@@ -2,6 +2,7 @@
 not reporting, the banner when the broker is lost, Bengali shaped, turned and
 paged screens, and only what changed redrawn."""
 
+import dataclasses
 import os
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -381,3 +382,66 @@ def test_the_message_line_and_the_total_are_in_the_footer(painter):
                                            + (layout.total.h - image.get_height()) // 2,
                                            image.get_width(), image.get_height()))
     assert pygame.image.tobytes(drawn, "RGB") == pygame.image.tobytes(image, "RGB")
+
+
+# -- the wall clock, shown only when it can be trusted ----------------------------
+
+def _texts(renderer, part):
+    return [d for r in drawn_in(renderer, part) for d in r.texts]
+
+
+def said(renderer, part):
+    """What ``part`` says, its languages joined (side by side or one a line alike)."""
+    return " · ".join(d.phrase for d in _texts(renderer, part))
+
+
+def test_a_trusted_clock_shows_the_time_the_date_and_since_when(painter):
+    board = make_board(4, [5] * 4)
+    board.set_connected(False, 3.0, WALL)
+    renderer, _ = draw(painter, board, now=4.0 + 4 * 60)
+    assert [d.phrase for d in _texts(renderer, "clock")] == ["18:00:00"]
+    assert said(renderer, "date") == "Wed 25 Nov 2026 · বুধবার, 25 নভেম্বর 2026"
+    banner = said(renderer, "banner")
+    assert "since 18:00 (4 min)" in banner and "18:00 থেকে" in banner
+
+
+def test_an_untrusted_clock_is_left_out_and_the_banner_says_for_how_long(painter):
+    board = make_board(4, [5] * 4)
+    board.set_connected(False, 3.0, WALL)
+    renderer = Renderer(settings(), Words(), painter, (1920, 1080))
+    surface = pygame.Surface((1920, 1080))
+    renderer.draw(surface, board.view(4.0 + 4 * 60), 4.0 + 4 * 60, None)
+    assert _texts(renderer, "clock") == [] and _texts(renderer, "date") == []
+    clock = renderer.layout.clock
+    header = pygame.mask.from_threshold(
+        surface.subsurface(pygame.Rect(clock.x, clock.y, clock.w, clock.h)),
+        PALETTE.header, (1, 1, 1, 255))
+    assert header.count() == clock.w * clock.h          # nothing but the header there
+    banner = said(renderer, "banner")
+    assert banner.startswith("No connection to the bed server for 4 min.")
+    assert "18:00" not in banner and "4 মিনিট ধরে" in banner
+    # and back when the clock is synchronised again
+    renderer.draw(surface, board.view(300.0), 300.0, LOCAL)
+    assert [d.phrase for d in _texts(renderer, "clock")] == ["18:00:00"]
+
+
+def test_live_only_while_some_tile_is_live_and_a_total_only_when_known(painter):
+    board = make_board(2, [5, 6])
+    renderer, surface = draw(painter, board)
+    assert said(renderer, "connection") == "LIVE · সরাসরি"
+    view = dataclasses.replace(board.view(2.0), live_tiles=0, total_vacant=None)
+    renderer.draw(surface, view, 2.0, LOCAL)
+    assert said(renderer, "connection") == "NO LIVE DATA · সরাসরি তথ্য নেই"
+    assert said(renderer, "total") == ("Vacant beds on this board: not known yet · "
+                                       "এই বোর্ডে খালি শয্যা: এখনও জানা নেই")
+
+
+def test_closed_and_partial_tiles_have_their_own_looks():
+    looks = {status: PALETTE.look(status) for status in Status}
+    assert len({looks[s] for s in (Status.AVAILABLE, Status.FEW_LEFT, Status.FULL,
+                                   Status.CLOSED, Status.PARTIAL, Status.LAST_KNOWN)}) == 6
+    assert looks[Status.PARTIAL].bar != looks[Status.AVAILABLE].bar
+    partial = looks[Status.PARTIAL].bar
+    assert not partial[1] > max(partial[0], partial[2])          # a caution, not green
+    closed = looks[Status.CLOSED].bar
+    assert max(closed) - min(closed) < 40                          # neutral
