@@ -84,12 +84,15 @@ def _check_tls_files(listeners):
     warnings = []
     if not listeners.tls:
         return warnings
+    unreadable = False
     for flag, path in (("--tls-cert", listeners.tls_cert), ("--tls-key", listeners.tls_key),
                        ("--tls-ca", listeners.tls_ca)):
         if not os.path.isfile(path):
             warnings.append("%s %s: not on this machine; it must be there on the broker "
                             "machine before Mosquitto starts" % (flag, path))
-    if not warnings:
+        elif not os.access(path, os.R_OK):
+            unreadable = True      # the key, mode 640 for the mosquitto group: fine
+    if not warnings and not unreadable:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:
             context.load_cert_chain(listeners.tls_cert, listeners.tls_key)

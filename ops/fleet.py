@@ -58,8 +58,9 @@ class DeviceSeen:
     id: str
     said: bool = False              # whether a status message arrived at all
     online: object = None           # True, False, or None (cleared)
-    retained: bool = True           # whether the status heard was a retained copy
-    changed: float = None           # when a live status arrived
+    retained: bool = True           # whether the status heard last was a retained copy
+    live_at: float = None           # when a live status last arrived
+    changed: float = None           # when a live status changed what was known
     live_state: float = None        # last live state from it (proves it online)
 
 
@@ -83,7 +84,8 @@ class DeviceVerdict:
     kind: str                       # "agent" (named by a ward's state) or "device"
     status: str                     # online, offline, cleared
     retained: bool
-    changed: float                  # monotonic time of a live status, or None
+    changed: float                  # when a live status changed it, or None
+    confirmed: float                # when a live status last said it, or None
     proved_online: bool             # offline said, but a live state came after
 
 
@@ -162,10 +164,14 @@ class Fleet:
     def _status(self, device_id, payload, retained, received):
         device = self.devices.setdefault(device_id, DeviceSeen(device_id))
         text = bytes(payload).strip()
+        online = {b"online": True, b"offline": False}.get(text)
+        if not retained:
+            device.live_at = received
+            if not device.said or online != device.online:
+                device.changed = received
         device.said = True
-        device.online = {b"online": True, b"offline": False}.get(text)
+        device.online = online
         device.retained = retained
-        device.changed = None if retained else received
 
     # -- verdicts ----------------------------------------------------------------
     def ward_verdicts(self, started, now):
@@ -191,9 +197,7 @@ class Fleet:
         if state.mismatched:
             notes.append("%d bed contact(s) whose position the count does not follow"
                          % state.mismatched)
-        offline = agent is not None and agent.online is False and not (
-            agent.live_state is not None and (agent.changed is None
-                                              or agent.live_state > agent.changed))
+        offline = agent is not None and agent.online is False and not _proved(agent)
         if ward.reset is not None:
             who, high, low = ward.reset
             return WardVerdict(ward.key, state, NOT_REPORTING, False,
@@ -201,8 +205,8 @@ class Fleet:
                                tuple(notes))
         if offline:
             return WardVerdict(ward.key, state, NOT_REPORTING, False,
-                               "panel offline (%s says offline%s)" % (
-                                   state.agent, ", retained" if agent.retained else ""),
+                               "panel offline (status offline%s)" % (
+                                   ", retained" if agent.retained else ""),
                                tuple(notes))
         if ward.heard_live is not None and now - ward.heard_live <= self.stale_after:
             return WardVerdict(ward.key, state, LIVE, True, "heard live", tuple(notes))
@@ -216,8 +220,7 @@ class Fleet:
                                tuple(notes))
         said = ""
         if agent is not None and agent.online is True:
-            said = "; %s says online%s" % (state.agent,
-                                           " (retained)" if agent.retained else "")
+            said = ", status online%s" % (" (retained)" if agent.retained else "")
         return WardVerdict(ward.key, state, RETAINED_ONLY, None,
                            "not heard live in %.0f s%s" % (listened, said), tuple(notes))
 
@@ -227,8 +230,7 @@ class Fleet:
         verdicts = []
         for device_id in sorted(self.devices):
             device = self.devices[device_id]
-            proved = device.online is not True and device.live_state is not None and (
-                device.changed is None or device.live_state > device.changed)
+            proved = device.online is not True and _proved(device)
             if proved or device.online is True:
                 status = "online"
             elif device.online is False:
@@ -237,8 +239,14 @@ class Fleet:
                 status = "cleared" if device.said else "no status"
             verdicts.append(DeviceVerdict(device_id, "agent" if device_id in agents
                                           else "device", status, device.retained,
-                                          device.changed, proved))
+                                          device.changed, device.live_at, proved))
         return verdicts
+
+
+def _proved(device):
+    """Whether a live state from ``device`` came after its last live status."""
+    return device.live_state is not None and (device.live_at is None
+                                              or device.live_state > device.live_at)
 
 
 def _counts(state):

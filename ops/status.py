@@ -121,7 +121,8 @@ def report(look, fleet, started, ended, listened):
             "notes": list(verdict.notes)})
     devices = [{"id": d.id, "kind": d.kind, "status": d.status, "retained": d.retained,
                 "changed_at": _wall(d.changed, ended) if d.changed is not None else None,
-                "proved_online": d.proved_online}
+                "confirmed_at": _wall(d.confirmed, ended) if d.confirmed is not None
+                else None, "proved_online": d.proved_online}
                for d in fleet.device_verdicts()]
     return {"broker": "%s:%d" % (look.broker.host, look.broker.port),
             "prefix": look.broker.prefix, "looked_at": look.what,
@@ -169,6 +170,9 @@ def text_lines(data):
                 said = "online (its status says otherwise, but it sent a live state)"
             elif device["changed_at"]:
                 said = "%s since %s (heard live)" % (device["status"], device["changed_at"])
+            elif device["confirmed_at"]:
+                said = "%s (said again live at %s; since before this look)" % (
+                    device["status"], device["confirmed_at"])
             elif device["status"] == "no status":
                 said = "no status on the broker"
             else:

@@ -35,7 +35,7 @@ def test_a_retained_copy_is_not_a_sign_of_life():
     fleet.arrived(STATUS, b"online", True, 0.0)
     verdict = _one(fleet, 0.0, 5.0)
     assert (verdict.heard, verdict.reporting) == (RETAINED_ONLY, None)
-    assert verdict.why == "not heard live in 5 s; nrs-icu-unit-1 says online (retained)"
+    assert verdict.why == "not heard live in 5 s, status online (retained)"
     # after a heartbeat × 1.25 with nothing live, the board would call it silent
     verdict = _one(fleet, 0.0, 75.0)
     assert (verdict.heard, verdict.reporting) == (NOT_REPORTING, False)
@@ -54,7 +54,7 @@ def test_offline_says_not_reporting_unless_a_live_state_came_after():
     fleet.arrived(STATUS, b"offline", True, 0.0)
     verdict = _one(fleet, 0.0, 1.0)
     assert (verdict.heard, verdict.why) == (
-        NOT_REPORTING, "panel offline (nrs-icu-unit-1 says offline, retained)")
+        NOT_REPORTING, "panel offline (status offline, retained)")
     (device,) = fleet.device_verdicts()
     assert (device.kind, device.status, device.proved_online) == ("agent", "offline", False)
     # a stale offline: the agent's live state proves it online
@@ -151,7 +151,7 @@ def test_status_of_live_agents_and_of_one_killed_with_sigkill(tmp_path, mosquitt
         wards = {w["ward"]: w for w in data["wards"]}
         assert (wards["nrs/hdu/unit-1"]["heard"], wards["nrs/hdu/unit-1"]["reporting"],
                 wards["nrs/hdu/unit-1"]["why"]) == (
-            "NOT REPORTING", False, "panel offline (nrs-hdu-unit-1 says offline, retained)")
+            "NOT REPORTING", False, "panel offline (status offline, retained)")
         assert wards["nrs/icu/unit-1"]["reporting"] is True
         devices = {d["id"]: d["status"] for d in data["devices"]}
         assert devices["nrs-hdu-unit-1"] == "offline"
@@ -193,3 +193,17 @@ def test_status_s_mistakes_are_one_line(tmp_path, mosquitto):
     assert result.returncode == 1
     assert result.stderr.startswith("bedboard: cannot reach the broker at 127.0.0.1:1: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_device_s_status_since_is_when_it_changed_not_when_it_was_repeated():
+    fleet = Fleet("crs")
+    fleet.arrived(STATUS, b"online", True, 0.0)
+    fleet.arrived(STATUS, b"online", False, 3.0)     # the agent's heartbeat refresh
+    (device,) = fleet.device_verdicts()
+    assert (device.status, device.changed, device.confirmed) == ("online", None, 3.0)
+    fleet.arrived(STATUS, b"offline", False, 5.0)    # its will
+    (device,) = fleet.device_verdicts()
+    assert (device.status, device.changed, device.confirmed) == ("offline", 5.0, 5.0)
+    fleet.arrived("crs/device/nrs-lobby-1/status", b"", False, 6.0)
+    assert [(d.id, d.kind, d.status) for d in fleet.device_verdicts()] == [
+        ("nrs-icu-unit-1", "device", "offline"), ("nrs-lobby-1", "device", "cleared")]
