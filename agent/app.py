@@ -493,11 +493,16 @@ class WardAgent:
 
     def _check_contacts(self):
         """Publish (and show) how many bed contacts the count does not follow, when it changes."""
-        if self._ledger is None or not self._contacts.positions:
-            return
-        if self._contacts.check(self._ledger.beds()):
-            self.publisher.mismatched = len(self._contacts.mismatched)
+        if self._compare_contacts():
             self.publisher.publish_state()
+
+    def _compare_contacts(self):
+        """Compare the bed contacts with the ledger; return whether the number changed."""
+        if self._ledger is None or not self._contacts.positions \
+                or not self._contacts.check(self._ledger.beds()):
+            return False
+        self.publisher.mismatched = len(self._contacts.mismatched)
+        return True
 
     def _arrived(self, received):
         if self._recovery is not None and self._recovery.wants(received.topic):
@@ -551,7 +556,6 @@ class WardAgent:
                   command.by or "an operator", command.reason or "none given",
                   " [id %s]" % command.id if command.id else "",
                   change.after.describe(), state.seq)
-        self._check_contacts()
         self._reply(command.id, True, seq=state.seq)
 
     def _reply(self, request_id, ok, seq=None, reason=None):
@@ -585,6 +589,7 @@ class WardAgent:
         if not quiet:
             _LOG.info("accepted %s (%s): %s, seq %d", change.kind, source,
                       change.after.describe(), state.seq)
+        self._compare_contacts()      # the state carries the contacts' agreement
         self.publisher.changed(state)
         if self._uplink is not None:
             self._uplink.wake()

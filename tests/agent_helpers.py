@@ -208,3 +208,104 @@ def run_agent(config_path, *args, stdin="", timeout=60, cwd=None):
     """Run ``python -m agent`` to its end; return the CompletedProcess."""
     return subprocess.run(agent_command(config_path, *args), input=stdin, text=True,
                           capture_output=True, timeout=timeout, cwd=cwd or ROOT)
+
+
+class Proxy:
+    """A TCP proxy between a client and the broker, whose faults a test controls.
+
+    * :meth:`freeze` holds what the client sends (the broker never sees it,
+      no PUBACK comes back);
+    * :meth:`cut` closes every connection, dropping what was held, and
+      refuses new ones until :meth:`resume`.
+    """
+
+    def __init__(self, target_port, host="127.0.0.1"):
+        import socket
+        self.host, self.target_port = host, target_port
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind((host, 0))
+        self._server.listen(8)
+        self.port = self._server.getsockname()[1]
+        self._lock = threading.Lock()
+        self._pairs = []
+        self._frozen = False
+        self._accepting = True
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            with self._lock:
+                accepting = self._accepting
+            if not accepting:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection((self.host, self.target_port), 5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pipe, args=(client, upstream, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pipe(self, source, sink, upstream):
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with self._lock:
+                frozen = self._frozen and upstream
+            if frozen:
+                continue            # held, then dropped by cut()
+            try:
+                sink.sendall(data)
+            except OSError:
+                break
+        for sock in (source, sink):
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def freeze(self):
+        """Stop passing the client's bytes on to the broker."""
+        with self._lock:
+            self._frozen = True
+
+    def cut(self):
+        """Close every connection (dropping what was held); refuse new ones."""
+        import socket
+        with self._lock:
+            self._accepting = False
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for sock in pair:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+    def resume(self):
+        """Accept connections again, passing everything on."""
+        with self._lock:
+            self._accepting = True
+            self._frozen = False
+
+    def close(self):
+        self._closed = True
+        self.cut()
+        self._server.close()
