@@ -27,6 +27,7 @@ from .config import DEFAULT_SIZE
 _LOG = logging.getLogger(__name__)
 
 HEADLESS_DRIVERS = ("dummy", "offscreen")
+SOFTWARE_WINDOW_DRIVERS = ("x11", "wayland")   # SDL_FRAMEBUFFER_ACCELERATION=0 there
 
 
 def turned(size, rotate):
@@ -72,6 +73,13 @@ class Screen:
                 "On a Raspberry Pi without a desktop set SDL_VIDEODRIVER=kmsdrm (and "
                 "put the user in the video, render and input groups); for a deliberate "
                 "headless run set SDL_VIDEODRIVER=dummy" % self.driver)
+        if self.driver in SOFTWARE_WINDOW_DRIVERS:
+            # A window's surface straight to the X server (MIT-SHM), not through
+            # a GL renderer SDL would build for it (llvmpipe without a GPU):
+            # measured in a 1920x1080 window, PSS 128 -> 42 MiB (benchmarks/window.py).
+            # Set before set_mode, where SDL reads it; an explicit setting wins.
+            # KMSDRM is left alone: SDL has no other way than GLES to show it.
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         self.rotate = rotate
         info = pygame.display.Info()
         desktop = (info.current_w, info.current_h)
