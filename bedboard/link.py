@@ -11,6 +11,19 @@ way every bedboard device needs it:
   restart;
 * reconnects with backoff — the first connection too (``connect_async``), so
   a device that boots before its broker still connects when it appears;
+* **failover**: with ``broker.hosts`` (a cluster's nodes) it tries them in
+  order and moves to the next when one refuses, cannot be reached, or drops
+  the connection; each move is logged once per outage.  Within one round of
+  the list the next node is tried after ``min_backoff``; each full round that
+  fails doubles that, up to ``max_backoff``.  TLS, credentials, keepalive,
+  the will, the status and the subscriptions are the same on every node;
+* **subscriptions at QoS 0**: a bedboard consumer needs each topic's latest
+  message, and gets the retained ones again on every (re)connect; with clean
+  sessions QoS 1 would add nothing on Mosquitto, while on a NATS cluster each
+  QoS 1 subscription becomes a replicated JetStream consumer whose creation
+  times out (SUBACK failure) while a node is down (measured: 4 s and
+  "Unspecified error"; a QoS 0 subscription on the same node, 10 ms).
+  Publications stay QoS 1;
 * no blocking call on paho's network thread: the callbacks given to it must
   return quickly (hand work to another thread or queue), and an exception in
   one is logged, never allowed to kill the network loop;
@@ -47,6 +60,7 @@ _LOG = logging.getLogger(__name__)
 
 ONLINE = b"online"
 OFFLINE = b"offline"
+SUBSCRIBE_QOS = 0     # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,11 @@ class BrokerLink:
         self._on_connection = on_connection
         self._on_published = on_published
         self._lock = threading.Lock()
+        self._addresses = list(broker.addresses)
+        self._at = 0                  # which address the link uses (or tries next)
+        self._failed = 0              # failures since the last good connection
+        self._told = set()            # addresses whose failure was logged this outage
+        self._min_backoff, self._max_backoff = min_backoff, max_backoff
         self._connected = False
         self._changed_at = time.monotonic()
         self._started = False
@@ -119,7 +138,9 @@ class BrokerLink:
         except (OSError, ssl.SSLError, ValueError) as exc:
             raise LinkError("broker TLS/login setup failed: %s" % exc) from exc
         client.on_connect = self._handle_connect
+        client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
+        client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
         client.on_publish = self._handle_publish
 
@@ -128,6 +149,11 @@ class BrokerLink:
     def connected(self):
         """Whether the link is connected to the broker right now."""
         return self._connected
+
+    @property
+    def address(self):
+        """``(host, port)`` of the broker (node) the link uses or tries now."""
+        return self._addresses[self._at]
 
     @property
     def changed_at(self):
@@ -147,13 +173,13 @@ class BrokerLink:
             if self._started:
                 return
             self._stopping = False
+            host, port = self._addresses[self._at]
             try:
-                self._client.connect_async(self.broker.host, self.broker.port,
-                                           keepalive=self.broker.keepalive)
+                self._client.connect_async(host, port, keepalive=self.broker.keepalive)
                 self._client.loop_start()
             except (OSError, ValueError) as exc:
                 raise LinkError("cannot start the broker link to %s:%d: %s"
-                                % (self.broker.host, self.broker.port, exc)) from exc
+                                % (host, port, exc)) from exc
             self._started = True
 
     def wait_connected(self, timeout):
@@ -251,7 +277,7 @@ class BrokerLink:
                 return
             self._subscriptions.append(topic_filter)
             if self._connected:
-                self._client.subscribe(topic_filter, qos=1)
+                self._client.subscribe(topic_filter, qos=SUBSCRIBE_QOS)
 
     def renew(self, topic_filter):
         """Subscribe to ``topic_filter`` again on this connection (it must be held).
@@ -263,7 +289,7 @@ class BrokerLink:
         with self._lock:
             if topic_filter not in self._subscriptions or not self._connected:
                 return False
-            self._client.subscribe(topic_filter, qos=1)
+            self._client.subscribe(topic_filter, qos=SUBSCRIBE_QOS)
             return True
 
     def unsubscribe(self, topic_filter):
@@ -297,35 +323,91 @@ class BrokerLink:
             except Exception:  # noqa: BLE001 - never kill paho's loop
                 _LOG.exception("on_connection callback failed")
 
+    _SAID = {"lost": "lost broker %s:%d (%s)", "unreachable": "broker %s:%d cannot be "
+             "reached%s", "refused": "broker %s:%d refused the connection (%s)"}
+
+    def _move_on(self, kind, detail=""):
+        """The current node failed: say so once, and try the next one next.
+
+        ``kind`` is ``lost``, ``unreachable`` or ``refused``, ``detail`` paho's
+        reason.  Runs on paho's network thread between two attempts; paho's
+        own setters refuse a new host while it counts as connecting, so the
+        next address is given the documented way, ``connect_async``, which only
+        records it for paho's reconnect loop (never while stopping: that would
+        undo the disconnect).
+        """
+        with self._lock:
+            failed = self._addresses[self._at]
+            said = self._SAID[kind] % (failed[0], failed[1], detail)
+            self._failed += 1
+            if len(self._addresses) == 1:
+                if failed not in self._told:
+                    self._told.add(failed)
+                    _LOG.warning("%s; reconnecting", said)
+                return
+            self._at = (self._at + 1) % len(self._addresses)
+            host, port = self._addresses[self._at]
+            rounds = (self._failed - 1) // len(self._addresses)
+            delay = min(self._max_backoff, self._min_backoff * 2 ** min(rounds, 16))
+            if failed not in self._told:
+                self._told.add(failed)
+                _LOG.warning("%s; trying %s:%d next", said, host, port)
+            else:
+                _LOG.debug("%s; trying %s:%d in %.0f s", said, host, port, delay)
+            if self._stopping:
+                return
+            try:
+                self._client.connect_async(host, port, keepalive=self.broker.keepalive)
+            except (OSError, ValueError) as exc:
+                _LOG.warning("could not switch to broker %s:%d: %s", host, port, exc)
+        self._client.reconnect_delay_set(min_delay=delay,
+                                         max_delay=max(delay, self._max_backoff))
+
+    def _handle_connect_fail(self, client, userdata):
+        self._move_on("unreachable")
+
+    def _handle_subscribe(self, client, userdata, mid, reason_codes, properties):
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            host, port = self.address
+            _LOG.warning("broker %s:%d refused a subscription (%s): what it covers "
+                         "will not arrive until the link reconnects", host, port,
+                         ", ".join(str(code) for code in failed))
+
     def _handle_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            _LOG.warning("broker %s:%d refused the connection: %s",
-                         self.broker.host, self.broker.port, reason_code)
+            self._move_on("refused", reason_code)
             return
         with self._lock:
             if self._stopping:
                 # stop() began while this connection was being set up: it
                 # must not leave a retained "online" behind.
                 _LOG.info("connected to broker %s:%d while stopping: offline, and "
-                          "disconnecting", self.broker.host, self.broker.port)
+                          "disconnecting", *self._addresses[self._at])
                 client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
                 client.disconnect()
                 return
-            _LOG.info("connected to broker %s:%d as %s", self.broker.host,
-                      self.broker.port, self.device_id)
+            host, port = self._addresses[self._at]
+            _LOG.info("connected to broker %s:%d as %s", host, port, self.device_id)
+            if self._failed:
+                self._failed = 0
+                self._told.clear()
+                if len(self._addresses) > 1:
+                    client.reconnect_delay_set(min_delay=self._min_backoff,
+                                               max_delay=self._max_backoff)
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
             if self._subscriptions:
-                client.subscribe([(topic, 1) for topic in self._subscriptions])
+                client.subscribe([(topic, SUBSCRIBE_QOS) for topic in self._subscriptions])
             changed = self._mark_connected(True)
         if changed:
             self._tell_connection(True)
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties):
         with self._lock:
-            if self._connected and not self._stopping:
-                _LOG.warning("lost broker %s:%d (%s); reconnecting", self.broker.host,
-                             self.broker.port, reason_code)
+            lost = self._connected and not self._stopping
             changed = self._mark_connected(False)
+        if lost:
+            self._move_on("lost", reason_code)
         if changed:
             self._tell_connection(False)
 

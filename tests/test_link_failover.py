@@ -1,0 +1,110 @@
+"""The broker link's failover across a cluster's nodes, on real Mosquittos.
+
+Two private brokers stand in for two nodes here (the NATS cluster tests run
+the real thing): the link must reach whichever answers, move on when one
+refuses or drops, say each move once, and keep its promises on every node —
+the retained ``online``, the will, its subscriptions.
+"""
+
+import logging
+import time
+
+from bedboard.link import BrokerLink
+from bedboard.mosquitto import PrivateBroker, free_port
+from bedboard.settings import BrokerSettings
+from bedboard.topics import status_topic
+
+from .probe import Probe
+from .test_link import Inbox
+
+
+def cluster_settings(*addresses):
+    return BrokerSettings(host=addresses[0][0], port=addresses[0][1],
+                          hosts=tuple(addresses))
+
+
+def says(probe, topic, payload):
+    """Wait until the probe's last message on ``topic`` is ``payload``."""
+    return probe.wait_for(lambda ms: ([m.payload for m in ms if m.topic == topic][-1:]
+                                      == [payload]), 15)
+
+
+def wait_for(check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_node_that_refuses_is_passed_over_and_each_move_said_once(tmp_path, caplog):
+    second = PrivateBroker(workdir=str(tmp_path / "b")).start()
+    dead = ("127.0.0.1", free_port())
+    try:
+        settings = cluster_settings(dead, (second.host, second.port))
+        inbox = Inbox()
+        with caplog.at_level(logging.INFO, "bedboard.link"), \
+                Probe(second.host, second.port) as probe, \
+                BrokerLink(settings, "nrs-lobby-1", subscriptions=["crs/+/+/+/state"],
+                           on_message=inbox, min_backoff=0.2, max_backoff=1) as link:
+            assert link.wait_connected(15)
+            assert link.address == (second.host, second.port)
+            assert says(probe, status_topic("crs", "nrs-lobby-1"), b"online")
+            probe.client.publish("crs/nrs/icu/a/state", b"x", qos=1).wait_for_publish(5)
+            assert inbox.wait(1)[0].topic == "crs/nrs/icu/a/state"
+        moves = [r.getMessage() for r in caplog.records
+                 if "cannot be reached" in r.getMessage()]
+        assert moves == ["broker 127.0.0.1:%d cannot be reached; trying 127.0.0.1:%d next"
+                         % (dead[1], second.port)]
+    finally:
+        second.close()
+
+
+def test_when_its_node_dies_the_link_moves_on_with_its_will_status_and_subscriptions(
+        tmp_path, caplog):
+    first = PrivateBroker(workdir=str(tmp_path / "a")).start()
+    second = PrivateBroker(workdir=str(tmp_path / "b")).start()
+    try:
+        settings = cluster_settings((first.host, first.port), (second.host, second.port))
+        inbox = Inbox()
+        with Probe(second.host, second.port) as watcher, \
+                BrokerLink(settings, "nrs-lobby-1", subscriptions=["crs/+/+/+/state"],
+                           on_message=inbox, min_backoff=0.2, max_backoff=1) as link:
+            assert link.wait_connected(15) and link.address == (first.host, first.port)
+            with caplog.at_level(logging.INFO, "bedboard.link"):
+                first.kill()
+                assert wait_for(lambda: link.connected
+                                and link.address == (second.host, second.port))
+            # the same promises on the node it reached
+            assert says(watcher, status_topic("crs", "nrs-lobby-1"), b"online")
+            watcher.client.publish("crs/nrs/icu/b/state", b"y", qos=1).wait_for_publish(5)
+            assert wait_for(lambda: any(m.topic == "crs/nrs/icu/b/state"
+                                        for m in inbox.received))
+            lost = [r.getMessage() for r in caplog.records if "lost broker" in r.getMessage()]
+            assert lost == ["lost broker 127.0.0.1:%d (Unspecified error); trying "
+                            "127.0.0.1:%d next" % (first.port, second.port)]
+            # the first node comes back, the second dies: back to the first
+            first.start()
+            second.kill()
+            assert wait_for(lambda: link.connected
+                            and link.address == (first.host, first.port))
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_will_fires_on_the_node_the_link_was_on(tmp_path):
+    first = PrivateBroker(workdir=str(tmp_path / "a")).start()
+    try:
+        dead = ("127.0.0.1", free_port())
+        settings = cluster_settings(dead, (first.host, first.port))
+        link = BrokerLink(settings, "nrs-lobby-9", min_backoff=0.2, max_backoff=1)
+        link.start()
+        with Probe(first.host, first.port) as probe:
+            assert link.wait_connected(15)
+            assert says(probe, status_topic("crs", "nrs-lobby-9"), b"online")
+            link.stop()
+            assert says(probe, status_topic("crs", "nrs-lobby-9"), b"offline")
+    finally:
+        first.close()
