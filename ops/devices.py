@@ -271,12 +271,19 @@ def check_together(devices, operator):
                                 "broker uses one prefix" % (
                                     device.where("broker.prefix"), broker.prefix,
                                     first.broker.prefix, first.name))
-            if broker.host != first.broker.host and device.kind != OPERATOR:
+            if _hosts(broker) != _hosts(first.broker) and device.kind != OPERATOR:
+                key = "broker.hosts" if broker.hosts else "broker.host"
                 problems.append("%s: %s differs from %s in %s: these configs must "
-                                "name one broker" % (device.where("broker.host"),
-                                                     broker.host, first.broker.host,
+                                "name one broker" % (device.where(key),
+                                                     ", ".join(_hosts(broker)),
+                                                     ", ".join(_hosts(first.broker)),
                                                      first.name))
     return problems
+
+
+def _hosts(broker):
+    """The broker's host names (every node of a cluster), as the config gives them."""
+    return [host for host, _ in broker.addresses]
 
 
 def in_file_order(problems, devices):

@@ -79,21 +79,38 @@ class Session:
         self._client.on_disconnect = self._on_disconnect
 
     # -- life cycle --------------------------------------------------------
-    def open(self, timeout=10.0):
-        """Connect and log in, or raise LinkError saying why not."""
-        broker = self.broker
+    def _connect(self, host, port):
+        """Open the connection to one node; raise LinkError saying why not."""
         try:
-            self._client.connect(broker.host, broker.port, keepalive=max(broker.keepalive, 10))
+            self._client.connect(host, port, keepalive=max(self.broker.keepalive, 10))
         except ssl.SSLCertVerificationError as exc:
             raise LinkError("TLS: the broker's certificate was not accepted: %s (check "
-                            "broker.tls.ca, and that broker.host %s is a name in the "
-                            "certificate)" % (exc.verify_message or exc, broker.host)) from None
+                            "broker.tls.ca, and that %s is a name in the certificate)"
+                            % (exc.verify_message or exc, host)) from None
         except ssl.SSLError as exc:
             raise LinkError("TLS with %s:%d failed: %s (is that the TLS port?)"
-                            % (broker.host, broker.port, exc.reason or exc)) from None
+                            % (host, port, exc.reason or exc)) from None
         except (OSError, socket.timeout) as exc:
             raise LinkError("cannot reach the broker at %s:%d: %s"
-                            % (broker.host, broker.port, exc.strerror or exc)) from None
+                            % (host, port, exc.strerror or exc)) from None
+
+    def open(self, timeout=10.0):
+        """Connect and log in (to the first node of ``broker.hosts`` that answers).
+
+        Raises LinkError saying why not.
+        """
+        broker = self.broker
+        failure = None
+        for host, port in broker.addresses:
+            try:
+                self._connect(host, port)
+            except LinkError as exc:
+                failure = exc
+                continue
+            failure = None
+            break
+        if failure is not None:
+            raise failure
         self._client.loop_start()
         deadline = time.monotonic() + timeout
         while not self._connected.is_set() and self._refused is None:

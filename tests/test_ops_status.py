@@ -207,3 +207,12 @@ def test_a_device_s_status_since_is_when_it_changed_not_when_it_was_repeated():
     fleet.arrived("crs/device/nrs-lobby-1/status", b"", False, 6.0)
     assert [(d.id, d.kind, d.status) for d in fleet.device_verdicts()] == [
         ("nrs-icu-unit-1", "device", "offline"), ("nrs-lobby-1", "device", "cleared")]
+
+
+def test_status_tries_a_cluster_s_nodes_in_order(tmp_path, mosquitto, probe):
+    probe.publish(STATE, _state(3), retain=True)
+    operator = write_operator(tmp_path, mosquitto.port)
+    result = bedboard("status", "--config", operator, "--listen", "0.3", "--broker",
+                      "127.0.0.1:1,127.0.0.1:%d" % mosquitto.port)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2].startswith("nrs/icu/unit-1")
