@@ -124,7 +124,7 @@ def report(look, fleet, started, ended, listened):
                 "confirmed_at": _wall(d.confirmed, ended) if d.confirmed is not None
                 else None, "proved_online": d.proved_online}
                for d in fleet.device_verdicts()]
-    return {"broker": "%s:%d" % (look.broker.host, look.broker.port),
+    return {"broker": look.broker.describe(),
             "prefix": look.broker.prefix, "looked_at": look.what,
             "listened": round(listened, 1), "heartbeat": look.heartbeat,
             "stale_after": look.stale_after,
