@@ -68,6 +68,18 @@ def test_an_agent_and_a_display_over_tls_with_their_own_passwords(tmp_path):
         assert status.stderr.startswith("bedboard: TLS: the broker's certificate was not "
                                         "accepted: ")
         assert len(status.stderr.splitlines()) == 1
+        # a wrong password is a refused login, said in one line
+        wrong_secret = tmp_path / "wrong-secret"
+        wrong_secret.write_text("not-the-password\n")
+        os.chmod(wrong_secret, 0o600)
+        wrong = tmp_path / "wrong-operator.yaml"
+        wrong.write_text(open(operator, encoding="utf-8").read().replace(
+            str(secrets / "bed-manager"), str(wrong_secret)))
+        status = bedboard("status", "--config", wrong, "--listen", "0.5")
+        assert (status.returncode, status.stderr) == (
+            1, "bedboard: the broker 127.0.0.1:%d refused the login as bed-manager: Not "
+               "authorized (check broker.username and the password in "
+               "broker.password_file)\n" % tls)
         # and a device's password is its own: the display's does not open the agent's login
         login = Login(tls, "nrs-icu-unit-1", read_secret(out, "nrs-lobby-1"), ca=ca)
         assert not login.accepted
