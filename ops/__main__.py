@@ -160,8 +160,8 @@ def build_parser():
 
     sta = commands.add_parser("status", help="every ward and device, from the broker")
     sta.add_argument("--config", required=True, metavar="FILE",
-                     help="an operator's config, or a display's (then: what that "
-                     "board shows, as it judges it)")
+                     help="an operator's config; a display's (what that board "
+                     "shows, as it judges it); or an agent's (its own ward)")
     sta.add_argument("--json", action="store_true", help="one JSON document")
     sta.add_argument("--listen", type=_seconds, default=5.0, metavar="SECONDS",
                      help="how long to listen for live messages (default 5; a "

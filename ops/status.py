@@ -11,8 +11,10 @@ once.
 It subscribes to the ward states first and to the device statuses after, so
 that a broker's bounded queue spends itself on the states, which matter
 most.  The config may be the operator's (every hospital, or
-``operator.hospital``) or a display's (exactly the wards its tiles show, and
-its ``stale_after``): run on a lobby's Pi, it tells what that board sees.
+``operator.hospital``), a display's (exactly the wards its tiles show, and
+its ``stale_after``: run on a lobby's Pi, it tells what that board sees) or
+an agent's (its own ward: run on the ward's Pi, it tells whether the panel's
+login, certificate and broker work, in words).
 """
 
 import json
@@ -20,11 +22,10 @@ import logging
 import time
 from datetime import datetime
 
-from bedboard.errors import ConfigError
 from bedboard.settings import override_broker
 from bedboard.topics import status_filter, ward_filter
 
-from .devices import DISPLAY, OPERATOR, read_device
+from .devices import AGENT, DISPLAY, OPERATOR, read_device
 from .fleet import LIVE, NOT_REPORTING, RETAINED_ONLY, Fleet
 from .session import Session
 
@@ -51,14 +52,18 @@ class Look:
             else:
                 self.hospitals = sorted({t.hospital for t in board.tiles})
                 self.covers = lambda key: any(t.covers(key) for t in board.tiles)
+        elif device.kind == AGENT:
+            ward = settings.ward
+            self.heartbeat, self.stale_after = settings.heartbeat, 180.0
+            self.what = "agent %s's own ward" % device.id
+            self.hospitals = [ward.hospital]
+            self.covers = lambda key: key == ward
         elif device.kind == OPERATOR:
             self.heartbeat, self.stale_after = settings.heartbeat, settings.stale_after
             hospital = hospital or settings.hospital
             self.hospitals = [hospital] if hospital else None
             self.what = "hospital %s" % hospital if hospital else "every hospital"
-        else:
-            raise _wrong_kind(device)
-        if hospital and device.kind == DISPLAY:
+        if hospital and device.kind != OPERATOR:
             self.hospitals = [hospital]
             board_covers = self.covers
             self.covers = lambda key: key.hospital == hospital and board_covers(key)
@@ -67,11 +72,6 @@ class Look:
             self.filters = [ward_filter(prefix, "state")]
         else:
             self.filters = [ward_filter(prefix, "state", hospital=h) for h in self.hospitals]
-
-
-def _wrong_kind(device):
-    return ConfigError(["%s: an %s's config: bedboard status wants an operator's or a "
-                        "display's" % (device.where(device.kind), device.kind)])
 
 
 def listen(look, seconds, name="bedboard-status", clock=time.monotonic):

@@ -182,12 +182,22 @@ def test_status_from_a_display_s_config_shows_what_that_board_shows(tmp_path, mo
     assert lines[-1] == "1 ward(s): 0 heard live, 0 retained copy only, 1 not reporting."
 
 
-def test_status_s_mistakes_are_one_line(tmp_path, mosquitto):
+def test_status_from_an_agent_s_config_shows_its_own_ward(tmp_path, mosquitto, probe):
+    probe.publish(STATE, _state(3), retain=True)
+    probe.publish("crs/nrs/hdu/unit-1/state", _state(1, agent="nrs-hdu-unit-1"), retain=True)
     agent = write_agent(tmp_path, "nrs-icu-unit-1", "nrs/icu/unit-1", mosquitto.port)
-    result = bedboard("status", "--config", agent)
+    result = bedboard("status", "--config", agent, "--listen", "0.3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "agent nrs-icu-unit-1's own ward" in lines[0]
+    assert [line.split()[0] for line in lines[2:3]] == ["nrs/icu/unit-1"]
+    assert lines[-1].startswith("1 ward(s): 0 heard live, 1 retained copy only")
+
+
+def test_status_s_mistakes_are_one_line(tmp_path, mosquitto):
+    result = bedboard("status", "--config", tmp_path / "none.yaml")
     assert (result.returncode, result.stderr) == (
-        2, "nrs-icu-unit-1.yaml:2: agent: an agent's config: bedboard status wants an "
-           "operator's or a display's\n")
+        2, "%s: cannot read: No such file or directory\n" % (tmp_path / "none.yaml"))
     operator = write_operator(tmp_path, mosquitto.port)
     result = bedboard("status", "--config", operator, "--broker", "127.0.0.1:1")
     assert result.returncode == 1
