@@ -120,15 +120,16 @@ def broker_floor(port, count=FLOOR_MESSAGES):
     return samples
 
 
-def _settings(port, state_dir):
+def ward_settings(port, state_dir, ward=WARD, agent_id=AGENT_ID):
+    """An agent's settings with a taken and a freed button, debounce 0."""
     inputs = (InputSettings("taken", "taken", 27, debounce=0.0),
               InputSettings("freed", "freed", 17, debounce=0.0))
-    return AgentSettings(id=AGENT_ID, ward=WARD, capacity=100000, occupied=50000,
+    return AgentSettings(id=agent_id, ward=ward, capacity=100000, occupied=50000,
                          state_dir=state_dir, inputs=inputs,
                          broker=BrokerSettings(host="127.0.0.1", port=port))
 
 
-class _Agent:
+class MockAgent:
     """A WardAgent on mock pins, its loop on a thread."""
 
     def __init__(self, settings):
@@ -143,11 +144,13 @@ class _Agent:
             time.sleep(0.01)
 
     def press(self, name):
+        """Press and release button ``name`` (its mock pin low, then high)."""
         pin = self.agent.panel.inputs[name].pin
         pin.drive_low()
         pin.drive_high()
 
     def wait_seq(self, seq, timeout=60):
+        """Wait until the ledger has reached ``seq``."""
         deadline = time.monotonic() + timeout
         while self.agent.ledger.seq < seq:
             if time.monotonic() > deadline:
@@ -155,6 +158,7 @@ class _Agent:
             time.sleep(0.001)
 
     def close(self):
+        """Stop the agent and release the pins."""
         self.agent.stop()
         self.thread.join(10)
         self.factory.close()
@@ -162,9 +166,9 @@ class _Agent:
 
 def press_latency(port, state_dir, count=LATENCY_PRESSES):
     """Seconds from a pin going low to the new state arriving from the broker."""
-    settings = _settings(port, state_dir)
+    settings = ward_settings(port, state_dir)
     listener = _Listener(port, ward_topic("crs", WARD, "state"))
-    running = _Agent(settings)
+    running = MockAgent(settings)
     samples = []
     try:
         seq = running.agent.ledger.seq
@@ -183,7 +187,7 @@ def press_latency(port, state_dir, count=LATENCY_PRESSES):
 
 def press_throughput(port, state_dir, count=BURST_PRESSES):
     """Presses per second, each committed to the synced ledger; and all delivered."""
-    running = _Agent(_settings(port, state_dir))
+    running = MockAgent(ward_settings(port, state_dir))
     try:
         first = running.agent.ledger.seq
         started = time.monotonic()

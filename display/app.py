@@ -37,6 +37,7 @@ _LOG = logging.getLogger(__name__)
 
 SETTLE = 0.25        # seconds of quiet after the last retained message before a snapshot
 CLOCK_CHECK = 5.0    # seconds between asking whether the system clock is synchronised
+FRAME_INTERVAL = 1.0 / 60   # news is shown at most this often: no monitor shows more
 # Where the picture sits, in units of burn_in.pixels, one after another.
 _SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1), (0.5, 0.5), (0.5, 0), (1, 0.5), (0.5, 1),
            (0, 0.5))
@@ -186,6 +187,7 @@ class BoardApp:
             rects = self.draw(screen.canvas, full=True)
             screen.present(rects)
             self._log_frame()
+            shown = self.clock()
             sdnotify.ready("showing %d tiles" % len(self.board.specs))
             while not self._stop:
                 if interval and last_ping is not None:
@@ -193,12 +195,18 @@ class BoardApp:
                 else:
                     self._sleep()
                 self._handle_pygame_events()
-                self.update()
+                if self.update() and self.clock() < shown + FRAME_INTERVAL:
+                    # A frame went up less than a refresh ago (a burst of news):
+                    # let the rest of it in, and show it all in the next frame.
+                    time.sleep(min(FRAME_INTERVAL, max(0.0, shown + FRAME_INTERVAL
+                                                       - self.clock())))
+                    self.update()
                 rects = self.draw(screen.canvas)
                 screen.present(rects)
+                now = self.clock()
                 if rects:
                     self._log_frame()
-                now = self.clock()
+                    shown = now
                 if interval and (last_ping is None or now - last_ping >= interval):
                     sdnotify.watchdog()     # from the render loop: it proves the loop runs
                     last_ping = now
