@@ -26,14 +26,18 @@ DIGIT_ADVANCE = 0.572
 DIGIT_INK = 0.74
 PLANNED_DIGITS = 2          # vacancies per tile are mostly 1–2 digits; more shrink to fit
 
-# A line of Noto Sans mixed with Noto Sans Bengali is 1.47–1.5 times its font
-# size high (Latin ascent 1.07, Bengali descent 0.40; measured).
+# A line of Noto Sans mixed with Noto Sans Bengali is at most 1.5 times its font
+# size high (Latin ascent 1.07, Bengali descent 0.40; measured from 8 to 300 px).
 LINE = 1.5
 READABLE = 14               # px of font size at 1080 lines: the least any text is drawn
 READABLE_FLOOR = 12         # ... and never less than this, whatever the screen
 MIN_FIGURE = 36
 LABEL_WIDTH = 9             # a label line is at least this many times its least height
 TOTAL_WIDTH = 34            # the footer's total needs this many times the readable size
+# The column's usual phrases, English · Bengali side by side, in widths per px of
+# font size (measured with Noto: of 172 beds, 163 occupied, 3 blocked, updated
+# 2 h 15 min ago).  A note is the exception: a tile with one makes room for it.
+DETAIL_WIDTHS = (12.1, 10.6, 7.5, 24.6)
 MAX_COLUMNS = 24
 MAX_ROWS = 24
 
@@ -142,13 +146,29 @@ def readable(base):
 
 def line_height(size):
     """The height (px) planned for one line of text at font ``size``."""
-    return math.ceil(size * LINE) + 1
+    return math.ceil(size * LINE - 1e-9)
 
 
 def _ink(figure):
     """The tallest figure of PLANNED_DIGITS digits that fits ``figure``."""
     by_width = figure.w / (PLANNED_DIGITS * DIGIT_ADVANCE) * DIGIT_INK
     return int(max(0, min(figure.h, by_width)))
+
+
+def _detail_size(column, largest, least):
+    """The column's font size: the largest (up to ``largest``) at which a tile's usual
+    lines — of N beds, occupied, blocked and updated — fit the column, each side by
+    side in both languages when the column is wide enough, else one a line.
+
+    Planned from typical widths, so that every tile of a board shares the size; a
+    tile with more to say shrinks its own column (never below ``least``).
+    """
+    for size in range(largest, least, -1):
+        lines = sum(1 if width * size <= column.w else 2 for width in DETAIL_WIDTHS)
+        if lines * line_height(size) + (len(DETAIL_WIDTHS) - 1) * max(1, size // 6) \
+                <= column.h:
+            return size
+    return least
 
 
 def tile_geometry(w, h, languages=2, base=1080, texts=None):
@@ -198,7 +218,7 @@ def tile_geometry(w, h, languages=2, base=1080, texts=None):
     column_w = max(round(inner.w * 0.42), round(inner.w - gap - figure_w))
     figure = Box(inner.x, band_y, max(1, inner.w - column_w - gap), band_h)
     column = Box(figure.right + gap, band_y, column_w, band_h)
-    detail_size = max(least, min(round(inner.h * 0.056), label_size))
+    detail_size = _detail_size(column, label_size, least)
     return TileGeometry(w=w, h=h, labels=labels, figure=figure, column=column, state=state,
                         figure_ink=_ink(figure), border=max(3, round(min(w, h) * 0.025)),
                         radius=max(2, round(min(w, h) * 0.03)), readable=least,

@@ -253,22 +253,30 @@ class TextPainter:
             first, second = " ".join(words[:cut]), " ".join(words[cut:])
             low = self.largest_size(first, width, size, floor, bold)
             low = low and self.largest_size(second, width, low, floor, bold)
-            if low and (best is None or low > best[0]):
-                best = (low, (first, second))
-        return best
+            if not low:
+                continue
+            # the largest size; of those, the most even halves
+            score = (low, -max(self.width(first, low, bold), self.width(second, low, bold)))
+            if best is None or score > best[0]:
+                best = (score, (low, (first, second)))
+        return best and best[1]
 
-    def arrange(self, parts, width, height, size, floor, bold=False, wrap=False):
+    def arrange(self, parts, width, height, size, floor, bold=False, wrap=False,
+                give=1.0):
         """How the phrase ``parts`` (``[(language, text)]``) fits ``width`` × ``height``.
 
         Tries its languages side by side on one line, one line per language,
         and (with ``wrap``) each language on up to two lines, and returns the
         :class:`Arrangement` with the largest font size (≤ ``size``, ≥
-        ``floor``; fewer lines on a tie), or None when none fits.
+        ``floor``; fewer lines on a tie), or None when none fits.  With
+        ``give`` below 1, fewer lines win as long as their size is at least
+        ``give`` × ``size``: a detail line shrinks a little rather than wrap
+        (a label, ``give=1``, wraps before it shrinks).
         """
         parts = [(language, text) for language, text in parts if text]
         if not parts or width < 1 or height < 1:
             return None
-        key = (tuple(parts), width, height, size, floor, bold, wrap)
+        key = (tuple(parts), width, height, size, floor, bold, wrap, give)
         if key in self._arrangements:
             return self._arrangements[key]
         found = None
@@ -277,12 +285,15 @@ class TextPainter:
                 continue
             rows, fitted = rows
             fitted = fitted and self._fit_height(rows, height, fitted, floor, bold)
-            if fitted and (found is None or fitted > found[0]
-                           or (fitted == found[0] and len(rows) < len(found[1]))):
-                found = (fitted, rows)
+            if not fitted:
+                continue
+            score = (fitted >= give * size, -len(rows), fitted) if give < 1 \
+                else (fitted, -len(rows))
+            if found is None or score > found[0]:
+                found = (score, fitted, rows)
         arrangement = None
         if found is not None:
-            fitted, rows = found
+            _, fitted, rows = found
             arrangement = Arrangement(
                 fitted, tuple(rows), tuple(self.line_height(r.text, fitted, bold) for r in rows),
                 tuple(self.width(r.text, fitted, bold) for r in rows))

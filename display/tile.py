@@ -27,6 +27,7 @@ from .text import TextDrawn, converted, joined, place, report
 
 # The column's phrases by importance: a higher rank is left out first.
 RANKS = {"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4}
+GIVE = 0.85         # a detail line shrinks to this share of its size before it takes more lines
 
 
 def _rect(box):
@@ -338,8 +339,8 @@ class TileArtist:
         geometry, painter = self._geometry, self.painter
         column = geometry.column
         arranged = [(role, painter.arrange(parts, column.w, column.h, size, geometry.readable,
-                                           wrap=role in ("updated", "note")), colour, parts)
-                    for role, parts, colour in phrases]
+                                           wrap=role in ("updated", "note"), give=GIVE),
+                     colour, parts) for role, parts, colour in phrases]
         gone = []
         for rank in sorted({RANKS[role] for role, _, _, _ in arranged}, reverse=True):
             unfit = any(arrangement is None for _, arrangement, _, _ in arranged)

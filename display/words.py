@@ -32,7 +32,7 @@ PHRASES = {
     "closed": ("CLOSED", "বন্ধ আছে"),
     "partial": ("PART DATA", "আংশিক তথ্য"),
     "not-reporting": ("NOT REPORTING", "তথ্য আসছে না"),
-    "waiting": ("WAITING FOR DATA", "তথ্যের অপেক্ষায়"),
+    "waiting": ("NO DATA YET", "এখনও তথ্য নেই"),     # short: it must fit a narrow tile
     "last-known": ("LAST KNOWN", "শেষ জানা তথ্য"),
     # a tile's details
     "of-beds": ("of {n} beds", "মোট {n} শয্যা"),
