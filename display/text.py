@@ -131,7 +131,6 @@ class TextPainter:
     def __init__(self, fonts, cache_size=3000):
         self.fonts = fonts
         self._lines = _Cache(cache_size)
-        self._fits = _Cache(cache_size)
         self._digits = _Cache(64)
         self._figures = _Cache(512)
         self._ratios = {}
@@ -161,21 +160,7 @@ class TextPainter:
     def _scripts(self, runs):
         return frozenset(script for script, _ in runs) or frozenset((LATIN,))
 
-    def _ratio(self, scripts, bold):
-        """Line height per pixel of font size, for this mix of scripts."""
-        key = (scripts, bold)
-        if key not in self._ratios:
-            fonts = [self.fonts.font(s, bold, 100) for s in scripts]
-            ascent = max(f.get_ascent() for f in fonts)
-            descent = max(-f.get_descent() for f in fonts)
-            self._ratios[key] = (ascent + descent) / 100.0
-        return self._ratios[key]
-
     # -- lines -----------------------------------------------------------------
-    def size_for(self, text, height, bold=False):
-        """The font size whose line is at most ``height`` pixels high."""
-        return max(4, int(height / self._ratio(self._scripts(self.runs(text)), bold)))
-
     def render(self, text, size, color, background, bold=False):
         """One line at font ``size``: an opaque Surface on ``background``."""
         key = (text, size, tuple(color), tuple(background), bold)
@@ -326,25 +311,6 @@ class TextPainter:
                 yield None
                 return
         yield rows, least
-
-    def fit(self, choices, height, width, color, background, bold=False, floor=None):
-        """The first of ``choices`` (texts, best first) that fits the box on one line.
-
-        Each is tried at the size the box's height allows, down to ``floor``
-        (default: a tenth of that, at least 4 px).  Returns the rendered
-        Surface, or None when none fits — never a cut text.
-        """
-        if isinstance(choices, str):
-            choices = (choices,)
-        for text in (c for c in choices if c):
-            size = self.size_for(text, height, bold)
-            low = floor if floor is not None else max(4, size // 10)
-            fitted = self.largest_size(text, width, size, low, bold)
-            if fitted:
-                fitted = self._fit_height([Row((), text, text)], height, fitted, low, bold)
-            if fitted:
-                return self.render(text, fitted, color, background, bold)
-        return None
 
     def images(self, arrangement, color, background, bold=False):
         """Each row of ``arrangement`` rendered: ``[(image, Row)]``."""

@@ -34,16 +34,6 @@ def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
 
 
-def line_choices(parts):
-    """All languages on one line; failing that, each language alone, in order.
-
-    Kept for callers that draw one phrase on one line; the board itself
-    arranges phrases with :meth:`display.text.TextPainter.arrange`.
-    """
-    choices = [joined(parts)] if len(parts) > 1 else []
-    return tuple(choices + [text for _, text in parts])
-
-
 def note_for(view, words):
     """``(phrase parts, colour role)`` for a tile's note line, or (None, None).
 

@@ -374,14 +374,13 @@ def test_the_message_line_and_the_total_are_in_the_footer(painter):
                                              layout.message.w, layout.message.h))
     assert pygame.mask.from_threshold(message, PALETTE.warning, (30, 30, 30, 255)).count() > 300
     assert board.view(2.0).total_vacant == 12
-    total = Words().each("total", n=12)
-    image = painter.fit((" · ".join(t for _, t in total),) + tuple(t for _, t in total),
-                        layout.total.h, layout.total.w, PALETTE.text, PALETTE.background,
-                        bold=True)
-    drawn = surface.subsurface(pygame.Rect(layout.total.x, layout.total.y
-                                           + (layout.total.h - image.get_height()) // 2,
-                                           image.get_width(), image.get_height()))
-    assert pygame.image.tobytes(drawn, "RGB") == pygame.image.tobytes(image, "RGB")
+    assert said(renderer, "message") == "Bed enquiries: 033 2286 0033 · শয্যার খোঁজ: ০৩৩ ২২৮৬ ০০৩৩"
+    total = [d for r in drawn_in(renderer, "total") for d in r.texts]
+    assert " · ".join(d.phrase for d in total) == ("Vacant beds on this board: 12 · "
+                                                  "এই বোর্ডে খালি শয্যা: 12")
+    assert all(layout.total.contains(d.box) for d in total)
+    assert all(shows_text(painter, surface, d, PALETTE.text, PALETTE.background, bold=True)
+               for d in total)
 
 
 # -- the wall clock, shown only when it can be trusted ----------------------------
