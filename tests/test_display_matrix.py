@@ -4,18 +4,23 @@ The matrix: 1, 2, 3, 4, 6, 8, 10, 12, 20, 40 and 120 tiles; 1280×720,
 1366×768, 1920×1080, 3840×2160 and 800×480 (the official Pi touchscreen),
 each landscape and portrait (``rotate: 90`` — the board is drawn upright at
 the size a reader sees, the screen turns it); languages ``[en, bn]``,
-``[bn, en]``, ``[en]`` and ``[bn]``.  That is 440 boards, every one drawn,
-every page of it.
+``[bn, en]``, ``[en]`` and ``[bn]``, each with and without Bengali numerals.
+That is 880 boards, every one drawn, every page of it (the test prints how
+many pages and tiles that made).
 
-Through them rotate, so that each size and orientation meets every one of
-them: every tile state — each member of :class:`display.board.Status`, crossed
-with every note and "updated" line :func:`display.tile.note_for` and
-:func:`display.tile.updated_for` can produce (each flag of
-:class:`~display.board.TileView` set, each :class:`~display.board.Reason`,
-silent and changed minutes of None, 0 and more) — Bengali numerals on and
-off, long labels ("Obstetrics & Gynaecology (Labour Room)"), capacities up to
-100000, the banner (with the time of day known and not), and a footer
-message.  New states and flags in the model are picked up by themselves.
+The tiles rotate through the boards, so that each size and orientation
+meets every one of them: every tile state — each member of
+:class:`display.board.Status`, crossed with every note and "updated" line
+:func:`display.tile.note_for` and :func:`display.tile.updated_for` can
+produce (each flag of :class:`~display.board.TileView` set, each
+:class:`~display.board.Reason`, silent and changed minutes of None, 0 and
+more) — with figures of 1 to 6 digits and capacities up to 100000.  One
+board in three also has long labels ("Obstetrics & Gynaecology (Labour
+Room)"), one in four has lost its broker (the banner), one in eight does not
+trust its clock, one in five has a footer message.  New states and flags in
+the model are picked up by themselves; every note is checked to have been
+drawn somewhere.  And a cheap lobby TV — four tiles at 1280×720 — must show
+every state and note with nothing left out at all.
 
 For each page drawn, from the renderer's own report of what it drew: every
 text is whole (nothing cut, no "…"), at least the readable size, inside its
