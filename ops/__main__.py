@@ -19,6 +19,7 @@ import os
 import sys
 
 from bedboard.errors import BedboardError, ConfigError
+from bedboard.settings import parse_address
 from bedboard.topics import check_device_id, check_slug
 
 from . import OpsError
@@ -81,6 +82,28 @@ def _address_or_none(text):
 
 # -- the parser ------------------------------------------------------------
 
+def _bridge_tls(args):
+    if bool(args.bridge_cert) != bool(args.bridge_key):
+        raise ConfigError(["--bridge-cert and --bridge-key go together"])
+    if (args.bridge_cert or args.bridge_ca) and not args.bridge_to:
+        raise ConfigError(["--bridge-ca, --bridge-cert and --bridge-key need --bridge-to"])
+    if args.bridge_cert and not args.bridge_ca:
+        raise ConfigError(["--bridge-cert needs --bridge-ca (the cluster's CA)"])
+    if not args.bridge_ca:
+        return None
+    return (args.bridge_ca, args.bridge_cert, args.bridge_key)
+
+
+def _nodes(text):
+    nodes = []
+    for part in text.split(","):
+        try:
+            nodes.append(parse_address(part.strip(), 1883))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return nodes
+
+
 def build_parser():
     """The argparse parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -115,6 +138,14 @@ def build_parser():
     cfg.add_argument("--tls-listen", default=None, metavar="ADDRESS",
                      help="where TLS listens (default: every interface)")
     cfg.add_argument("--tls-port", type=_port, default=8883, metavar="PORT")
+    cfg.add_argument("--bridge-to", type=_nodes, default=None, metavar="HOST:PORT[,...]",
+                     help="also write bridge.conf: this hospital's states, events and "
+                          "statuses forwarded to the state cluster, every node listed")
+    cfg.add_argument("--bridge-ca", metavar="FILE", help="the state cluster's CA, on the "
+                     "broker host: the bridge uses TLS")
+    cfg.add_argument("--bridge-cert", metavar="FILE", help="this hospital's client "
+                     "certificate for the cluster (with --bridge-key)")
+    cfg.add_argument("--bridge-key", metavar="FILE", help="its private key")
     cfg.add_argument("--etc", default=Layout.etc, metavar="DIR",
                      help="where the broker machine keeps acl and passwd "
                      "(default %s)" % Layout.etc)
@@ -196,7 +227,8 @@ def _broker_config(args):
                           tls_ca=absolute(args.tls_ca) if args.tls_ca else None)
     layout = Layout(etc=args.etc, data_dir=args.data_dir, include_dir=args.include_dir)
     written = broker_config(args.configs, args.out, listeners, layout,
-                            operator=args.operator, rotate=args.rotate)
+                            operator=args.operator, rotate=args.rotate,
+                            bridge_to=args.bridge_to, bridge_tls=_bridge_tls(args))
     for warning in written.warnings:
         _LOG.warning("%s", warning)
     for line in report(written):

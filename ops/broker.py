@@ -7,7 +7,9 @@ writes into ``--out``:
 * ``acl`` — who may read and write what (:mod:`ops.acl`);
 * ``passwd`` — Mosquitto's hashed password file, and ``secrets/<id>``, each
   device's password in plain text, mode 0600 (:mod:`ops.passwd`);
-* ``bedboard.conf`` — the broker's mosquitto.conf (:mod:`ops.broker_conf`).
+* ``bedboard.conf`` — the broker's mosquitto.conf (:mod:`ops.broker_conf`);
+* ``bridge.conf`` — with ``--bridge-to``, the bridge into the state cluster
+  (:mod:`ops.bridge_conf`).
 
 A second run keeps every password (and writes nothing that would not
 change); ``rotate`` replaces the named ones.
@@ -22,6 +24,7 @@ from bedboard.errors import ConfigError
 
 from . import OpsError
 from .acl import accounts, acl_text
+from .bridge_conf import bridge_text
 from .broker_conf import conf_text, is_loopback
 from .devices import (AGENT, DISPLAY, OPERATOR, check_together, files_elsewhere,
                       in_file_order, read_devices)
@@ -105,8 +108,13 @@ def _check_tls_files(listeners):
     return warnings
 
 
-def broker_config(configs, out, listeners, layout, operator="bed-manager", rotate=()):
+def broker_config(configs, out, listeners, layout, operator="bed-manager", rotate=(),
+                  bridge_to=None, bridge_tls=None):
     """Read ``configs``, check them, write the broker's files into ``out``.
+
+    ``bridge_to``: the state cluster's nodes as ``[(host, port)]``; with it,
+    ``bridge.conf`` too (:mod:`ops.bridge_conf`), for the agents' hospital, with
+    ``bridge_tls`` ``(ca, cert, key)`` when the cluster is reached over TLS.
 
     Raises ConfigError (every problem) or OpsError; returns Written.
     """
@@ -122,6 +130,10 @@ def broker_config(configs, out, listeners, layout, operator="bed-manager", rotat
     if unknown:
         problems += ["--rotate %s: no device or operator of that name in these configs"
                      % name for name in unknown]
+    hospitals = sorted({d.settings.ward.hospital for d in hardware if d.kind == AGENT})
+    if bridge_to and len(hospitals) != 1:
+        problems.append("--bridge-to: the agents' configs must be of one hospital, found %s"
+                        % (", ".join(hospitals) or "no agent"))
     if problems:
         raise ConfigError(in_file_order(problems, devices))
     warnings = _check_tls_files(listeners)
@@ -146,7 +158,10 @@ def broker_config(configs, out, listeners, layout, operator="bed-manager", rotat
     for name, text, mode in (
             ("acl", acl_text(accounts_, prefix, (agents, displays)), 0o644),
             ("passwd", passwd_text(entries), 0o600),
-            ("bedboard.conf", conf_text(listeners, layout), 0o644)):
+            ("bedboard.conf", conf_text(listeners, layout), 0o644)) + ((
+                ("bridge.conf", bridge_text(hospitals[0], bridge_to, prefix,
+                                                    tls=bridge_tls), 0o640),)
+                if bridge_to else ()):
         if write_file(os.path.join(out, name), text, mode):
             changed.append(name)
     left_over = tuple(u for u in secrets_.users() if u not in users)
@@ -176,6 +191,10 @@ def report(written):
             os.path.join(out, "passwd")))
     lines.append("%s %s" % ("wrote" if "bedboard.conf" in written.changed
                             else "unchanged", os.path.join(out, "bedboard.conf")))
+    if os.path.exists(os.path.join(out, "bridge.conf")):
+        lines.append("%s %s: install it in /etc/mosquitto/conf.d/ (mode 640, group "
+                     "mosquitto)" % ("wrote" if "bridge.conf" in written.changed
+                                     else "unchanged", os.path.join(out, "bridge.conf")))
     if written.left_over:
         lines.append("kept %s for %s, which no config names any more: not in passwd or "
                      "acl (delete the file when the device is gone for good)" % (

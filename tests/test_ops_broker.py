@@ -204,3 +204,37 @@ def test_on_a_real_mosquitto_each_login_does_its_job_and_no_more(tmp_path):
         for client in logins:
             client.close()
         broker.close()
+
+
+BRIDGE = ["--bridge-to", "nats-1.crs.example:8883,nats-2.crs.example:8883,"
+          "nats-3.crs.example:8883", "--bridge-ca", "/etc/mosquitto/certs/state-ca.crt",
+          "--bridge-cert", "/etc/mosquitto/certs/bridge-nrs.crt",
+          "--bridge-key", "/etc/mosquitto/certs/bridge-nrs.key"]
+
+
+def test_the_shipped_bridge_is_this_command_on_the_nrs_configs(tmp_path):
+    demo = os.path.join(ROOT, "config", "demo")
+    nrs = sorted(os.path.join(demo, "agents", name)
+                 for name in os.listdir(os.path.join(demo, "agents"))
+                 if name.startswith("nrs-"))
+    result = bedboard("broker-config", *nrs, os.path.join(demo, "nrs-lobby.yaml"),
+                      "--out", tmp_path / "out", *BRIDGE)
+    assert result.returncode == 0, result.stderr
+    assert "bridge.conf: install it in /etc/mosquitto/conf.d/" in result.stdout
+    with open(tmp_path / "out" / "bridge.conf", encoding="utf-8") as handle:
+        text = handle.read()
+    assert oct(os.stat(tmp_path / "out" / "bridge.conf").st_mode & 0o777) == "0o640"
+    with open(os.path.join(ROOT, "config", "mosquitto", "bridge.conf"),
+              encoding="utf-8") as handle:
+        assert handle.read() == text, "config/mosquitto/bridge.conf is not this output"
+    assert ("addresses nats-1.crs.example:8883 nats-2.crs.example:8883 "
+            "nats-3.crs.example:8883") in text
+    assert "try_private false" in text and "topic crs/nrs/+/+/event out 1" in text
+
+
+def test_a_bridge_is_for_one_hospital(tmp_path):
+    result = bedboard("broker-config", os.path.join(ROOT, "config", "demo"),
+                      "--out", tmp_path / "out", "--bridge-to", "a:1883")
+    assert result.returncode == 2
+    assert ("--bridge-to: the agents' configs must be of one hospital, found cmc, nmc, "
+            "nrs, rgkar, sskm") in result.stderr
