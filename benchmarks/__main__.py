@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-PARTS = ("display", "agent")
+PARTS = ("display", "agent", "cluster")
 
 
 def machine():
