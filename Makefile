@@ -26,11 +26,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The truth state machines (the board against its oracle, the agent against the
-# contract's rules) with many more examples than make test gives them.
+# contract's rules) with many more examples than make test gives them, and the
+# truth audit under chaos for BEDBOARD_CHAOS_SECONDS (default 240) with six
+# real agents, a real board and a broker that keeps dying (its figures printed).
 chaos: $(STAMP)
 	@scripts/system-deps
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider \
-		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py)
+		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py) tests/test_chaos.py
 
 bench: $(STAMP)
 	@scripts/system-deps
