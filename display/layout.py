@@ -290,35 +290,30 @@ def _best_grid(count, grid, gap, languages, base, texts):
 
 
 def _per_page(count, grid, gap, languages, base, texts):
-    """How many tiles fit on a page legibly (pages balanced to equal sizes)."""
-    per_page = count
-    best = _best_grid(count, grid, gap, languages, base, texts)
-    while per_page > 1 and (best is None or not _legible(best[3], base)):
-        per_page -= 1
-        best = _best_grid(per_page, grid, gap, languages, base, texts)
-    return math.ceil(count / math.ceil(count / per_page))
+    """How many tiles fit on a page legibly, pages balanced to equal sizes.
 
-
-def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0),
-         texts=None):
-    """Lay out a board of ``size`` (width, height) for ``count`` tiles.
-
-    ``texts`` (optional) answers whether the board's labels and state words
-    fit a tile (see :func:`tile_geometry`); a grid where they cannot is not
-    legible.  ``offset`` moves everything a few pixels (burn-in protection):
-    every text keeps more padding than that from the board's edges, so only
-    background is cut off.
+    The most tiles a page can take, counted as the balanced pages would
+    hold them (legibility is not quite monotonic in the count: a pixel of
+    padding can decide whether a label fits).
     """
-    width, height = size
-    base = min(width, height)
-    pad = max(4, round(base * 0.012))
-    gap = max(3, round(base * 0.01))
-    portrait = width < height * 1.2
-    languages = max(1, languages)
+    tried = set()
+    for most in range(count, 0, -1):
+        per_page = math.ceil(count / math.ceil(count / most))
+        if per_page in tried:
+            continue
+        tried.add(per_page)
+        best = _best_grid(per_page, grid, gap, languages, base, texts)
+        if best is not None and _legible(best[3], base):
+            return per_page
+    return 1
+
+
+def _header(width, base, languages, stacked, pad):
+    """``(header, title rows, connection, clock, date)``: the title beside the rest,
+    or (``stacked``) across the whole width with the connection and clock below."""
     row = line_height(readable(base))          # the least height of a line of text
     header_pad = round(pad * 0.6)
-
-    if portrait:    # the title across the whole width, the clock and connection below
+    if stacked:
         header = Box(0, 0, width, max(round(base * 0.17),
                                       (languages + 2) * row + 2 * header_pad + pad))
         inner = header.inset(pad, header_pad)
@@ -331,19 +326,44 @@ def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0),
                         round(bottom.w * 0.58), bottom.h)
         clock, date = clock_box.split_columns(0.4, 0.6, gap=pad)
         connection = Box(bottom.x, bottom.y, round(bottom.w * 0.4) - pad, bottom.h)
-    else:
-        header = Box(0, 0, width, max(round(base * 0.088),
-                                      max(languages, 2) * row + 2 * header_pad))
-        inner = header.inset(pad, header_pad)
-        clock_w, date_w = round(width * 0.16), round(width * 0.2)
-        badge = max(round(base * 0.2), 11 * readable(base))   # "NO CONNECTION" at least
-        clock = Box(inner.right - clock_w, inner.y, clock_w, inner.h)
-        trim = inner.h // 10 if inner.h - inner.h // 5 >= 2 * row else 0
-        date = Box(clock.x - pad - date_w, inner.y + trim, date_w, inner.h - 2 * trim)
-        trim = inner.h // 8 if inner.h - inner.h // 4 >= 2 * row else 0
-        connection = Box(date.x - pad - badge, inner.y + trim, badge, inner.h - 2 * trim)
-        title_box = Box(inner.x, inner.y, max(1, connection.x - pad - inner.x), inner.h)
-        title = tuple(title_box.split_rows(*([1] * languages)))
+        return header, title, connection, clock, date
+    header = Box(0, 0, width, max(round(base * 0.088),
+                                  max(languages, 2) * row + 2 * header_pad))
+    inner = header.inset(pad, header_pad)
+    clock_w, date_w = round(width * 0.16), round(width * 0.2)
+    badge = max(round(base * 0.2), 11 * readable(base))   # "NO CONNECTION" at least
+    clock = Box(inner.right - clock_w, inner.y, clock_w, inner.h)
+    trim = inner.h // 10 if inner.h - inner.h // 5 >= 2 * row else 0
+    date = Box(clock.x - pad - date_w, inner.y + trim, date_w, inner.h - 2 * trim)
+    trim = inner.h // 8 if inner.h - inner.h // 4 >= 2 * row else 0
+    connection = Box(date.x - pad - badge, inner.y + trim, badge, inner.h - 2 * trim)
+    title_box = Box(inner.x, inner.y, max(1, connection.x - pad - inner.x), inner.h)
+    return header, tuple(title_box.split_rows(*([1] * languages))), connection, clock, date
+
+
+def plan(size, count, languages=2, banner=False, message=False, offset=(0, 0),
+         texts=None):
+    """Lay out a board of ``size`` (width, height) for ``count`` tiles.
+
+    ``texts`` (optional) answers whether the board's labels and state words
+    fit a tile (see :func:`tile_geometry`) — a grid where they cannot is not
+    legible — and whether its title fits beside the clock (``title_fit``).
+    ``offset`` moves everything a few pixels (burn-in protection): every
+    text keeps more padding than that from the board's edges, so only
+    background is cut off.
+    """
+    width, height = size
+    base = min(width, height)
+    pad = max(4, round(base * 0.012))
+    gap = max(3, round(base * 0.01))
+    portrait = width < height * 1.2
+    languages = max(1, languages)
+    row = line_height(readable(base))          # the least height of a line of text
+
+    header, title, connection, clock, date = _header(width, base, languages, portrait, pad)
+    if not portrait and texts is not None and not texts.title_fit(title[0].w, readable(base)):
+        # a hospital name too long to share its row: the portrait header, title on top
+        header, title, connection, clock, date = _header(width, base, languages, True, pad)
 
     # The total (and the message) say their languages side by side, or one a row;
     # where the total would be too narrow beside the others, it has a row of its own.

@@ -286,7 +286,8 @@ class Renderer:
         key = (len(view.tiles), banner, self._offset, labels)
         if key != self._layout_key:
             if self._texts is None or self._texts.labels != labels:
-                self._texts = BoardTexts(self.painter, self.words, labels)
+                self._texts = BoardTexts(self.painter, self.words, labels,
+                                         self.display.title)
             self._layout = plan(self.size, len(view.tiles), len(self.words.languages),
                                 banner=banner, message=self.display.message is not None,
                                 offset=self._offset, texts=self._texts)

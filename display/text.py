@@ -368,11 +368,24 @@ class TextPainter:
 
     def figure_size(self, text, ink_height, width):
         """The font size of the figure ``text`` drawn at most ``ink_height`` × ``width``."""
-        ink, advance = self.ink_ratio(self.figure_script(text))
+        script = self.figure_script(text)
+        ink, advance = self.ink_ratio(script)
         size = int(ink_height / ink)
         if len(text) * advance * size > width:
             size = int(width / (len(text) * advance))
+        # the digits' advance is rounded to whole pixels at each size: measure it
+        while size > 6 and len(text) * self._advance(script, size) > width:
+            size -= 1
         return max(6, size)
+
+    def _advance(self, script, size):
+        """The widest digit's advance at ``size`` (what :meth:`figure` steps by)."""
+        key = ("advance", script, size)
+        if key not in self._ratios:
+            font = self.fonts.font(script, True, size)
+            digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
+            self._ratios[key] = max(m[4] for m in font.metrics(digits) if m)
+        return self._ratios[key]
 
     def figure(self, text, ink_height, width, color, background):
         """The vacant figure ``text`` (digits only), at most ``ink_height`` × ``width``."""

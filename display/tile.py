@@ -90,12 +90,14 @@ class BoardTexts:
     (on one line per language, or wrapped onto two) and the state words
     (every :class:`~display.board.Status`, its languages side by side or one
     a line); a grid where they cannot fit at a readable size is not used.
+    It also says whether the board's title fits beside the clock.
     """
 
-    def __init__(self, painter, words, labels):
+    def __init__(self, painter, words, labels, title=None):
         self.painter = painter
         self.words = words
         self.labels = tuple(labels)
+        self.title = title
         texts = {text for label in self.labels if label is not None
                  for _, text in label.lines(words.languages)}
         # each label's width per px of font size, on one line and at its best wrap
@@ -122,6 +124,12 @@ class BoardTexts:
                 return None
             least = fitted
         return least
+
+    def title_fit(self, width, floor):
+        """Whether each language of the board's title fits ``width`` at ``floor`` px."""
+        lines = self.title.lines(self.words.languages) if self.title is not None else ()
+        return all(self.painter.largest_size(text, width, floor, floor, True) is not None
+                   for _, text in lines)
 
     def label_fit(self, width, size, floor):
         """``(size, lines per language)`` for the labels in ``width``, or None."""

@@ -117,6 +117,9 @@ class _Texts:
     def state_fit(self, width, size, floor):
         return (size, self.state_lines) if self.fit else None
 
+    def title_fit(self, width, floor):
+        return self.fit
+
 
 def test_texts_that_fit_on_one_line_plan_the_same_board_as_no_texts():
     for size in ((1920, 1080), (1280, 720), (800, 480), (1080, 1920)):
@@ -134,6 +137,13 @@ def test_a_label_that_wraps_takes_two_rows_per_language_from_the_figure():
 def test_state_words_one_a_line_make_the_bar_taller():
     one, two = tile_geometry(227, 172), tile_geometry(227, 172, texts=_Texts(state_lines=2))
     assert two.state.h > one.state.h and two.state.bottom == one.state.bottom
+
+
+def test_a_title_too_long_to_share_its_row_goes_across_the_top():
+    beside, across = plan((800, 480), 4, texts=_Texts()), plan((800, 480), 4,
+                                                              texts=_Texts(fit=False))
+    assert beside.title[0].w < 400 and across.title[0].w > 700
+    assert across.clock.y > across.title[-1].bottom and across.header.h > beside.header.h
 
 
 def test_texts_that_cannot_fit_make_a_grid_illegible_and_the_board_pages():

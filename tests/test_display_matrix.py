@@ -20,7 +20,9 @@ Room)"), one in four has lost its broker (the banner), one in eight does not
 trust its clock, one in five has a footer message.  New states and flags in
 the model are picked up by themselves; every note is checked to have been
 drawn somewhere.  And a cheap lobby TV — four tiles at 1280×720 — must show
-every state and note with nothing left out at all.
+every state and note with nothing left out at all; and screens of any shape
+with labels of one to six words (Hypothesis, 40 fixed examples) keep the
+same rules.
 
 For each page drawn, from the renderer's own report of what it drew: every
 text is whole (nothing cut, no "…"), at least the readable size, inside its
@@ -39,6 +41,8 @@ from zoneinfo import ZoneInfo
 
 import pygame
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from display.board import BoardView, Reason, Status, TileView
 from display.config import BurnIn, DisplaySettings, Label
@@ -258,3 +262,39 @@ def test_a_few_tiles_on_a_cheap_lobby_tv_show_everything(painter, languages):
                                            report.left_out)
         boards_drawn += 1
     assert boards_drawn == len(SAMPLES) // 4
+
+
+_WORDS_EN = ("Medicine Surgery Ward Unit Paediatric Cardiac Intensive Care Neonatal Burns "
+             "Isolation Male Female (Labour) & Room Block-C").split()
+_WORDS_BN = ("মেডিসিন সার্জারি ওয়ার্ড ইউনিট শিশু হৃদরোগ নিবিড় পরিচর্যা নবজাতক পুরুষ মহিলা "
+             "(লেবার) ও রুম").split()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(width=st.integers(640, 3840), height=st.integers(480, 2400),
+       count=st.sampled_from((1, 2, 5, 7, 13, 25, 33, 50, 77, 120)),
+       languages=st.sampled_from(LANGUAGES), numerals=st.booleans(),
+       connected=st.booleans(), data=st.data())
+def test_any_screen_any_labels_the_same_rules_hold(painter, width, height, count, languages,
+                                                   numerals, connected, data):
+    # screens of any shape, labels of one to six words of either script
+    label = st.builds(lambda en, bn: Label(" ".join(en), " ".join(bn)),
+                      st.lists(st.sampled_from(_WORDS_EN), min_size=1, max_size=6),
+                      st.lists(st.sampled_from(_WORDS_BN), min_size=1, max_size=6))
+    labels = data.draw(st.lists(label, min_size=count, max_size=count))
+    samples = data.draw(st.lists(st.sampled_from(SAMPLES), min_size=count, max_size=count))
+    tiles = tuple(TileView(label=label, **sample) for label, sample in zip(labels, samples))
+    words = Words(languages, numerals)
+    display = DisplaySettings(id="lobby", title=Label("NRS Medical College & Hospital",
+                                                      "নীলরতন সরকার মেডিকেল কলেজ ও হাসপাতাল"),
+                              languages=languages, bengali_numerals=numerals,
+                              burn_in=BurnIn(pixels=0))
+    renderer = Renderer(display, words, painter, (width, height))
+    surface = pygame.Surface((width, height))
+    view = board_view(tiles, connected)
+    renderer.draw(surface, view, 0.0, LOCAL)
+    for page in range(renderer.layout.pages):
+        if page:
+            renderer.draw(surface, view, 10.0 * page, LOCAL)
+        check_page(renderer, words, (width, height), count)
