@@ -152,3 +152,22 @@ def test_texts_that_cannot_fit_make_a_grid_illegible_and_the_board_pages():
     assert plan((1920, 1080), 40).pages == 1
     # with nothing that fits anywhere, every page holds a single tile
     assert plan((1920, 1080), 4, texts=_Texts(fit=False)).per_page == 1
+
+
+class _LabelsNeedWidth(_Texts):
+    """Labels that fit (wrapped) only in a tile at least ``least`` pixels wide inside."""
+
+    def __init__(self, least):
+        super().__init__()
+        self.least = least
+
+    def label_fit(self, width, size, floor):
+        return (floor, 2) if width >= self.least else None
+
+
+def test_the_pages_chosen_are_legible_even_when_a_pixel_decides():
+    # 50 tiles at 1810x1985: 26 a page would be legible (its tiles 318 px wide
+    # inside), but pages are balanced to 25, whose tiles are 314 px inside
+    layout = plan((1810, 1985), 50, 1, texts=_LabelsNeedWidth(316))
+    assert layout.legible()
+    assert layout.per_page * layout.pages >= 50

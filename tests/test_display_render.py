@@ -444,3 +444,10 @@ def test_closed_and_partial_tiles_have_their_own_looks():
     assert not partial[1] > max(partial[0], partial[2])          # a caution, not green
     closed = looks[Status.CLOSED].bar
     assert max(closed) - min(closed) < 40                          # neutral
+
+
+def test_a_figure_of_many_digits_never_spills_out_of_its_box(painter):
+    for text in ("100000", "১০০০০০", "88888"):
+        for width in range(30, 260, 7):
+            image = painter.figure(text, 400, width, (255, 255, 255), (0, 0, 0))
+            assert image.get_width() <= width, (text, width)
