@@ -573,20 +573,27 @@ class Board:
         return Status.FULL if vacant == 0 else Status.FEW_LEFT
 
     def _why(self, reports, now):
-        """The weightiest reason these wards' reports are not reporting."""
-        if not self._connected and self._ever_connected:
-            return Reason.CONNECTION
+        """The weightiest reason these wards' reports are not reporting.
+
+        A panel reset or offline is said even while the board's own link is
+        down (it was known before); a ward merely silent, or never heard,
+        is then blamed on the lost connection, not on the ward.
+        """
+        lost = not self._connected and self._ever_connected
         reasons = set()
         for report in reports:
-            if report is None:
-                reasons.add(Reason.NEVER)
-            elif report.reset:
+            if report is not None and report.reset:
                 reasons.add(Reason.RESET)
-            elif self._status.get(report.agent) is False:
+            elif report is not None and self._status.get(report.agent) is False:
                 reasons.add(Reason.OFFLINE)
+            elif lost:
+                reasons.add(Reason.CONNECTION)
+            elif report is None:
+                reasons.add(Reason.NEVER)
             else:
                 reasons.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.SILENT, Reason.NEVER):
+        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
+                       Reason.NEVER):
             if reason in reasons:
                 return reason
         return None

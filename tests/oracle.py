@@ -202,19 +202,21 @@ class _Replay:
 
     # -- one tile at now -----------------------------------------------------------
     def why(self, missing):
-        if not self.connected and self.ever_connected:
-            return Reason.CONNECTION
+        lost = not self.connected and self.ever_connected
         found = set()
         for report in missing:
-            if report is None:
-                found.add(Reason.NEVER)
-            elif report["reset"]:
+            if report is not None and report["reset"]:
                 found.add(Reason.RESET)
-            elif self.status.get(report["agent"]) is False:
+            elif report is not None and self.status.get(report["agent"]) is False:
                 found.add(Reason.OFFLINE)
+            elif lost:
+                found.add(Reason.CONNECTION)
+            elif report is None:
+                found.add(Reason.NEVER)
             else:
                 found.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.SILENT, Reason.NEVER):
+        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
+                       Reason.NEVER):
             if reason in found:
                 return reason
         return None

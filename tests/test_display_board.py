@@ -471,3 +471,14 @@ def test_highlight_never_from_a_panel_coming_back_online():
     made.receive_status("nrs-icu-unit-1", False, 5.0)
     made.receive_state(ICU, state(10, 9, seq=2, agent="nrs-icu-unit-1"), 6.0)
     assert not tile(made, 1, now=6.0).highlighted
+
+
+def test_while_the_link_is_down_an_offline_panel_is_still_named_and_silence_is_blamed_on_it():
+    made = board(stale_after=180)
+    made.receive_state(MALE, state(), 1.0)
+    made.receive_state(ICU, state(agent="nrs-icu-unit-1"), 1.0)
+    made.receive_status("nrs-icu-unit-1", False, 2.0)
+    made.set_connected(False, 10.0, WALL)
+    view = made.view(20.0)
+    assert view.tiles[1].reason is Reason.OFFLINE          # known before the link went
+    assert made.view(400.0).tiles[0].reason is Reason.CONNECTION
