@@ -634,7 +634,12 @@ def honesty(run, frames, delivered, bound):
 def lost_broker_flagged(run, frames):
     """Per broker fault: seconds until a frame said the broker was lost (None: never)."""
     found = []
+    times = [frame["t"] for frame in frames]
     for _, down, _ in run.broker_faults:
+        shown = bisect.bisect_right(times, down) - 1
+        if shown >= 0 and not frames[shown]["connected"]:
+            found.append(0.0)         # still flagged from the fault before
+            continue
         frame = next((f for f in frames if f["t"] >= down and not f["connected"]), None)
         found.append(None if frame is None else frame["t"] - down)
     return found
