@@ -39,11 +39,11 @@ def demo_wards(folder=os.path.join(DEMO, "agents")):
     return wards
 
 
-def ward_state(agent, capacity, occupied, blocked=0, seq=1, minutes_ago=7):
-    """A WardState changed ``minutes_ago``."""
+def ward_state(agent, capacity, occupied, blocked=0, seq=1, minutes_ago=7, synced=False):
+    """A WardState changed ``minutes_ago`` (by a synchronised clock when ``synced``)."""
     at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=minutes_ago)
     return WardState(capacity=capacity, occupied=occupied, blocked=blocked, seq=seq,
-                     at=at, agent=agent)
+                     at=at, agent=agent, synced=synced)
 
 
 class Publisher:
@@ -141,12 +141,43 @@ def _publish_demo(publisher, wards, blocked=None, offline=()):
         block = min(blocked.get(key, 0), capacity - occupied)
         publisher.status(agent, agent not in offline)
         publisher.state(key, ward_state(agent, capacity, occupied, block,
-                                        minutes_ago=3 + len(agent) % 11))
+                                        minutes_ago=3 + len(agent) % 11, synced=True))
+
+
+# The pictures show the board as it runs on a Pi whose clock is kept by the
+# hospital's time server (README, "Its clock"): the clock shown, and the
+# panels' synchronised "at" trusted for "updated N min ago".
+PICTURE_ENV = dict(BEDBOARD_TRUST_CLOCK="1")
 
 
 def _snapshot(config, broker, out, wait="5"):
     subprocess.run(display_command(config, broker, "--snapshot", out, "--wait", wait),
-                   env=display_env(), check=True, timeout=60)
+                   env=display_env(**PICTURE_ENV), check=True, timeout=60)
+
+
+def _variant(config, work, name, **display):
+    """A copy of the board config ``config`` with ``display`` keys (and tiles) changed."""
+    with open(config, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    tiles = display.pop("tiles", None)
+    data["display"].update(display)
+    if tiles is not None:
+        data["board"]["tiles"] = tiles
+    path = os.path.join(work, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True)
+    return path
+
+
+SMALL_TILES = [
+    {"department": "medicine", "wards": ["male", "isolation"],
+     "label": {"en": "Medicine", "bn": "মেডিসিন"}},
+    {"department": "surgery", "label": {"en": "Surgery", "bn": "সার্জারি"}},
+    {"department": "obgyn", "label": {"en": "Obstetrics & Gynaecology (Labour Room)",
+                                      "bn": "স্ত্রীরোগ ও প্রসূতি (লেবার রুম)"}},
+    {"department": "icu", "label": {"en": "ICU", "bn": "আইসিইউ"}},
+    {"department": "cardiology", "label": {"en": "Cardiology", "bn": "হৃদরোগ"}},
+]
 
 
 def make_images(folder=os.path.join(ROOT, "images")):
@@ -167,11 +198,11 @@ def make_images(folder=os.path.join(ROOT, "images")):
                     display_command(os.path.join(DEMO, "nrs-lobby.yaml"), broker,
                                     "--snapshot", os.path.join(work, "lobby.png"),
                                     "--snapshot-every", "0.5"),
-                    env=display_env(), start_new_session=True)
+                    env=display_env(**PICTURE_ENV), start_new_session=True)
                 try:
                     assert wait_for_file(os.path.join(work, "lobby.png"))
                     publisher.state(icu, ward_state(agent, capacity, occupied - 2, seq=2,
-                                                    minutes_ago=0))
+                                                    minutes_ago=0, synced=True))
                     started = time.time()
                     assert wait_for_file(os.path.join(work, "lobby.png"),
                                          newer_than=started + 0.6)
@@ -184,6 +215,14 @@ def make_images(folder=os.path.join(ROOT, "images")):
                           os.path.join(folder, "nrs-lobby-portrait.png"))
                 _snapshot(os.path.join(DEMO, "referral.yaml"), broker,
                           os.path.join(folder, "referral.png"))
+                # the official Pi touchscreen, and a cheap lobby TV with five tiles
+                _snapshot(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
+                                   "touchscreen.yaml", size=[800, 480]), broker,
+                          os.path.join(folder, "touchscreen-800x480.png"))
+                publisher.status("nrs-cardiology-ward-1", False)
+                _snapshot(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
+                                   "small.yaml", size=[1280, 720], tiles=SMALL_TILES),
+                          broker, os.path.join(folder, "small-1280x720.png"))
         # a ward panel offline, one silent, then the broker lost under the board
         with PrivateBroker() as broker:
             with Publisher(broker.host, broker.port) as publisher:
@@ -193,7 +232,7 @@ def make_images(folder=os.path.join(ROOT, "images")):
             board = subprocess.Popen(  # pylint: disable=consider-using-with
                 display_command(os.path.join(DEMO, "nrs-lobby.yaml"), broker,
                                 "--snapshot", out, "--snapshot-every", "0.5"),
-                env=display_env(), start_new_session=True)
+                env=display_env(**PICTURE_ENV), start_new_session=True)
             try:
                 assert wait_for_file(out)
                 broker.kill()
