@@ -34,8 +34,9 @@ chaos: $(STAMP)
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider \
 		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py) tests/test_chaos.py
 
+# Speed and memory, end to end (about 15 minutes): BENCHMARKS.md and bench.json.
 bench: $(STAMP)
-	@scripts/system-deps
+	@scripts/system-deps --bench
 	$(BIN)/python -m benchmarks
 
 demo: $(STAMP)

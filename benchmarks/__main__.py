@@ -1,19 +1,30 @@
-"""`make bench`: measure the board and the agent, print a table, write BENCHMARKS.md.
+"""`make bench`: measure the board and the agent, print a table, write BENCHMARKS.md and bench.json.
 
-Each part lives in its own module (``benchmarks.display``,
-``benchmarks.agent``) and exposes ``measure()``, returning rows of
-``{"what", "value", "unit", "target"}``.  Figures are comparable only within
-one run on one machine: the table says which machine.
+Each part lives in its own module and exposes ``measure()``, returning rows
+of ``{"what", "value", "unit", "target", "note"}``; a target is
+``(op, limit)`` or ``(op, limit, words)`` with op ``<=``, ``>=`` or
+``within`` (±limit), and each row is marked met or not met.  Figures are
+comparable only within one run on one machine: the report says which
+machine, when, and with which versions.  ``benchmarks/NOTES.md`` — what the
+figures mean and where a target is missed, why — is appended to
+BENCHMARKS.md.
 """
 
 import argparse
 import datetime
 import importlib
+import json
+import logging
+import math
 import os
 import platform
+import subprocess
 import sys
 
-PARTS = ("display", "agent", "cluster")
+_LOG = logging.getLogger(__name__)
+
+PARTS = ("display", "window", "paint", "agent", "soak")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def machine():
@@ -33,62 +44,149 @@ def machine():
         memory = "%.1f GiB" % (mem_kib / 2 ** 20)
     except (OSError, ValueError, IndexError):
         memory = "unknown memory"
-    return "%s, %d cores, %s, %s %s, Python %s" % (
-        cpu, os.cpu_count() or 0, memory, platform.system(), platform.release(),
-        platform.python_version())
+    return "%s, %d cores, %s, %s %s" % (cpu, os.cpu_count() or 0, memory, platform.system(),
+                                        platform.release())
+
+
+def versions():
+    """The versions the figures depend on."""
+    found = {"python": platform.python_version()}
+    from importlib import metadata  # pylint: disable=import-outside-toplevel
+    for package in ("pygame-ce", "paho-mqtt", "gpiozero"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    try:
+        import pygame  # pylint: disable=import-outside-toplevel
+        found["SDL"] = ".".join(str(part) for part in pygame.get_sdl_version())
+    except ImportError:
+        pass
+    for name, command in (("mosquitto", ["mosquitto", "-h"]), ("Xvfb", ["Xvfb", "-version"])):
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=10,
+                                    check=False)
+            text = (result.stdout + result.stderr).split("\n")
+            line = next((l for l in text if "version" in l.lower()), "")
+            found[name] = line.strip() or None
+        except (OSError, subprocess.TimeoutExpired):
+            found[name] = None
+    return found
+
+
+def target_text(row):
+    """The target as words (``≤ 50 MiB``), or ''."""
+    target = row.get("target")
+    if not target:
+        return ""
+    op, limit = target[0], target[1]
+    unit = row.get("unit", "")
+    if len(target) > 2:
+        return "%s %s (%s %s)" % ({"<=": "≤", ">=": "≥"}.get(op, op), target[2],
+                                  _fmt(limit), unit)
+    if op == "within":
+        return "within ±%s %s" % (_fmt(limit), unit)
+    return "%s %s %s" % ({"<=": "≤", ">=": "≥"}[op], _fmt(limit), unit)
+
+
+def met(row):
+    """True, False, or None (no target, or no figure)."""
+    target = row.get("target")
+    value = row.get("value")
+    if not target or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    op, limit = target[0], target[1]
+    if op == "<=":
+        return value <= limit
+    if op == ">=":
+        return value >= limit
+    if op == "within":
+        return abs(value) <= limit
+    raise ValueError("unknown target %r" % (target,))
 
 
 def _fmt(value):
     if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
         return "%.3g" % value if abs(value) < 100 else "%.0f" % value
     return str(value)
 
 
 def table(rows):
     """The rows as a Markdown table."""
-    lines = ["| part | what | value | unit | target |", "| --- | --- | ---: | --- | --- |"]
+    lines = ["| part | what | value | unit | target | met |",
+             "| --- | --- | ---: | --- | --- | --- |"]
     for row in rows:
-        lines.append("| %s | %s | %s | %s | %s |" % (
-            row["part"], row["what"], _fmt(row["value"]), row.get("unit", ""),
-            row.get("target") or ""))
+        verdict = {True: "met", False: "**not met**", None: ""}[met(row)]
+        what = row["what"] + (" (%s)" % row["note"] if row.get("note") else "")
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            row["part"], what, _fmt(row["value"]), row.get("unit", ""), target_text(row),
+            verdict))
     return "\n".join(lines)
+
+
+def report(rows, when, missing=()):
+    """BENCHMARKS.md's text."""
+    found = versions()
+    text = ["# Benchmarks", "",
+            "Measured by `make bench` on %s, on: %s." % (when, machine()), "",
+            "Versions: %s." % ", ".join("%s %s" % (k, v) for k, v in found.items()
+                                        if v is not None), "",
+            "Compare figures only within one run: they depend on the machine and on "
+            "what else it was doing. The same figures are in `bench.json`.", "",
+            table(rows)]
+    if missing:
+        text += ["", "Not measured: %s." % ", ".join(missing)]
+    notes = os.path.join(HERE, "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes, encoding="utf-8") as handle:
+            text += ["", handle.read().strip()]
+    return "\n".join(text) + "\n", found
 
 
 def main(argv=None):
     """Run every part's measure() and report."""
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", metavar="PART",
-                        help="display and/or agent (default: both)")
+                        help="any of %s (default: all)" % ", ".join(PARTS))
     parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--json", default="bench.json")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     unknown = [part for part in args.parts if part not in PARTS]
     if unknown:
         parser.error("no part %s (choose from %s)" % (", ".join(unknown), ", ".join(PARTS)))
     rows, missing = [], []
     for part in args.parts or PARTS:
-        try:
-            module = importlib.import_module("benchmarks." + part)
-        except ModuleNotFoundError as exc:
-            if exc.name != "benchmarks." + part:
-                raise
-            missing.append(part)
-            continue
         print("measuring %s ..." % part, file=sys.stderr, flush=True)
-        for row in module.measure():
+        module = importlib.import_module("benchmarks." + part)
+        try:
+            measured = module.measure()
+        except Exception as exc:  # noqa: BLE001 - one part failing leaves the others
+            _LOG.exception("benchmark part %s failed", part)
+            missing.append("%s (%s: %s)" % (part, type(exc).__name__, exc))
+            continue
+        for row in measured:
             rows.append(dict(row, part=part))
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = ["# Benchmarks", "",
-            "Measured by `make bench` on %s, on: %s." % (when, machine()), "",
-            "Compare figures only within one run: they depend on the machine and "
-            "on what else it was doing.", "", table(rows)]
-    if missing:
-        text += ["", "Not measured (not built yet): %s." % ", ".join(missing)]
-    report = "\n".join(text) + "\n"
-    print(report)
+    text, found = report(rows, when, missing)
+    print(text)
     with open(args.out, "w", encoding="utf-8") as handle:
-        handle.write(report)
-    print("written to %s" % args.out, file=sys.stderr)
-    return 0 if rows else 1
+        handle.write(text)
+    with open(args.json, "w", encoding="utf-8") as handle:
+        json.dump({"when": when, "machine": machine(), "versions": found,
+                   "not measured": missing,
+                   "figures": [{"part": row["part"], "what": row["what"],
+                                "value": None if isinstance(row["value"], float)
+                                and math.isnan(row["value"]) else row["value"],
+                                "unit": row.get("unit", ""),
+                                "target": target_text(row) or None, "met": met(row),
+                                "note": row.get("note")} for row in rows]},
+                  handle, indent=1, ensure_ascii=False)
+        handle.write("\n")
+    print("written to %s and %s" % (args.out, args.json), file=sys.stderr)
+    return 0 if rows and not missing else 1
 
 
 if __name__ == "__main__":

@@ -266,17 +266,15 @@ def measure():
              target=None),
         dict(what="press → state on the broker, p99", value=_percentile(latency, 0.99)
              * ms, unit="ms", target=None),
-        dict(what="broker floor paho → Mosquitto → paho, p50 (%d messages, QoS 1)"
+        dict(what="  … against the broker floor measured with it, p50 (%d messages)"
              % len(floor), value=statistics.median(floor) * ms, unit="ms", target=None),
-        dict(what="broker floor paho → Mosquitto → paho, p99",
-             value=_percentile(floor, 0.99) * ms, unit="ms", target=None),
         dict(what="sustained durable presses (each fsync'd before it counts)",
-             value=committed, unit="presses/s", target=">= 100"),
+             value=committed, unit="presses/s", target=(">=", 100.0)),
         dict(what="  … and acknowledged by the broker", value=delivered,
              unit="presses/s", target=None),
         dict(what="agent RSS (bed-agent --simulate, after 20 presses)", value=rss,
-             unit="MiB", target="<= 40"),
-        dict(what="agent peak RSS", value=peak, unit="MiB", target="<= 40"),
+             unit="MiB", target=("<=", 40.0)),
+        dict(what="agent peak RSS", value=peak, unit="MiB", target=("<=", 40.0)),
     ]
 
 

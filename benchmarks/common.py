@@ -7,6 +7,7 @@ Every figure of a process is read from outside, as an operator would:
 """
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -221,3 +222,43 @@ def xvfb(size=(1920, 1080), depth=24):
 def temporary_folder(prefix):
     """A fresh temporary folder (the caller removes it)."""
     return tempfile.mkdtemp(prefix=prefix)
+
+
+# -- following a board's frame log --------------------------------------------------
+
+class FrameFollower:
+    """Reads a running board's frame log as it grows (see :mod:`display.framelog`)."""
+
+    def __init__(self, path):
+        self.path = path
+        self._offset = 0
+        self._rest = b""
+        self.frames = []
+
+    def poll(self):
+        """The lines written since the last poll, parsed."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(data)
+        data = self._rest + data
+        lines = data.split(b"\n")
+        self._rest = lines.pop()
+        new = [json.loads(line) for line in lines if line]
+        self.frames += new
+        return new
+
+    def wait(self, predicate, timeout=30.0, interval=0.001):
+        """The first new frame for which ``predicate(frame)`` holds (polling)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.poll():
+                if predicate(frame):
+                    return frame
+            if time.monotonic() > deadline:
+                raise TimeoutError("no frame in %s matched within %.0f s"
+                                   % (self.path, timeout))
+            time.sleep(interval)
