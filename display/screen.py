@@ -27,7 +27,7 @@ from .config import DEFAULT_SIZE
 _LOG = logging.getLogger(__name__)
 
 HEADLESS_DRIVERS = ("dummy", "offscreen")
-SOFTWARE_WINDOW_DRIVERS = ("x11", "wayland")   # SDL_FRAMEBUFFER_ACCELERATION=0 there
+SOFTWARE_WINDOW_DRIVERS = ("x11",)   # SDL_FRAMEBUFFER_ACCELERATION=0 there
 
 
 def turned(size, rotate):
@@ -78,7 +78,10 @@ class Screen:
             # a GL renderer SDL would build for it (llvmpipe without a GPU):
             # measured in a 1920x1080 window, PSS 128 -> 42 MiB (benchmarks/window.py).
             # Set before set_mode, where SDL reads it; an explicit setting wins.
-            # KMSDRM is left alone: SDL has no other way than GLES to show it.
+            # Not on Wayland or KMSDRM: SDL 2 has no framebuffer of its own there
+            # and shows the surface only through GL/GLES (with the hint at 0 it
+            # cannot open the window at all). On a Wayland desktop with XWayland
+            # SDL 2 takes x11 by default, and so this path.
             os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         self.rotate = rotate
         info = pygame.display.Info()
