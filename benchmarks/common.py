@@ -262,3 +262,31 @@ class FrameFollower:
                 raise TimeoutError("no frame in %s matched within %.0f s"
                                    % (self.path, timeout))
             time.sleep(interval)
+
+
+@contextlib.contextmanager
+def weston(size=(1920, 1080)):
+    """A private headless Weston; yields its environment, or None when there is none."""
+    binary = shutil.which("weston")
+    if binary is None:
+        yield None
+        return
+    runtime = tempfile.mkdtemp(prefix="bedboard-wayland-")
+    os.chmod(runtime, 0o700)
+    socket_name = "wayland-bench"
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        [binary, "--backend=headless-backend.so", "--width=%d" % size[0],
+         "--height=%d" % size[1], "--socket=%s" % socket_name, "--idle-time=0"],
+        env=dict(os.environ, XDG_RUNTIME_DIR=runtime), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(runtime, socket_name)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("weston did not start")
+            time.sleep(0.05)
+        yield {"XDG_RUNTIME_DIR": runtime, "WAYLAND_DISPLAY": socket_name, "DISPLAY": None,
+               "pid": process.pid}
+    finally:
+        stop(process, 5)
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -7,7 +7,9 @@
   server's own CPU over the same time beside it.  Then the same board with
   ``SDL_FRAMEBUFFER_ACCELERATION=1``, the path SDL takes on its own, which
   builds a GL renderer (llvmpipe without a GPU) for the window's surface;
-  and SDL's dummy driver (no screen at all) for comparison.
+  and SDL's dummy driver (no screen at all) for comparison.  Where weston
+  is installed (optional), the board in a Wayland window of a headless
+  weston too: SDL 2 shows a Wayland window only through GL.
 * **Where the memory goes**: a fresh interpreter builds the board step by
   step (Python alone; pygame imported; the rest of the board's modules; the
   1920×1080 screen; the fonts; the first full frame of 40 tiles) and reports
@@ -27,7 +29,7 @@ from bedboard.mosquitto import PrivateBroker
 
 from .common import (ROOT, agent_id, cpu_seconds, display_env, memory_map, pss_mib,
                      rss_mib, start_display, stop, temporary_folder, ward_key, ward_state,
-                     write_board, xvfb)
+                     weston, write_board, xvfb)
 
 _LOG = logging.getLogger(__name__)
 
@@ -154,6 +156,21 @@ def measure(seconds=IDLE_SECONDS):
                 for mib, what in window["map"][:6]:
                     rows.append(dict(what="  X11 window's PSS in %s" % what, value=mib,
                                      unit="MiB"))
+        with weston((1920, 1080)) as wayland:
+            if wayland is None:
+                rows.append(dict(what="Wayland window: weston is not installed (optional: "
+                                 "apt-get install weston)", value=float("nan"), unit=""))
+            else:
+                server = wayland.pop("pid")
+                shown = idle(config, broker, display_env("wayland", **wayland), seconds / 2,
+                             server)
+                rows += [dict(what="Wayland window (headless weston), 40 tiles: PSS — "
+                              "through SDL's GL renderer, its only way there",
+                              value=shown["pss"], unit="MiB"),
+                         dict(what="  … its idle CPU over %.0f s" % (seconds / 2),
+                              value=shown["cpu"], unit="% of a core"),
+                         dict(what="  … the compositor's CPU meanwhile",
+                              value=shown["server_cpu"], unit="% of a core")]
         dummy = idle(config, broker, display_env("dummy"), seconds)
         rows += [dict(what="dummy driver, 40 tiles: idle CPU over %.0f s" % seconds,
                       value=dummy["cpu"], unit="% of a core"),
