@@ -11,7 +11,7 @@ class BedboardError(Exception):
 
 
 class ContractError(BedboardError, ValueError):
-    """A topic or payload breaks the wire contract (SPEC.md)."""
+    """A topic or payload breaks the wire contract (docs/contract.md)."""
 
 
 class ConfigError(BedboardError, ValueError):

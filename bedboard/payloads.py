@@ -1,10 +1,10 @@
 """The JSON payloads of the wire contract: WardState, WardEvent, SetCommand.
 
-SPEC.md, "Topics".  Each is a frozen dataclass that checks itself when it is
+docs/contract.md, "Topics".  Each is a frozen dataclass that checks itself when it is
 made, with one strict parser (bytes in; the object or a
 :class:`~bedboard.errors.ContractError` naming what is wrong out) and one
 serialiser (``to_json()``, UTF-8 bytes).  Unknown keys are ignored, for
-forward compatibility; everything else SPEC bounds is enforced.
+forward compatibility; every bound the contract sets is enforced.
 """
 
 import json
@@ -73,7 +73,7 @@ def format_at(moment):
 
 
 def parse_at(text):
-    """Parse SPEC's ``at`` (``2026-11-25T18:00:00Z``) into an aware datetime."""
+    """Parse the contract's ``at`` (``2026-11-25T18:00:00Z``) into an aware datetime."""
     match = _AT.fullmatch(text) if isinstance(text, str) else None
     if not match:
         raise ContractError("at must be an ISO 8601 UTC time like "

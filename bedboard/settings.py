@@ -9,7 +9,7 @@ problem names the file, the line and the key path::
 
 Keys nobody reads are errors too: a typo must not be silently ignored.
 
-The ``broker:`` section (SPEC.md) is read here, with its defaults; each
+The ``broker:`` section (docs/contract.md, "Config files") is read here, with its defaults; each
 program reads its own sections through :func:`load`.
 """
 
@@ -365,7 +365,7 @@ class TlsSettings:
 
 @dataclass(frozen=True)
 class BrokerSettings:
-    """Where the broker is and how to log in (SPEC.md, ``broker:``)."""
+    """Where the broker is and how to log in (docs/contract.md, ``broker:``)."""
 
     host: str = "localhost"
     port: int = 1883

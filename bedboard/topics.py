@@ -1,6 +1,6 @@
 """Topic names of the wire contract: the only place that builds or splits them.
 
-SPEC.md, "Names" and "Topics".  Hospital, department and ward ids are slugs of
+docs/contract.md, "Names" and "Topics".  Hospital, department and ward ids are slugs of
 at most 32 characters; device ids follow the same rule with up to 64.
 """
 

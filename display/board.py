@@ -291,7 +291,7 @@ class Board:
             report.state, report.reset, report.reused = state, False, True
             applied = True
         else:
-            # Not applied (SPEC rule 2), and the figure shown is in doubt: a lower
+            # Not applied (the contract's rule 2), and the figure shown is in doubt: a lower
             # seq sent live means the panel restarted from an old copy; a retained
             # copy that is older, or says other counts for the same seq, means
             # the broker's memory and the board's disagree.  Either way the ward
@@ -303,7 +303,7 @@ class Board:
                            report.state.seq, _describe(report.state), agent)
             else:
                 self._warn("lower", key, "ward %s: agent %s sent seq %d, lower than the %d "
-                           "applied (SPEC rule 2): its panel was reset; the ward is not "
+                           "applied (the contract's rule 2): its panel was reset; the ward is not "
                            "counted until that agent passes %d", key, agent, state.seq,
                            report.state.seq, report.state.seq)
                 report.expires = max(report.expires, now + lifetime)

@@ -1,4 +1,4 @@
-"""The board's config: SPEC's ``display:`` and ``board:`` sections, plus ours.
+"""The board's config: the contract's ``display:`` and ``board:`` sections, plus ours.
 
 Read once at start with :func:`bedboard.settings.load`, then trusted: every
 key is declared here with its type, default and range, every problem is

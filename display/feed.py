@@ -12,7 +12,7 @@ Each event keeps whether it came as the broker's retained copy: a retained
 state is the broker's memory, not a sign that the ward is alive (see
 :mod:`display.board`).  An empty payload on a state topic retires the ward.
 
-A message that breaks the contract is dropped (SPEC rule 4): counted by
+A message that breaks the contract is dropped (docs/contract.md, rule 4): counted by
 kind, and logged once per kind per interval, with how many more of that kind
 were dropped since, so a flood cannot fill the log.
 

@@ -1,4 +1,4 @@
-"""The board model: ward states in, tiles out — SPEC rules 2 and 3, sums, honesty."""
+"""The board model: ward states in, tiles out — the contract's rules 2 and 3, sums, honesty."""
 
 import dataclasses
 import logging

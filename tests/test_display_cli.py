@@ -1,4 +1,4 @@
-"""``bed-display``'s command line: exit codes and messages, per SPEC."""
+"""``bed-display``'s command line: exit codes and messages, per docs/contract.md."""
 
 import os
 import subprocess

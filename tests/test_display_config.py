@@ -1,4 +1,4 @@
-"""The board's config: SPEC's keys, our additions, and every mistake named at once."""
+"""The board's config: the contract's keys, our additions, and every mistake named at once."""
 
 import datetime
 import glob

@@ -1,4 +1,4 @@
-"""The topic names of SPEC.md, built and split only by bedboard.topics."""
+"""The topic names of docs/contract.md, built and split only by bedboard.topics."""
 
 import pytest
 from hypothesis import given, strategies as st
