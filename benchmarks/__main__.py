@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 _LOG = logging.getLogger(__name__)
 
 PARTS = ("display", "window", "paint", "agent", "soak")
@@ -62,13 +63,11 @@ def versions():
         found["SDL"] = ".".join(str(part) for part in pygame.get_sdl_version())
     except ImportError:
         pass
-    for name, command in (("mosquitto", ["mosquitto", "-h"]), ("Xvfb", ["Xvfb", "-version"])):
+    for name, package in (("Mosquitto", "mosquitto"), ("Xvfb", "xvfb"), ("weston", "weston")):
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=10,
-                                    check=False)
-            text = (result.stdout + result.stderr).split("\n")
-            line = next((l for l in text if "version" in l.lower()), "")
-            found[name] = line.strip() or None
+            result = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
+                                    capture_output=True, text=True, timeout=10, check=False)
+            found[name] = result.stdout.strip() if result.returncode == 0 else None
         except (OSError, subprocess.TimeoutExpired):
             found[name] = None
     return found

@@ -200,3 +200,20 @@ def test_a_frame_log_that_cannot_be_opened_is_a_one_line_error(mosquitto, tmp_pa
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
         "bed-display: cannot open the frame log ")
+
+
+def test_a_snapshot_logs_the_frame_it_wrote(mosquitto, tmp_path):
+    config = tmp_path / "board.yaml"
+    config.write_text(textwrap.dedent(BOARD_YAML))
+    frames = str(tmp_path / "frames.jsonl")
+    with Publisher(mosquitto.host, mosquitto.port) as publisher:
+        publisher.status("nrs-medicine-male", True)
+        publisher.state(MALE, state(4, 1))
+    result = subprocess.run(
+        display_command(str(config), mosquitto, "--snapshot", str(tmp_path / "board.png"),
+                        "--frame-log", frames),
+        env=display_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    (line,) = framelog.read(frames)
+    assert line["connected"] is True
+    assert line["tiles"][0]["vacant"] == 6 and line["tiles"][0]["live"] is True
