@@ -24,7 +24,7 @@ import sys
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 _LOG = logging.getLogger(__name__)
 
-PARTS = ("display", "window", "paint", "agent", "soak")
+PARTS = ("display", "window", "paint", "agent", "soak", "cluster")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -78,6 +78,8 @@ def target_text(row):
     target = row.get("target")
     if not target:
         return ""
+    if isinstance(target, str):     # a target in words only: shown, not judged
+        return target
     op, limit = target[0], target[1]
     unit = row.get("unit", "")
     if len(target) > 2:
@@ -92,7 +94,7 @@ def met(row):
     """True, False, or None (no target, or no figure)."""
     target = row.get("target")
     value = row.get("value")
-    if not target or value is None or (isinstance(value, float) and math.isnan(value)):
+    if not target or isinstance(target, str) or value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     op, limit = target[0], target[1]
     if op == "<=":
