@@ -59,7 +59,6 @@ TICK = 0.5             # the loop wakes at least this often
 FLUSH_EVERY = 0.25     # seconds between outbox clean-ups under load
 RECOVERY_PATIENCE = 10.0  # seconds without an answer before recovery complains
 RECOVERY_NAG = 60.0    # seconds between "still recovering" log lines
-AUDIT_RENEWALS = 3     # renewed subscriptions before the audit gives up
 EXTEND_EVERY = 10.0    # seconds between start-timeout extensions while recovering
 RECOVERING = ("the count is being recovered from the broker; presses are refused "
               "until it is (see the log)")
@@ -106,15 +105,14 @@ class WardAgent:
         self._recovery = None
         self._ready = False
         self._audit = None       # a ledger's check against the broker's state
-        self._held = None        # intents recorded while the audit is pending
-        self._base = None        # the ledger's (seq, counts) when the audit began
+        self._holding = False    # changes are held (not published) until the audit answers
         self._uplink = None
         self._contacts = ContactWatch()
         self._set_warnings = _Throttled()
         self._exit = None
         self._draining = None    # monotonic deadline once input has ended
-        self._started = time.monotonic()
         self._recovery_nag_at = None
+        self._check_began = None  # when the recovery or audit began
         self._next_heartbeat = self._next_watchdog = self._next_extend = None
         self._last_flush = None
         self._watchdog = None
@@ -158,7 +156,7 @@ class WardAgent:
     @property
     def checked(self):
         """Whether the count has been checked against the broker (and is published)."""
-        return self._ready and self._held is None
+        return self._ready and not self._holding
 
     @property
     def ledger(self):
@@ -239,9 +237,9 @@ class WardAgent:
                 # start timeout from killing a wait for the broker.
                 sdnotify.extend_timeout(3 * EXTEND_EVERY)
                 self._next_extend = now + EXTEND_EVERY
-        if self._audit is not None and self._audit.tick(now) \
-                and self._audit.renewals >= AUDIT_RENEWALS:
-            self._audit_abandoned()
+        if self._audit is not None:
+            self._audit.tick(now)
+            self._nag_audit(now)
         if self._draining is not None and self._exit is None:
             self._check_drained(now)
         self._show_status()
@@ -295,6 +293,7 @@ class WardAgent:
 
     def _recover(self, now):
         self._recovery = self._check_for("recovery")
+        self._check_began = now
         self._recovery_nag_at = now + RECOVERY_PATIENCE
         _LOG.warning("no ledger in %s: reading this ward's last state from the broker "
                      "at %s:%d before accepting presses", self.settings.state_dir,
@@ -329,7 +328,7 @@ class WardAgent:
         else:
             _LOG.error("the broker has not answered the recovery subscriptions for "
                        "%.0f s: check that its ACL lets %s read %s and %s",
-                       now - self._started, self.settings.id,
+                       now - self._check_began, self.settings.id,
                        self._recovery.state_topic, self._recovery.status_topic)
 
     def _open(self, ledger, audit, now=None):
@@ -344,10 +343,13 @@ class WardAgent:
         if audit:
             # Nothing leaves until the broker's copy was compared with this
             # ledger: an old copy must not publish seqs the ward already used.
-            self._held, self._base = [], (ledger.seq, ledger.counts)
+            self._holding = True
             self.publisher.attach(ledger, hold=True)
+            now = time.monotonic() if now is None else now
             self._audit = self._check_for("audit")
-            self._audit.begin(time.monotonic() if now is None else now)
+            self._check_began = now
+            self._recovery_nag_at = now + RECOVERY_PATIENCE
+            self._audit.begin(now)
         else:
             self.publisher.attach(ledger)
         self._apply_config_capacity()
@@ -405,30 +407,50 @@ class WardAgent:
         """Compare the broker's copy with the ledger; move past it if the ledger is old."""
         audit, self._audit = self._audit, None
         audit.end()
-        found, (base_seq, base_counts) = audit.found, self._base
-        held, self._held = self._held, None
-        if found is not None and (found.seq > base_seq or (
-                found.seq == base_seq and (found.capacity, found.occupied, found.blocked)
-                != (base_counts.capacity, base_counts.occupied, base_counts.blocked))):
-            self._rebase(found, held)
-        elif found is not None and found.agent != self.settings.id \
-                and found.seq == base_seq:
-            _LOG.error("ward %s's state on the broker (seq %d) comes from agent %s, not "
-                       "this one (%s): does another agent count this ward?",
-                       self.settings.ward, found.seq, found.agent, self.settings.id)
+        found, ledger = audit.found, self._ledger
+        base_seq, base_counts = ledger.base()
+        if found is not None and self._is_old_copy(found, base_seq):
+            self._rebase(found, base_seq, base_counts)
+        else:
+            if found is not None and found.agent != self.settings.id \
+                    and found.seq == base_seq:
+                _LOG.error("ward %s's state on the broker (seq %d) comes from agent %s, "
+                           "not this one (%s): does another agent count this ward?",
+                           self.settings.ward, found.seq, found.agent, self.settings.id)
+            try:
+                ledger.checked()
+            except LedgerError as exc:
+                _LOG.error("the ledger could not note that the broker agrees: %s", exc)
+        self._holding = False
         self.publisher.release()
         self._start_uplink()
         self._check_contacts()
 
-    def _rebase(self, found, held):
+    def _is_old_copy(self, found, base_seq):
+        """Whether the broker's ``found`` shows this ledger to be an old copy.
+
+        It is when the broker knows a seq the ledger does not have yet, or
+        a seq the ledger has with other counts.  A seq among the held
+        changes with the same counts was published by an earlier run of
+        this very ledger (a SIGKILL after the broker's check): not old.
+        """
+        if found.seq > self._ledger.seq:
+            return True
+        if found.seq < base_seq:
+            return False
+        ours = self._ledger.counts_at(found.seq)
+        return ours is None or (ours.capacity, ours.occupied, ours.blocked) != (
+            found.capacity, found.occupied, found.blocked)
+
+    def _rebase(self, found, base_seq, base_counts):
         """The ledger is an old copy: take the broker's counts at its seq + 1 (SPEC rule 2)."""
-        ledger, (base_seq, base_counts) = self._ledger, self._base
+        ledger = self._ledger
+        held = len(ledger.held())
         theirs = WardCounts(found.capacity, found.occupied, found.blocked)
-        first = (rules.Change("set", ledger.counts, theirs,
+        first = (rules.Change("set", base_counts, theirs,
                               source="the broker's newer state"), found.seq + 1)
         try:
-            _, refused = ledger.rebase(base_seq, first, held, self.settings.id,
-                                       utc_now())
+            _, refused = ledger.rebase(first, self.settings.id, utc_now())
         except LedgerError as exc:
             _LOG.error("this ledger is behind the broker (seq %d there, %d here) but "
                        "could not be moved past it: %s", found.seq, base_seq, exc)
@@ -440,21 +462,20 @@ class WardAgent:
                    found.agent, base_seq, base_counts.describe(), found.seq + 1)
         if held:
             _LOG.error("the %d change(s) made since the start were decided again on the "
-                       "broker's counts: now %s, seq %d", len(held),
+                       "broker's counts: now %s, seq %d", held,
                        ledger.counts.describe(), ledger.seq)
         for intent, exc in refused:
             _LOG.error("a change made since the start does not fit the broker's newer "
                        "count and is dropped: %s: %s", intent.describe(), exc)
 
-    def _audit_abandoned(self):
-        audit = self._audit
-        _LOG.error("the broker has not answered the audit of this ledger after %d "
-                   "attempts: publishing the ledger's count unchecked (check that the "
-                   "broker's ACL lets %s read %s and %s)", audit.renewals + 1,
-                   self.settings.id, audit.state_topic, audit.status_topic)
-        audit.found = None
-        audit.finished = True
-        self._audited()
+    def _nag_audit(self, now):
+        if now < self._recovery_nag_at or not self.link.connected:
+            return
+        self._recovery_nag_at = now + RECOVERY_NAG
+        _LOG.error("the broker has not answered the audit of this ledger for %.0f s: "
+                   "changes are kept but not published until it does (check that its "
+                   "ACL lets %s read %s and %s)", now - self._check_began, self.settings.id,
+                   self._audit.state_topic, self._audit.status_topic)
 
     # -- changes -----------------------------------------------------------
     def _pressed(self, item):
@@ -531,7 +552,7 @@ class WardAgent:
             self._reply(_request_id(received.payload), False,
                         reason="invalid set command: %s" % exc)
             return
-        if self._ledger is None or self._held is not None:
+        if self._ledger is None or self._holding:
             why = NOT_READY % ("recovered from the broker" if self._ledger is None
                                else "checked against the broker")
             _LOG.warning("refused a set command by %s: %s", command.by or "an operator",
@@ -573,17 +594,15 @@ class WardAgent:
         Returns the new WardState, or None when the ledger could not be written.
         """
         try:
-            state, _ = self._ledger.record(change, self.settings.id, utc_now(),
-                                           bed_counted=bed_counted,
-                                           config_capacity=config_capacity,
-                                           unconfirmed=unconfirmed, beds=beds)
+            state, _ = self._ledger.record(
+                change, self.settings.id, utc_now(), bed_counted=bed_counted,
+                config_capacity=config_capacity, unconfirmed=unconfirmed, beds=beds,
+                held=intent if self._holding else None)
         except LedgerError as exc:
             _LOG.error("%s not counted: %s", source, exc)
             self._refuse(source, "the count could not be kept on disk: %s" % exc,
                          signal=pressed or bed_counted is not None)
             return None
-        if self._held is not None and intent is not None:
-            self._held.append(intent)
         if pressed:
             self.panel.acknowledge(True)
         if not quiet:
@@ -633,7 +652,7 @@ class WardAgent:
             missing = []
             if self._ledger is None:
                 missing.append("the count was never recovered from the broker")
-            elif self._held is not None:
+            elif self._holding:
                 missing.append("the ledger was never checked against the broker")
             if events:
                 missing.append("%d event(s) not acknowledged by the broker" % events)

@@ -11,7 +11,12 @@ change survives SIGKILL and power loss once :meth:`Ledger.record` returns:
 * ``uplink`` — each change's body for the referral portal, until the
   portal took it (only when an uplink is configured);
 * ``beds`` — whether each bed contact's bed is counted as occupied, so a
-  bed that changed while the agent was off is counted at start.
+  bed that changed while the agent was off is counted at start;
+* ``held`` — the changes made since the ledger was last checked against the
+  broker (at start, before the broker answered), each with what asked for
+  it (an :class:`~agent.ward.Intent`) and the counts before it: if the
+  broker shows this ledger is an old copy, they are decided again on its
+  newer counts (:meth:`Ledger.rebase`), even after a SIGKILL in between.
 
 The seq increment, the new counts and the outbox rows are one transaction,
 committed before a press is acknowledged: no seq can ever be given to two
@@ -22,21 +27,24 @@ A new ledger is built in a side file and renamed into place, so "there is
 a ledger" is all or nothing.  :class:`UplinkQueue` is the uplink thread's
 own connection to the same file.
 
-Schema versions: 1 had no ``unconfirmed`` column; a version 1 ledger is
-migrated to version 2 (the column added, false) when it is opened.
+Schema versions: 1 had no ``unconfirmed`` column and no ``held`` table; a
+version 1 ledger is migrated to version 2 (the column added, false; the
+table added, empty) when it is opened.
 """
 
+import json
 import logging
 import os
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import asdict
 from urllib.parse import quote
 
 from bedboard.errors import LedgerError, PressRefused
 from bedboard.payloads import WardEvent, WardState, format_at, parse_at
 
-from .ward import WardCounts
+from .ward import Intent, WardCounts
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,7 +70,11 @@ CREATE TABLE ward (
 CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event BLOB NOT NULL);
 CREATE TABLE uplink (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE beds (bed TEXT PRIMARY KEY, counted INTEGER NOT NULL);
+CREATE TABLE held (seq INTEGER PRIMARY KEY, intent TEXT NOT NULL,
+                   capacity INTEGER NOT NULL, occupied INTEGER NOT NULL,
+                   blocked INTEGER NOT NULL);
 """
+_HELD = _SCHEMA[_SCHEMA.index("CREATE TABLE held"):].strip()
 
 
 def ledger_path(state_dir):
@@ -117,8 +129,10 @@ def _migrate(connection, path, version):
         with _transaction(connection):
             connection.execute("ALTER TABLE ward ADD COLUMN unconfirmed INTEGER NOT NULL "
                                "DEFAULT 0")
+            connection.execute(_HELD.rstrip(";"))
             connection.execute("PRAGMA user_version = 2")
-        _LOG.info("%s: ledger schema 1 brought up to 2 (unconfirmed counts)", path)
+        _LOG.info("%s: ledger schema 1 brought up to 2 (unconfirmed counts, changes "
+                  "held for the broker's check)", path)
         return
     raise LedgerError("%s is a ledger of version %d; this bed-agent reads versions 1 "
                       "to %d" % (path, version, SCHEMA_VERSION))
@@ -259,19 +273,26 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------
     def record(self, change, agent, at, bed_counted=None, config_capacity=None,
-               unconfirmed=None, seq=None, beds=None):
+               unconfirmed=None, seq=None, beds=None, held=None):
         """Make ``change`` durable as the next seq; return its (WardState, WardEvent).
 
         One transaction: the counts, seq and ``at``, the event in the outbox,
         the portal's copy (with an uplink), the bed's flag (``bed_counted``,
         ``(bed, occupied)``; or ``beds``, ``{bed: occupied}`` for several),
-        the config capacity and ``unconfirmed`` (None: as it was).  ``seq``
-        (default: the next one) may jump ahead, never back.  Raises
-        LedgerError, and nothing changes, if it cannot be written.
+        the config capacity and ``unconfirmed`` (None: as it was); with
+        ``held`` (the change's Intent), the change is also kept among those
+        the broker has not checked yet (:meth:`held`).  ``seq`` (default: the
+        next one) may jump ahead, never back.  Raises LedgerError, and
+        nothing changes, if it cannot be written.
         """
         def work(db):
+            before = self.counts
             written = self._write_change(db, change, agent, at, bed_counted,
                                          config_capacity, unconfirmed, seq)
+            if held is not None:
+                db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?)",
+                           (self.seq, json.dumps(asdict(held)), before.capacity,
+                            before.occupied, before.blocked))
             for bed, occupied in (beds or {}).items():
                 db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
                            (bed, int(occupied)))
@@ -280,27 +301,67 @@ class Ledger:
         with self._lock:
             return self._transact(work)
 
-    def rebase(self, base_seq, first, intents, agent, at):
-        """Put a newer count under the changes made since ``base_seq``; one transaction.
+    def held(self):
+        """The changes not yet checked against the broker: ``[(seq, Intent, counts before)]``."""
+        with self._lock:
+            rows = self._db.execute("SELECT seq, intent, capacity, occupied, blocked "
+                                    "FROM held ORDER BY seq").fetchall()
+        return [(seq, Intent(**json.loads(intent)), WardCounts(capacity, occupied, blocked))
+                for seq, intent, capacity, occupied, blocked in rows]
 
-        For an old copy that meets a newer count on the broker: every change
-        after ``base_seq`` (none of them published: their outbox and portal
-        rows are dropped) is replaced by ``first`` — ``(Change, seq)``, the
-        move to the broker's counts, recorded unconfirmed — followed by each
-        of ``intents`` (:class:`~agent.ward.Intent`) decided again on the new
-        counts.  Returns ``(recorded, refused)``: ``[(state, event)]`` and
-        ``[(intent, PressRefused)]`` for what the rules now refuse (a refused
-        bed change leaves its bed counted as before it).
+    def base(self):
+        """``(seq, counts)`` as last checked against the broker (before the held changes)."""
+        held = self.held()
+        with self._lock:
+            if not held:
+                return self.seq, self.counts
+            return held[0][0] - 1, held[0][2]
+
+    def counts_at(self, seq):
+        """The counts this ledger had at ``seq``, if it still knows them, else None.
+
+        It knows its current seq, its base and every held seq (those the
+        broker has not checked yet).
+        """
+        held = self.held()
+        with self._lock:
+            if seq == self.seq:
+                return self.counts
+            for row_seq, _, before in held:
+                if row_seq - 1 == seq:
+                    return before
+            return None
+
+    def checked(self):
+        """The broker agreed with this ledger: the held changes are ordinary ones now."""
+        with self._lock:
+            self._transact(lambda db: db.execute("DELETE FROM held"))
+
+    def rebase(self, first, agent, at):
+        """Put a newer count under the held changes; one transaction.
+
+        For an old copy that meets a newer count on the broker: every held
+        change (none of them published: their outbox and portal rows are
+        dropped) is replaced by ``first`` — ``(Change, seq)``, the move to
+        the broker's counts, recorded unconfirmed — followed by each held
+        change's Intent decided again on the new counts.  Returns
+        ``(recorded, refused)``: ``[(state, event)]`` and ``[(intent,
+        PressRefused)]`` for what the rules now refuse (a refused bed change
+        leaves its bed counted as before it).
         """
         change, seq = first
+        held = self.held()
+        base_seq = held[0][0] - 1 if held else self.seq
         refused = []
 
         def work(db):
             db.execute("DELETE FROM outbox WHERE seq > ?", (base_seq,))
             db.execute("DELETE FROM uplink WHERE seq > ?", (base_seq,))
+            db.execute("DELETE FROM held")
             self.outbox_count = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            self.seq = base_seq   # the changes after it are replaced, their seqs free
             written = [self._write_change(db, change, agent, at, None, None, True, seq)]
-            for intent in intents:
+            for _, intent, _ in held:
                 try:
                     again = intent.decide(self.counts)
                 except PressRefused as exc:

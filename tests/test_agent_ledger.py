@@ -184,17 +184,21 @@ def test_unconfirmed_is_kept_until_cleared_and_seq_may_jump_ahead_only(tmp_path)
 def test_a_rebase_puts_a_newer_count_under_the_changes_not_yet_published(tmp_path):
     ledger = new_ledger(tmp_path, uplink=True, counts=WardCounts(10, 6))   # seq 7
     ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)   # 8, published
-    base = ledger.seq
+    assert ledger.base() == (8, WardCounts(10, 7)) and ledger.held() == []
     held = [ward.Intent("taken", "taken"), ward.Intent("sensor", "bed-3", bed="3",
                                                        occupied=True),
             ward.Intent("freed", "freed")]
-    ledger.record(held[0].decide(ledger.counts), "ward-agent", AT)             # 9
-    ledger.record(held[1].decide(ledger.counts), "ward-agent", AT,
-                  bed_counted=held[1].bed_counted)                             # 10
-    ledger.record(held[2].decide(ledger.counts), "ward-agent", AT)             # 11
+    for intent in held:                                                # 9, 10, 11
+        ledger.record(intent.decide(ledger.counts), "ward-agent", AT,
+                      bed_counted=intent.bed_counted, held=intent)
+    ledger.close()
+    ledger = Ledger.open(str(tmp_path), WARD, uplink_body=lambda s: s.to_json())
+    assert [(seq, intent) for seq, intent, _ in ledger.held()] == list(zip((9, 10, 11),
+                                                                          held))
+    assert ledger.base() == (8, WardCounts(10, 7))       # kept across a SIGKILL
     # The broker says seq 30: 10 beds, 9 occupied.  One "taken" fits, the bed's not.
-    newer = ward.Change("set", ledger.counts, WardCounts(10, 9), source="broker")
-    recorded, refused = ledger.rebase(base, (newer, 31), held, "ward-agent", AT)
+    newer = ward.Change("set", WardCounts(10, 7), WardCounts(10, 9), source="broker")
+    recorded, refused = ledger.rebase((newer, 31), "ward-agent", AT)
     assert [(s.seq, s.occupied, s.unconfirmed) for s, _ in recorded] == [
         (31, 9, True), (32, 10, True), (33, 9, True)]
     assert [e.kind for _, e in recorded] == ["set", "taken", "freed"]
@@ -203,10 +207,21 @@ def test_a_rebase_puts_a_newer_count_under_the_changes_not_yet_published(tmp_pat
     assert ledger.bed_counted("3") is False        # the count does not include it
     assert [seq for seq, _ in ledger.outbox(0, 10)] == [8, 31, 32, 33]
     assert ledger.uplink_count() == 4 and ledger.outbox_count == 4
+    assert ledger.held() == []
     ledger.close()
     again = Ledger.open(str(tmp_path), WARD)
     assert (again.seq, again.counts, again.unconfirmed) == (33, WardCounts(10, 9), True)
     again.close()
+
+
+def test_held_changes_become_ordinary_once_checked(tmp_path):
+    ledger = new_ledger(tmp_path)
+    intent = ward.Intent("taken", "taken")
+    ledger.record(intent.decide(ledger.counts), "ward-agent", AT, held=intent)
+    assert ledger.base() == (7, WardCounts(40, 10)) and len(ledger.held()) == 1
+    ledger.checked()
+    assert ledger.base() == (8, WardCounts(40, 11)) and ledger.held() == []
+    ledger.close()
 
 
 class WatchedLock:
