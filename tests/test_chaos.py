@@ -44,7 +44,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -56,7 +55,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bedboard.errors import ContractError
 from bedboard.mosquitto import PrivateBroker
 from bedboard.payloads import WardState
-from bedboard.topics import WardKey
 from display import framelog
 
 _LOG = logging.getLogger(__name__)
