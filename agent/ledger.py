@@ -412,7 +412,7 @@ class Ledger:
                           unconfirmed=unconfirmed)
         event = WardEvent(kind=change.kind, bed=change.bed, capacity=after.capacity,
                           occupied=after.occupied, blocked=after.blocked, seq=seq,
-                          at=at, agent=agent)
+                          at=at, agent=agent, unconfirmed=unconfirmed)
         db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
                    "blocked = ?, seq = ?, at = ?, config_capacity = ?, unconfirmed = ? "
                    "WHERE id = 1",

@@ -236,6 +236,10 @@ class WardEvent:
     agent: str
     bed: str = None
     blocked: int = 0
+    # Addition to contract v1 (docs/contract.md), optional on the wire and sent
+    # only when true: the count this event leaves is the agent's unconfirmed
+    # one (as in its WardState).
+    unconfirmed: bool = False
 
     def __post_init__(self):
         if self.kind not in EVENT_KINDS:
@@ -253,13 +257,17 @@ class WardEvent:
         _integer("seq", self.seq, 0, MAX_SEQ)
         object.__setattr__(self, "at", _check_at(self.at))
         check_device_id(self.agent, "agent")
+        _flag("unconfirmed", self.unconfirmed)
 
     def to_dict(self):
         """The payload as a JSON-ready dict."""
-        return {"v": VERSION, "kind": self.kind, "bed": self.bed,
-                "capacity": self.capacity, "occupied": self.occupied,
-                "blocked": self.blocked, "seq": self.seq,
-                "at": format_at(self.at), "agent": self.agent}
+        out = {"v": VERSION, "kind": self.kind, "bed": self.bed,
+               "capacity": self.capacity, "occupied": self.occupied,
+               "blocked": self.blocked, "seq": self.seq,
+               "at": format_at(self.at), "agent": self.agent}
+        if self.unconfirmed:
+            out["unconfirmed"] = True
+        return out
 
     def to_json(self):
         """The payload as UTF-8 JSON bytes."""
@@ -277,7 +285,8 @@ class WardEvent:
                    blocked=obj.get("blocked", 0),
                    seq=_require(obj, "seq", "WardEvent"),
                    at=parse_at(_require(obj, "at", "WardEvent")),
-                   agent=_require(obj, "agent", "WardEvent"))
+                   agent=_require(obj, "agent", "WardEvent"),
+                   unconfirmed=obj.get("unconfirmed", False))
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ def test_a_recovered_count_is_unconfirmed_until_a_bed_manager_sets_it(
         running.wait_delivered()
     assert "applied a set command by bed-manager (reason: counted the beds) [id r-1]" \
         in caplog.text
-    assert [(e.seq, e.kind) for e in events(probe)][-2:] == [(5, "set"), (6, "taken")]
+    assert [(e.seq, e.kind, e.unconfirmed) for e in events(probe)][-3:] == [
+        (4, "freed", True), (5, "set", False), (6, "taken", False)]
 
 
 # -- an old ledger copy: never a reused seq -----------------------------------

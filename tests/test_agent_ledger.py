@@ -167,11 +167,12 @@ def test_unconfirmed_is_kept_until_cleared_and_seq_may_jump_ahead_only(tmp_path)
                            40, "broker", unconfirmed=True)
     assert ledger.state("ward-agent", mismatched=2) == WardState(
         40, 10, 7, AT, "ward-agent", unconfirmed=True, mismatched=2)
-    state, _ = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
-    assert state.unconfirmed and state.seq == 8
+    state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
+    assert state.unconfirmed and state.seq == 8 and event.unconfirmed
     state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT,
                                  unconfirmed=False, seq=20)
-    assert (state.seq, state.unconfirmed, event.seq) == (20, False, 20)
+    assert (state.seq, state.unconfirmed, event.seq, event.unconfirmed) == (
+        20, False, 20, False)
     with pytest.raises(ValueError, match="seq 20 would not be after 20"):
         ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT, seq=20)
     assert ledger.seq == 20 and ledger.outbox_count == 2
