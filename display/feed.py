@@ -172,6 +172,8 @@ class Feed:
         self.clock = clock
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self.wall_synced = wall_synced or (lambda: True)
+        self._synced = None              # its last answer, asked at most once a second
+        self._synced_asked = None
         self.drops = drops or DropLog(clock=clock)
         self._queue = collections.deque()
         self._pending = False
@@ -224,8 +226,18 @@ class Feed:
             self.drops.drop(_kind(exc), topic, exc)
             return None
         return WardStateArrived(key, state, now,
-                                self.wall_clock() if self.wall_synced() else None,
+                                self.wall_clock() if self._clock_synced(now) else None,
                                 retained)
+
+    def _clock_synced(self, now):
+        """Whether the wall clock is synchronised, asked at most once a second.
+
+        Only paho's thread calls it: in a burst, a system call for every
+        message cost a quarter of that thread (``make bench``).
+        """
+        if self._synced_asked is None or now - self._synced_asked >= 1.0:
+            self._synced, self._synced_asked = bool(self.wall_synced()), now
+        return self._synced
 
     def _put(self, event):
         self._queue.append(event)

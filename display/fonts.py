@@ -14,6 +14,7 @@ conjuncts fall apart ("মেডিসিন" comes out "মডেসিনি")
 
 import logging
 import os
+from collections import OrderedDict
 import shutil
 import subprocess
 
@@ -22,6 +23,7 @@ import pygame
 _LOG = logging.getLogger(__name__)
 
 NOTO = "/usr/share/fonts/truetype/noto"
+MAX_OPEN_FONTS = 48         # sizes × faces kept open
 
 LATIN, BENGALI = "latin", "bengali"
 
@@ -94,7 +96,10 @@ class FontBook:
         if not self.has_bengali:
             _LOG.warning("no Bengali font found (install fonts-noto-core): the board "
                          "shows English only")
-        self._fonts = {}
+        # Fitting text tries many sizes once and draws with a few: keep the
+        # sizes used lately, not every size ever tried (each open Font holds a
+        # file descriptor and ~150 KB).
+        self._fonts = OrderedDict()
         self._bengali_glyphs = {}
 
     @property
@@ -111,6 +116,10 @@ class FontBook:
         if font is None:
             font = self._open(script, bold, size)
             self._fonts[key] = font
+            if len(self._fonts) > MAX_OPEN_FONTS:
+                self._fonts.popitem(last=False)
+        else:
+            self._fonts.move_to_end(key)
         return font
 
     def _open(self, script, bold, size):

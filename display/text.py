@@ -103,12 +103,19 @@ def _is_bengali_letter(char):
     return 0x0980 <= code <= 0x09FF or code in (0x200C, 0x200D, 0x0964, 0x0965)
 
 
-class _Cache(OrderedDict):
-    """A small least-recently-used map."""
+class ImageCache(OrderedDict):
+    """A least-recently-used map, bounded by a count and, for images, by their bytes.
 
-    def __init__(self, limit):
+    A board runs for months and its texts change every minute ("updated 7
+    min ago"): a cache bounded only by count filled with lines of 100–300 KB
+    each (the soak in ``make bench`` saw it grow 1.4 → 16 MiB in a day).
+    """
+
+    def __init__(self, limit, max_bytes=None):
         super().__init__()
         self.limit = limit
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
     def fetch(self, key):
         """The value for ``key``, or None; marks it recently used."""
@@ -118,21 +125,37 @@ class _Cache(OrderedDict):
         return value
 
     def keep(self, key, value):
-        """Store ``value``; drop the least recently used beyond the limit."""
+        """Store ``value``; drop the least recently used beyond the limits."""
+        if key in self:
+            self.bytes -= _weight(self.pop(key))
         self[key] = value
-        if len(self) > self.limit:
-            self.popitem(last=False)
+        self.bytes += _weight(value)
+        while len(self) > 1 and (len(self) > self.limit or (
+                self.max_bytes is not None and self.bytes > self.max_bytes)):
+            _, dropped = self.popitem(last=False)
+            self.bytes -= _weight(dropped)
         return value
+
+
+def _weight(value):
+    """Bytes of pixels in ``value`` (a Surface, or a tuple/dict holding them)."""
+    if isinstance(value, pygame.Surface):
+        return value.get_width() * value.get_height() * value.get_bytesize()
+    if isinstance(value, dict):
+        return sum(_weight(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(_weight(v) for v in value)
+    return 0
 
 
 class TextPainter:
     """Renders and fits the board's text with a FontBook."""
 
-    def __init__(self, fonts, cache_size=3000):
+    def __init__(self, fonts, cache_size=3000, cache_bytes=8 * 2 ** 20):
         self.fonts = fonts
-        self._lines = _Cache(cache_size)
-        self._digits = _Cache(64)
-        self._figures = _Cache(512)
+        self._lines = ImageCache(cache_size, cache_bytes)
+        self._digits = ImageCache(64, cache_bytes)
+        self._figures = ImageCache(512, cache_bytes)
         self._ratios = {}
         self._widths = {}
         self._heights = {}

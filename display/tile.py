@@ -17,13 +17,11 @@ beds".  What was drawn and left out is kept for each tile
 (:meth:`TileArtist.report`).
 """
 
-from collections import OrderedDict
-
 import pygame
 
 from .board import Reason, Status
 from .layout import Box
-from .text import TextDrawn, converted, joined, place, report
+from .text import ImageCache, TextDrawn, converted, joined, place, report
 
 # The column's phrases by importance: a higher rank is left out first.
 RANKS = {"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4}
@@ -175,14 +173,15 @@ class TileArtist:
     the palette changes.
     """
 
-    def __init__(self, painter, words, keep=512):
+    def __init__(self, painter, words, keep=512, keep_bytes=32 * 2 ** 20):
         self.painter = painter
         self.words = words
         self.keep = keep
         self._geometry = None
         self._palette = None
         self._plates = {}
-        self._parts = OrderedDict()
+        # bounded by bytes too: a month of "updated N min ago" makes new views
+        self._parts = ImageCache(keep, keep_bytes)
 
     def _configure(self, geometry, palette):
         if geometry is not self._geometry or palette is not self._palette:
@@ -214,15 +213,10 @@ class TileArtist:
         return tuple(d.moved(box.x, box.y) for d in drawn), left_out
 
     def _finished(self, view, look):
-        found = self._parts.get(view)
+        found = self._parts.fetch(view)
         if found is not None:
-            self._parts.move_to_end(view)
             return found
-        found = self._render(view, look)
-        self._parts[view] = found
-        if len(self._parts) > self.keep:
-            self._parts.popitem(last=False)
-        return found
+        return self._parts.keep(view, self._render(view, look))
 
     def _plate(self, look, highlighted):
         key = (look, highlighted)

@@ -451,3 +451,16 @@ def test_a_figure_of_many_digits_never_spills_out_of_its_box(painter):
         for width in range(30, 260, 7):
             image = painter.figure(text, 400, width, (255, 255, 255), (0, 0, 0))
             assert image.get_width() <= width, (text, width)
+
+
+def test_the_image_caches_are_bounded_by_bytes_as_well_as_by_count():
+    from display.text import ImageCache
+    cache = ImageCache(limit=100, max_bytes=3 * 100 * 100 * 4)
+    for number in range(10):
+        cache.keep(number, pygame.Surface((100, 100), 0, 32))
+    assert list(cache) == [7, 8, 9] and cache.bytes == 3 * 100 * 100 * 4
+    cache.fetch(7)
+    cache.keep("big", pygame.Surface((100, 100), 0, 32))
+    assert list(cache) == [9, 7, "big"]       # the least recently used went first
+    huge = cache.keep("huge", pygame.Surface((400, 400), 0, 32))
+    assert list(cache) == ["huge"] and cache.fetch("huge") is huge   # one always stays
