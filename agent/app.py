@@ -36,7 +36,7 @@ import time
 
 import json
 
-from bedboard import sdnotify
+from bedboard import sdnotify, timesync
 from bedboard.errors import ContractError, LedgerError, LinkError, PressRefused
 from bedboard.link import BrokerLink
 from bedboard.payloads import SetCommand, SetReply, utc_now
@@ -313,6 +313,10 @@ class WardAgent:
         ledger = Ledger.create(self.settings.state_dir, self.settings.ward,
                                self.settings.id, counts, seq, at, self.settings.capacity,
                                origin, self._uplink_body(), unconfirmed=unconfirmed)
+        # the new ledger's "at": the broker's, as synchronised as its agent said;
+        # or stamped just now, by this clock
+        ledger.at_synced = (bool(recovery.found.synced) if origin == "broker"
+                            else bool(timesync.synchronised()))
         for contact in self.panel.contacts.values():
             ledger.set_bed(contact.bed, contact.is_occupied)
         self._open(ledger, audit=False)
@@ -333,6 +337,7 @@ class WardAgent:
 
     def _open(self, ledger, audit, now=None):
         self._ledger = ledger
+        ledger.clock_synced = timesync.synchronised   # each change's "at" says if it was
         if ledger.agent != self.settings.id:
             _LOG.info("the ledger was kept by agent %s; this agent is %s",
                       ledger.agent, self.settings.id)

@@ -166,6 +166,11 @@ class Ledger:
         self.unconfirmed = bool(unconfirmed)
         self.counts = WardCounts(capacity, occupied, blocked)
         self.at = parse_at(at)
+        # Whether ``at`` was stamped by a synchronised clock: known only for a
+        # change made by this process (a Pi may boot with a wrong clock); the
+        # agent sets ``clock_synced`` (bedboard.timesync.synchronised).
+        self.at_synced = False
+        self.clock_synced = lambda: False
         self.outbox_count = connection.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
     # -- opening -----------------------------------------------------------
@@ -251,6 +256,7 @@ class Ledger:
             return WardState(capacity=self.counts.capacity,
                              occupied=self.counts.occupied, blocked=self.counts.blocked,
                              seq=self.seq, at=self.at, agent=agent,
+                             synced=self.at_synced,
                              unconfirmed=self.unconfirmed, mismatched=mismatched)
 
     def outbox(self, after, limit):
@@ -384,17 +390,17 @@ class Ledger:
         Called with the lock held.
         """
         saved = (self.counts, self.seq, self.at, self.agent, self.config_capacity,
-                 self.unconfirmed, self.outbox_count)
+                 self.unconfirmed, self.outbox_count, self.at_synced)
         try:
             with _transaction(self._db) as db:
                 return work(db)
         except sqlite3.Error as exc:
             (self.counts, self.seq, self.at, self.agent, self.config_capacity,
-             self.unconfirmed, self.outbox_count) = saved
+             self.unconfirmed, self.outbox_count, self.at_synced) = saved
             raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
         except BaseException:
             (self.counts, self.seq, self.at, self.agent, self.config_capacity,
-             self.unconfirmed, self.outbox_count) = saved
+             self.unconfirmed, self.outbox_count, self.at_synced) = saved
             raise
 
     def _write_change(self, db, change, agent, at, bed_counted, config_capacity,
@@ -426,6 +432,7 @@ class Ledger:
             db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
                        (bed_counted[0], int(bed_counted[1])))
         self.counts, self.seq, self.at, self.agent = after, seq, state.at, agent
+        self.at_synced = bool(self.clock_synced())
         self.config_capacity, self.unconfirmed = config_capacity, unconfirmed
         self.outbox_count += 1
         return state, event

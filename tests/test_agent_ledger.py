@@ -263,3 +263,23 @@ def test_the_in_memory_copy_agrees_with_the_file_whenever_the_lock_is_free(tmp_p
     ledger.set_config_capacity(44)
     assert seen and all(ours == on_disk for ours, on_disk in seen)
     ledger.close()
+
+
+def test_a_change_says_whether_its_at_came_from_a_synchronised_clock(tmp_path):
+    ledger = new_ledger(tmp_path)
+    try:
+        assert not ledger.state("ward-agent").synced      # a copy from disk: not known
+        ledger.clock_synced = lambda: True
+        ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
+        assert ledger.state("ward-agent").synced
+        assert b'"synced":true' in ledger.state("ward-agent").to_json()
+        ledger.clock_synced = lambda: False               # the time server went away
+        ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
+        assert not ledger.state("ward-agent").synced
+    finally:
+        ledger.close()
+    reopened = Ledger.open(str(tmp_path), WARD)
+    try:
+        assert not reopened.state("ward-agent").synced
+    finally:
+        reopened.close()
