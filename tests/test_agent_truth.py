@@ -30,8 +30,8 @@ loses its ledger, restores an old copy of it, and has the bed manager send
 * a count read from the broker or an old copy stays ``unconfirmed`` until a
   bed manager's ``set``, and every ``set`` gets its reply.
 
-``make test`` runs a few dozen short programs (a few seconds);
-``BEDBOARD_CHAOS=1`` (``make chaos``) runs thousands of longer ones.
+``make test`` runs a hundred programs of up to 50 steps (about 5 s);
+``BEDBOARD_CHAOS=1`` (``make chaos``) runs 2,000 of up to 100 steps (about 2 min).
 """
 
 import os
@@ -41,6 +41,7 @@ import tempfile
 from dataclasses import dataclass
 
 import hypothesis.strategies as st
+import pytest
 from gpiozero.pins.mock import MockFactory
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant,
@@ -55,10 +56,10 @@ from bedboard.payloads import SetReply, WardEvent, WardState
 from .agent_helpers import EVENT, REPLY, SET, STATE, STATUS, write_config
 
 settings.register_profile(
-    "agent-truth", max_examples=30, stateful_step_count=40, deadline=None,
+    "agent-truth", max_examples=100, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile(
-    "agent-truth-chaos", max_examples=3000, stateful_step_count=120, deadline=None,
+    "agent-truth-chaos", max_examples=2000, stateful_step_count=100, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 PROFILE = "agent-truth-chaos" if os.environ.get("BEDBOARD_CHAOS") else "agent-truth"
 
@@ -241,8 +242,9 @@ class FakeLink:
 class AgentTruth(RuleBasedStateMachine):
     """The agent, its ledger and a stood-in network, against SPEC's rules."""
 
-    @initialize(capacity=st.integers(1, 6), occupied=st.integers(0, 6))
-    def start(self, capacity, occupied):
+    @initialize(capacity=st.integers(1, 6), occupied=st.integers(0, 6),
+                settled=st.booleans())
+    def start(self, capacity, occupied, settled=False):
         # tmpfs when there is one: the ledger fsyncs every change
         self.tmp = tempfile.mkdtemp(prefix="bedboard-truth-",
                                     dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -264,6 +266,8 @@ class AgentTruth(RuleBasedStateMachine):
         self._seq_counts = {}      # seq → counts of every state the broker took
         self._states_checked = 0
         self._launch()
+        if settled:            # most programs begin with a ward already counting
+            self._settle()
 
     # -- the agent's life ------------------------------------------------------
     def _launch(self):
@@ -358,10 +362,13 @@ class AgentTruth(RuleBasedStateMachine):
         self.react()
 
     @precondition(lambda self: self.network.up)
-    @rule()
-    def connection_lost(self):
+    @rule(presses=st.lists(st.sampled_from(["taken", "freed", "blocked"]), max_size=3))
+    def connection_lost(self, presses=()):
+        """The connection drops (what is in flight is lost); presses go on meanwhile."""
         self.network.drop()
         self.react()
+        for kind in presses:
+            self.press(kind)
 
     @precondition(lambda self: not self.network.up and self.network.link is not None)
     @rule(resend_first=st.booleans())
@@ -488,7 +495,8 @@ class AgentTruth(RuleBasedStateMachine):
 
 
 AgentTruth.TestCase.settings = settings.get_profile(PROFILE)
-TestAgentTruth = AgentTruth.TestCase
+TestAgentTruth = pytest.mark.timeout(3600 if os.environ.get("BEDBOARD_CHAOS") else 120)(
+    AgentTruth.TestCase)
 
 
 # -- what the machine found, as plain tests -----------------------------------
