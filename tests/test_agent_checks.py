@@ -251,6 +251,33 @@ def test_recovery_and_audit_work_on_nats(tmp_path):
             nats.wait()
 
 
+def test_a_lost_ledger_is_recovered_through_another_node_of_a_nats_cluster(tmp_path):
+    # Issue 12 #14 on the state tier of issue 9: the count published through
+    # one node, the ledger lost, the count recovered through another node
+    # (once that node holds the retained state: replication lag is the
+    # cluster's, and no barrier can wait for it).
+    from bedboard.natscluster import PrivateNatsCluster
+    from .cluster_helpers import retained_state as node_state
+    if shutil.which("nats-server") is None:
+        pytest.skip("nats-server is not installed (scripts/system-deps installs it)")
+    with PrivateNatsCluster(workdir=str(tmp_path / "nats")) as cluster:
+        first, other = (int(h.rsplit(":", 1)[1]) for h in cluster.hosts((0, 2)))
+        config = write_config(tmp_path, first, capacity=40, occupied=10)
+        with RunningAgent(config) as running:
+            running.wait_ready(20)
+            for kind in ("taken", "blocked", "taken"):
+                running.press(kind)
+            running.wait_delivered(20)
+        assert node_state(cluster.hosts((2,))[0], "female-2").seq == 3
+        shutil.rmtree(tmp_path / "state")
+        config = write_config(tmp_path, other, capacity=40, occupied=0)
+        with RunningAgent(config) as running:
+            running.wait_ready(20)
+            ledger = running.agent.ledger
+            assert (ledger.seq, ledger.counts, ledger.unconfirmed) == (
+                3, WardCounts(40, 12, 1), True)
+
+
 def _listening(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
