@@ -31,7 +31,7 @@ test: $(STAMP)
 # real agents, a real board and a broker that keeps dying (its figures printed).
 chaos: $(STAMP)
 	@scripts/system-deps
-	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider \
+	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout=0 \
 		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py) tests/test_chaos.py
 
 # Speed and memory, end to end (about 15 minutes): BENCHMARKS.md and bench.json.

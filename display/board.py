@@ -38,7 +38,8 @@ The rules it keeps are the contract's (docs/contract.md, "Rules"):
 * **The total** counts each live ward once; while the link is down it is
   the total when it went down, and not known once no tile is live.
 * **"Beds just freed"** is a live change only: a newer state, received live,
-  from a ward that was reporting, raising a complete tile from FULL.
+  from a ward that was reporting and had already spoken live on this
+  connection of the board's, raising a complete tile from FULL.
 
 "Updated N min ago" is timed on the monotonic clock from the live receipt
 that changed the figures.  For a figure first seen, or changed while the
@@ -145,7 +146,7 @@ class _Report:
     """What one agent said of one ward."""
 
     __slots__ = ("agent", "state", "first", "heard", "expires", "applied", "changed",
-                 "reset", "reused")
+                 "reset", "reused", "live_link")
 
     def __init__(self, agent, state, now):
         self.agent = agent
@@ -157,6 +158,7 @@ class _Report:
         self.changed = None       # monotonic time its figures last changed; None: unknown
         self.reset = False        # a lower seq came live: the panel restarted from an old copy
         self.reused = False       # an equal seq came with other counts
+        self.live_link = None     # the board's connection on which it last spoke live
 
 
 class _Ward:
@@ -204,6 +206,7 @@ class Board:
         self._views = {}                  # TileSpec -> (stamp, until, TileView, counted)
         self._started = now
         self._connected = False
+        self._link = 0                    # counts the board's connections
         self._ever_connected = False
         self._connection_changed = now
         self._connection_wall = None
@@ -267,6 +270,10 @@ class Board:
         lifetime = self.retained_for if retained else self.stale_after
         was_current = report is not None and self._current(ward, now) is report
         was_reporting = report is not None and self._reporting(report, now)
+        # a change is "live" only from a ward that already spoke live on this
+        # connection: what an agent publishes on its (or the board's) return
+        # may have happened during the outage
+        was_live = report is not None and report.live_link == self._link
         shown_before = self._shown(ward, now)
         if report is None:
             report = _Report(agent, state, now)
@@ -313,6 +320,7 @@ class Board:
             return True
         if not retained:
             report.heard = now
+            report.live_link = self._link
         report.expires = max(report.expires, now + lifetime)
         if applied:
             report.applied = now
@@ -324,7 +332,7 @@ class Board:
         self._touch(key)
         self._update_highlights(covering, before, now, key,
                                 live_change=(applied and not retained and was_current
-                                             and was_reporting))
+                                             and was_reporting and was_live))
         return True
 
     def receive_retired(self, key, now):
@@ -375,6 +383,7 @@ class Board:
         self._connection_wall = wall
         if connected:
             self._ever_connected = True
+            self._link += 1
         return True
 
     # -- output --------------------------------------------------------------

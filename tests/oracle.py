@@ -59,6 +59,7 @@ class _Replay:
     def __init__(self, rules):
         self.rules = rules
         self.connected = False
+        self.link = 0             # the board's connections so far
         self.ever_connected = False
         self.link_changed = rules.started
         self.link_wall = None
@@ -131,6 +132,7 @@ class _Replay:
             self.link_changed = now
             self.link_wall = wall
             self.ever_connected = self.ever_connected or connected
+            self.link += connected
         elif kind == "status":
             device, online, _retained = heard.what
             self.status[device] = True if online is None else online
@@ -153,10 +155,12 @@ class _Replay:
         life = self.rules.retained_for if retained else self.rules.stale_after
         was_current = report is not None and self.current(key, now) is report
         was_reporting = report is not None and self.reporting(report, now)
+        was_live = report is not None and report["live_link"] == self.link
         shown_before = self.shown(key, now)
         if report is None:
             report = {"agent": agent, "state": state, "first": now, "heard": now,
                       "expires": now, "applied": now, "reset": False, "reused": False,
+                      "live_link": None,
                       "changed": change_time(state, now, wall, retained, shown_before)}
             if len(reports) >= MAX_AGENTS_PER_WARD:     # the least recently heard goes
                 del reports[min(reports.values(), key=lambda r: r["heard"])["agent"]]
@@ -185,10 +189,12 @@ class _Replay:
             return
         if not retained:
             report["heard"] = now
+            report["live_link"] = self.link
         report["expires"] = max(report["expires"], now + life)
         if applied:
             report["applied"] = now
-        live_change = applied and not retained and was_current and was_reporting
+        live_change = (applied and not retained and was_current and was_reporting
+                       and was_live)
         for spec in covering:
             live, vac, _capacity, complete = self.figures(spec, now)
             if vac == 0 or not complete:

@@ -482,3 +482,19 @@ def test_while_the_link_is_down_an_offline_panel_is_still_named_and_silence_is_b
     view = made.view(20.0)
     assert view.tiles[1].reason is Reason.OFFLINE          # known before the link went
     assert made.view(400.0).tiles[0].reason is Reason.CONNECTION
+
+
+def test_highlight_never_from_a_change_made_while_the_board_was_away():
+    """Found by the truth machine under make chaos: the bed was freed during an
+    outage; the agent's republish on its return is newer, and live, but not news."""
+    made = board(highlight_seconds=300)
+    full_icu(made, retained=True)                       # the broker's copy at start
+    made.receive_status("nrs-icu-unit-1", True, 1.0, retained=True)
+    made.set_connected(False, 5.0, WALL)
+    made.set_connected(True, 6.0, WALL)
+    made.receive_state(ICU, state(10, 8, seq=2, agent="nrs-icu-unit-1"), 7.0)
+    assert not tile(made, 1, now=7.0).highlighted
+    # once it has spoken live on this connection, its next change is news
+    made.receive_state(ICU, state(10, 10, seq=3, agent="nrs-icu-unit-1"), 8.0)
+    made.receive_state(ICU, state(10, 9, seq=4, agent="nrs-icu-unit-1"), 9.0)
+    assert tile(made, 1, now=9.0).highlighted
