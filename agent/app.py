@@ -34,22 +34,21 @@ import logging
 import queue
 import time
 
-import json
-
 from bedboard import sdnotify, timesync
-from bedboard.errors import ContractError, LedgerError, LinkError, PressRefused
+from bedboard.errors import LedgerError, LinkError, PressRefused
 from bedboard.link import BrokerLink
-from bedboard.payloads import SetCommand, SetReply, utc_now
+from bedboard.payloads import utc_now
 from bedboard.topics import ward_topic
 
 from . import ward as rules
+from .commands import read_set, reply
 from .contacts import ContactWatch
 from .events import (Accepted, Acked, Arrived, BedChanged, EndOfInput, Ignored,
                      Linked, Pressed, Refused, Stop, TooShort)
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
-from .recovery import RETRY_AFTER, Recovery, starting_point
+from .recovery import RETRY_AFTER, Recovery, is_old_copy, starting_point
 from .uplink import Uplink, portal_body
 from .ward import Intent, WardCounts
 
@@ -192,11 +191,6 @@ class WardAgent:
                                    self._uplink_body()), audit=True, now=now)
         else:
             self._recover(now)
-
-    @property
-    def finished(self):
-        """The exit status once the agent decided to stop, else None."""
-        return self._exit
 
     def _loop(self):
         while self._exit is None:
@@ -414,7 +408,7 @@ class WardAgent:
         audit.end()
         found, ledger = audit.found, self._ledger
         base_seq, base_counts = ledger.base()
-        if found is not None and self._is_old_copy(found, base_seq):
+        if found is not None and is_old_copy(found, ledger):
             self._rebase(found, base_seq, base_counts)
         else:
             if found is not None and found.agent != self.settings.id \
@@ -430,22 +424,6 @@ class WardAgent:
         self.publisher.release()
         self._start_uplink()
         self._check_contacts()
-
-    def _is_old_copy(self, found, base_seq):
-        """Whether the broker's ``found`` shows this ledger to be an old copy.
-
-        It is when the broker knows a seq the ledger does not have yet, or
-        a seq the ledger has with other counts.  A seq among the held
-        changes with the same counts was published by an earlier run of
-        this very ledger (a SIGKILL after the broker's check): not old.
-        """
-        if found.seq > self._ledger.seq:
-            return True
-        if found.seq < base_seq:
-            return False
-        ours = self._ledger.counts_at(found.seq)
-        return ours is None or (ours.capacity, ours.occupied, ours.blocked) != (
-            found.capacity, found.occupied, found.blocked)
 
     def _rebase(self, found, base_seq, base_counts):
         """The ledger is an old copy: take the broker's counts at its seq + 1 (SPEC rule 2)."""
@@ -541,32 +519,27 @@ class WardAgent:
             self._set_received(received)
 
     def _set_received(self, received):
-        command = None
-        if received.retained:
+        reading = read_set(received)
+        if reading.retained:
             self._set_warnings.warning("ignored a retained set command on %s: a "
                                        "correction must not be retained, or it would "
                                        "be applied again on every reconnect",
                                        received.topic)
-            self._reply(_request_id(received.payload), False,
-                        reason="a set command must not be retained")
+        elif reading.command is None:
+            self._set_warnings.warning("ignored a set command: %s", reading.refusal)
+        if reading.command is None:
+            self._reply(reading.request_id, False, reason=reading.refusal)
             return
-        try:
-            command = SetCommand.parse(received.payload)
-        except ContractError as exc:
-            self._set_warnings.warning("ignored a set command: %s", exc)
-            self._reply(_request_id(received.payload), False,
-                        reason="invalid set command: %s" % exc)
-            return
+        command = reading.command
+        by = command.by or "an operator"
         if self._ledger is None or self._holding:
             why = NOT_READY % ("recovered from the broker" if self._ledger is None
                                else "checked against the broker")
-            _LOG.warning("refused a set command by %s: %s", command.by or "an operator",
-                         why)
+            _LOG.warning("refused a set command by %s: %s", by, why)
             self._reply(command.id, False, reason=why)
             return
         try:
-            change = rules.correct(self._ledger.counts, command,
-                                   source="set by %s" % (command.by or "an operator"))
+            change = rules.correct(self._ledger.counts, command, source="set by %s" % by)
         except PressRefused as exc:
             self._set_warnings.warning("ignored a set command %s: %s",
                                        command.to_json().decode("utf-8"), exc)
@@ -578,17 +551,17 @@ class WardAgent:
         if state is None:
             self._reply(command.id, False, reason="the count could not be kept on disk")
             return
-        _LOG.info("applied a set command by %s (reason: %s)%s: %s, seq %d",
-                  command.by or "an operator", command.reason or "none given",
+        _LOG.info("applied a set command by %s (reason: %s)%s: %s, seq %d", by,
+                  command.reason or "none given",
                   " [id %s]" % command.id if command.id else "",
                   change.after.describe(), state.seq)
         self._reply(command.id, True, seq=state.seq)
 
     def _reply(self, request_id, ok, seq=None, reason=None):
-        reply = SetReply(ok=ok, agent=self.settings.id, at=utc_now(), id=request_id,
-                         seq=seq, reason=reason)
         try:
-            self.link.publish(self._reply_topic, reply.to_json(), retain=False, qos=1)
+            self.link.publish(self._reply_topic,
+                              reply(self.settings.id, request_id, ok, seq, reason),
+                              retain=False, qos=1)
         except LinkError as exc:
             _LOG.warning("the answer to a set command was not sent: %s", exc)
 
@@ -705,15 +678,3 @@ class WardAgent:
         if self._exit is None:
             self._exit = 1
 
-
-def _request_id(payload):
-    """The ``id`` of a set command that could not be parsed, if one can be read."""
-    try:
-        obj = json.loads(bytes(payload).decode("utf-8"))
-        candidate = obj.get("id") if isinstance(obj, dict) else None
-        if candidate is None:
-            return None
-        SetReply(ok=False, agent="x", at=utc_now(), id=candidate)
-        return candidate
-    except (ValueError, ContractError, TypeError, AttributeError):
-        return None

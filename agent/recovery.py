@@ -155,6 +155,27 @@ class Recovery:
         return self.finished
 
 
+def is_old_copy(found, ledger):
+    """Whether the broker's state ``found`` shows ``ledger`` to be an old copy.
+
+    It does when the broker knows a seq the ledger has not reached, or a
+    seq the ledger still knows (its base, a held change, its last) with
+    other counts.  A broker seq older than the ledger's base is the broker
+    lagging behind, not the ledger.  A seq among the held changes with the
+    same counts was published by an earlier run of this very ledger (a
+    SIGKILL after the broker's check), or reached again by the same change
+    (a bed contact caught up at start): the same state, not an old copy.
+    """
+    if found.seq > ledger.seq:
+        return True
+    base_seq, _ = ledger.base()
+    if found.seq < base_seq:
+        return False
+    ours = ledger.counts_at(found.seq)
+    return ours is None or (ours.capacity, ours.occupied, ours.blocked) != (
+        found.capacity, found.occupied, found.blocked)
+
+
 def starting_point(found, settings):
     """``(counts, seq, at, origin, unconfirmed)`` for a new ledger, from what the broker held.
 

@@ -78,7 +78,7 @@ def test_a_recovered_count_is_unconfirmed_until_a_bed_manager_sets_it(
         running.wait_delivered()
         assert retained_state(mosquitto.host, mosquitto.port).unconfirmed
     with RunningAgent(config) as running:               # kept across a restart
-        running.wait_ready()
+        running.wait_checked()
         assert running.agent.ledger.unconfirmed
         set_command(probe, {"occupied": 9, "by": "bed-manager", "id": "r-1",
                             "reason": "counted the beds"})

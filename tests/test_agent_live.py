@@ -153,7 +153,7 @@ def test_warnings_about_bad_set_commands_are_rate_limited(tmp_path, mosquitto, p
     caplog.set_level(logging.WARNING)
     config = write_config(tmp_path, mosquitto.port)
     with RunningAgent(config) as running:
-        running.wait_ready()
+        running.wait_checked()        # subscribed, and past the check of its count
         for _ in range(20):
             set_command(probe, b"garbage")
         set_command(probe, {"occupied": 12})

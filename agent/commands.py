@@ -1,0 +1,68 @@
+"""A bed manager's ``set`` commands as the agent reads them, and its answers.
+
+Every command that reaches the agent is answered on the ward's ``reply``
+topic (a :class:`~bedboard.payloads.SetReply`, QoS 1, not retained) with the
+command's ``id``: applied, with the seq of the state that carries it, or
+refused, with the reason — so the operators' ``bedboard set`` can tell an
+applied correction from a refused one, and either from silence.  This
+module decides what a received message *is*; the agent decides whether it
+fits the ward, and applies it.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+
+from bedboard.errors import ContractError
+from bedboard.payloads import SetCommand, SetReply, utc_now
+
+_LOG = logging.getLogger(__name__)
+
+RETAINED = "a set command must not be retained"
+
+
+@dataclass(frozen=True)
+class SetReading:
+    """A received set command: the command, or why it cannot be one.
+
+    ``request_id`` is the command's ``id`` — read from the JSON even when the
+    rest of it is invalid, so that the refusal still reaches who asked.
+    """
+
+    command: SetCommand = None
+    request_id: str = None
+    refusal: str = None     # the reply's reason, when it cannot be applied at all
+    retained: bool = False
+
+
+def read_set(received):
+    """What a message on the ward's ``set`` topic asks (a ``bedboard.link.Received``)."""
+    if received.retained:
+        # A correction handed out again on a later connect must not be applied again.
+        return SetReading(request_id=request_id(received.payload), refusal=RETAINED,
+                          retained=True)
+    try:
+        command = SetCommand.parse(received.payload)
+    except ContractError as exc:
+        return SetReading(request_id=request_id(received.payload),
+                          refusal="invalid set command: %s" % exc)
+    return SetReading(command=command, request_id=command.id)
+
+
+def reply(agent_id, request_id, ok, seq=None, reason=None):
+    """The SetReply payload (bytes) for one command."""
+    return SetReply(ok=ok, agent=agent_id, at=utc_now(), id=request_id, seq=seq,
+                    reason=reason).to_json()
+
+
+def request_id(payload):
+    """The ``id`` of a set command that could not be parsed, if one can be read."""
+    try:
+        obj = json.loads(bytes(payload).decode("utf-8"))
+        candidate = obj.get("id") if isinstance(obj, dict) else None
+        if candidate is None:
+            return None
+        SetReply(ok=False, agent="x", at=utc_now(), id=candidate)   # checks the id
+        return candidate
+    except (ValueError, ContractError, TypeError, AttributeError):
+        return None
