@@ -228,6 +228,9 @@ def fresh_snapshot(running, timeout=10):
 def test_a_change_reaches_the_picture_within_a_refresh(running, painter):
     layout = layout_for()
     agent, capacity, _ = WARDS[WardKey("nrs", "icu", "unit-1")]
+    # the wards' heartbeat first: a rise is news only from a ward that has
+    # spoken live to this board (its retained copy at start is not enough)
+    publish_wards(running.publisher)
     running.publisher.state(WardKey("nrs", "icu", "unit-1"),
                             ward_state(agent, capacity, 9, seq=2, minutes_ago=0))
     sent = time.time()
