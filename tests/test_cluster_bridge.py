@@ -8,7 +8,6 @@ broker is restarted; afterwards the events on both sides are compared: none
 lost on the cluster, duplicates allowed (same seq).
 """
 
-import os
 
 import pytest
 
