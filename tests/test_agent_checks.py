@@ -9,7 +9,6 @@ not move backwards after a reconnect.
 
 import json
 import logging
-import os
 import shutil
 import signal
 import socket

@@ -13,7 +13,7 @@ from agent.ward import WardCounts
 from bedboard.mosquitto import PrivateBroker
 from bedboard.payloads import WardEvent, WardState
 
-from .agent_helpers import (EVENT, SET, STATE, STATUS, RunningAgent, events, set_command,
+from .agent_helpers import (EVENT, SET, STATE, STATUS, RunningAgent, set_command,
                             states, wait_events, wait_state, write_config)
 from .probe import Probe
 

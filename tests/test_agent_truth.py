@@ -53,7 +53,7 @@ from agent.events import Accepted, Pressed
 from bedboard.link import OFFLINE, ONLINE, Received
 from bedboard.payloads import SetReply, WardEvent, WardState
 
-from .agent_helpers import EVENT, REPLY, SET, STATE, STATUS, write_config
+from .agent_helpers import EVENT, REPLY, SET, STATE, write_config
 
 settings.register_profile(
     "agent-truth", max_examples=100, stateful_step_count=50, deadline=None,
