@@ -43,14 +43,19 @@ def die_with_parent():
         pass
 
 
-def find_mosquitto():
-    """The path of the mosquitto executable, or raise BrokerNotFound."""
-    for candidate in _CANDIDATES:
+def find_executable(candidates, package, missing):
+    """The first of ``candidates`` on this machine, or raise ``missing`` naming ``package``."""
+    for candidate in candidates:
         path = shutil.which(candidate)
         if path:
             return path
-    raise BrokerNotFound("mosquitto is not installed: run scripts/system-deps "
-                         "(apt-get install mosquitto)")
+    raise missing("%s is not installed: run scripts/system-deps (apt-get install %s)"
+                  % (package, package))
+
+
+def find_mosquitto():
+    """The path of the mosquitto executable, or raise BrokerNotFound."""
+    return find_executable(_CANDIDATES, "mosquitto", BrokerNotFound)
 
 
 def free_port(host="127.0.0.1"):

@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 
 from .errors import BedboardError
-from .mosquitto import die_with_parent, free_port
+from .mosquitto import die_with_parent, find_executable, free_port
 
 _LOG = logging.getLogger(__name__)
 
@@ -45,12 +45,7 @@ class NatsNotFound(BedboardError, FileNotFoundError):
 
 def find_nats_server():
     """The path of nats-server, or raise NatsNotFound."""
-    for candidate in _CANDIDATES:
-        path = shutil.which(candidate)
-        if path:
-            return path
-    raise NatsNotFound("nats-server is not installed: run scripts/system-deps "
-                       "(apt-get install nats-server)")
+    return find_executable(_CANDIDATES, "nats-server", NatsNotFound)
 
 
 class _Node:

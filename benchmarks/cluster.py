@@ -14,9 +14,12 @@ a single Mosquitto.  A real ``bed-display`` with 120 tiles (20 hospitals ×
   plain client on the same broker).
 """
 
+import dataclasses
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -55,10 +58,8 @@ def _states():
         for department in range(DEPARTMENTS):
             for ward in range(WARDS_PER_DEPARTMENT):
                 key = _key(hospital, department, ward)
-                state = ward_state(index, seq=3)
-                out[key] = type(state)(capacity=state.capacity, occupied=state.occupied,
-                                       blocked=state.blocked, seq=state.seq, at=state.at,
-                                       agent=_agent(key))
+                out[key] = dataclasses.replace(ward_state(index, seq=3),
+                                               agent=_agent(key))
                 index += 1
     return out
 
@@ -102,14 +103,12 @@ def _first_full_frame(folder, hosts, states, label):
     config = _board_config(folder, hosts)
     frames = os.path.join(folder, "frames-%s.jsonl" % label)
     want = _want(states)
-    import subprocess  # pylint: disable=import-outside-toplevel
-    import sys  # pylint: disable=import-outside-toplevel
     started = time.monotonic()
-    board = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, "-m", "display", "--config", config, "--frame-log", frames],
-        env=display_env("dummy"), stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(  # pylint: disable=consider-using-with
-            folder, "board-%s.log" % label), "ab"), start_new_session=True)
+    with open(os.path.join(folder, "board-%s.log" % label), "ab") as log:
+        board = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, "-m", "display", "--config", config, "--frame-log", frames],
+            env=display_env("dummy"), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     try:
         follower = FrameFollower(frames)
         full = follower.wait(lambda f: all(t["live"] and t["vacant"] == v
