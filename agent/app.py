@@ -34,57 +34,34 @@ import logging
 import queue
 import time
 
-from bedboard import sdnotify, timesync
-from bedboard.errors import LedgerError, LinkError, PressRefused
+from bedboard import sdnotify
+from bedboard.errors import LedgerError, PressRefused
 from bedboard.link import BrokerLink
 from bedboard.payloads import utc_now
 from bedboard.topics import ward_topic
 
 from . import ward as rules
-from .commands import read_set, reply
 from .contacts import ContactWatch
+from .corrections import Corrections, Throttled
 from .events import (Accepted, Acked, Arrived, BedChanged, EndOfInput, Ignored,
                      Linked, Pressed, Refused, Stop, TooShort)
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
-from .recovery import RETRY_AFTER, Recovery, is_old_copy, starting_point
-from .uplink import Uplink, portal_body
-from .ward import Intent, WardCounts
+from .recovery import RETRY_AFTER
+from .startup import StartUp
+from .ward import Intent
 
 _LOG = logging.getLogger(__name__)
 
 TICK = 0.5             # the loop wakes at least this often
 FLUSH_EVERY = 0.25     # seconds between outbox clean-ups under load
-RECOVERY_PATIENCE = 10.0  # seconds without an answer before recovery complains
-RECOVERY_NAG = 60.0    # seconds between "still recovering" log lines
 EXTEND_EVERY = 10.0    # seconds between start-timeout extensions while recovering
 RECOVERING = ("the count is being recovered from the broker; presses are refused "
               "until it is (see the log)")
-NOT_READY = ("not ready: the count is being %s; send the command again in a "
-             "moment")
 
 
-class _Throttled:
-    """Logs a warning at most once per ``every`` seconds, counting the rest."""
-
-    def __init__(self, every=10.0):
-        self.every = every
-        self._last = None
-        self._skipped = 0
-
-    def warning(self, message, *args):
-        now = time.monotonic()
-        if self._last is not None and now - self._last < self.every:
-            self._skipped += 1
-            return
-        if self._skipped:
-            message += " (and %d more like it not logged)" % self._skipped
-        self._last, self._skipped = now, 0
-        _LOG.warning(message, *args)
-
-
-class WardAgent:
+class WardAgent(StartUp, Corrections):
     """One ward's agent, on the pins of ``pin_factory`` (see the module docstring).
 
     Construct it, add outcome listeners (``agent.listeners.append(fn)``:
@@ -107,7 +84,7 @@ class WardAgent:
         self._holding = False    # changes are held (not published) until the audit answers
         self._uplink = None
         self._contacts = ContactWatch()
-        self._set_warnings = _Throttled()
+        self._set_warnings = Throttled()
         self._exit = None
         self._draining = None    # monotonic deadline once input has ended
         self._recovery_nag_at = None
@@ -274,192 +251,6 @@ class WardAgent:
             for check in checks:
                 check.disconnected()
 
-    # -- starting ----------------------------------------------------------
-    def _uplink_body(self):
-        if self.settings.uplink is None:
-            return None
-        ward = self.settings.ward
-        return lambda state: portal_body(ward, state)
-
-    def _check_for(self, purpose):
-        return Recovery(self.link, self.settings.broker.prefix, self.settings.ward,
-                        self.settings.id, retry_after=self.retry_after, purpose=purpose)
-
-    def _recover(self, now):
-        self._recovery = self._check_for("recovery")
-        self._check_began = now
-        self._recovery_nag_at = now + RECOVERY_PATIENCE
-        _LOG.warning("no ledger in %s: reading this ward's last state from the broker "
-                     "at %s:%d before accepting presses", self.settings.state_dir,
-                     self.settings.broker.host, self.settings.broker.port)
-        self._recovery.begin(now)
-
-    def _recovered(self):
-        recovery, self._recovery = self._recovery, None
-        recovery.end()
-        if recovery.found is None and recovery.unreadable:
-            _LOG.error("the broker's retained state for %s could not be read (%s): "
-                       "starting from the config at seq 0; consumers that saw a higher "
-                       "seq will ignore this ward until it passes it",
-                       self.settings.ward, recovery.unreadable)
-        counts, seq, at, origin, unconfirmed = starting_point(recovery.found,
-                                                              self.settings)
-        ledger = Ledger.create(self.settings.state_dir, self.settings.ward,
-                               self.settings.id, counts, seq, at, self.settings.capacity,
-                               origin, self._uplink_body(), unconfirmed=unconfirmed)
-        # the new ledger's "at": the broker's, as synchronised as its agent said;
-        # or stamped just now, by this clock
-        ledger.at_synced = (bool(recovery.found.synced) if origin == "broker"
-                            else bool(timesync.synchronised()))
-        for contact in self.panel.contacts.values():
-            ledger.set_bed(contact.bed, contact.is_occupied)
-        self._open(ledger, audit=False)
-
-    def _nag_recovery(self, now):
-        if now < self._recovery_nag_at:
-            return
-        self._recovery_nag_at = now + RECOVERY_NAG
-        if not self.link.connected:
-            _LOG.error("still no ledger and no broker at %s:%d: presses are refused "
-                       "until the broker answers", self.settings.broker.host,
-                       self.settings.broker.port)
-        else:
-            _LOG.error("the broker has not answered the recovery subscriptions for "
-                       "%.0f s: check that its ACL lets %s read %s and %s",
-                       now - self._check_began, self.settings.id,
-                       self._recovery.state_topic, self._recovery.status_topic)
-
-    def _open(self, ledger, audit, now=None):
-        self._ledger = ledger
-        ledger.clock_synced = timesync.synchronised   # each change's "at" says if it was
-        if ledger.agent != self.settings.id:
-            _LOG.info("the ledger was kept by agent %s; this agent is %s",
-                      ledger.agent, self.settings.id)
-        _LOG.info("ward %s: %s, seq %d%s (ledger %s, %d undelivered event(s))",
-                  self.settings.ward, ledger.counts.describe(), ledger.seq,
-                  ", unconfirmed" if ledger.unconfirmed else "", ledger.path,
-                  ledger.outbox_count)
-        if audit:
-            # Nothing leaves until the broker's copy was compared with this
-            # ledger: an old copy must not publish seqs the ward already used.
-            self._holding = True
-            self.publisher.attach(ledger, hold=True)
-            now = time.monotonic() if now is None else now
-            self._audit = self._check_for("audit")
-            self._check_began = now
-            self._recovery_nag_at = now + RECOVERY_PATIENCE
-            self._audit.begin(now)
-        else:
-            self.publisher.attach(ledger)
-        self._apply_config_capacity()
-        self._catch_up_beds()
-        if not audit:
-            self._start_uplink()
-        self._ready = True
-        sdnotify.ready("ward %s: %s" % (self.settings.ward, ledger.counts.describe()))
-
-    def _start_uplink(self):
-        ledger = self._ledger
-        if self.settings.uplink is not None:
-            self._uplink = Uplink(self.settings.uplink, self.settings.id,
-                                  self.settings.state_dir)
-            self._uplink.start()
-        elif ledger.uplink_count():
-            _LOG.warning("%d change(s) queued for a portal are kept, but no uplink is "
-                         "configured", ledger.uplink_count())
-
-    def _apply_config_capacity(self):
-        ledger, capacity = self._ledger, self.settings.capacity
-        if capacity == ledger.config_capacity:
-            return
-        if capacity == ledger.counts.capacity:
-            ledger.set_config_capacity(capacity)
-            return
-        try:
-            change = rules.resize(ledger.counts, capacity)
-        except PressRefused as exc:
-            _LOG.error("the config's capacity changed from %d to %d, but %s: kept "
-                       "capacity %d (correct the count with a set command, then "
-                       "restart)", ledger.config_capacity, capacity, exc,
-                       ledger.counts.capacity)
-            return
-        _LOG.warning("the config's capacity changed from %d to %d: applied as a change",
-                     ledger.config_capacity, capacity)
-        self._commit(change, "config", Intent("resize", "config", capacity=capacity),
-                     config_capacity=capacity)
-
-    def _catch_up_beds(self):
-        for name, contact in self.panel.contacts.items():
-            counted = self._ledger.bed_counted(contact.bed)
-            occupied = contact.is_occupied
-            if counted is None:
-                self._ledger.set_bed(contact.bed, occupied)
-            elif counted != occupied:
-                _LOG.info("bed %s changed while the agent was not running", contact.bed)
-                self._bed_changed(BedChanged(name, contact.bed, occupied))
-                continue
-            self._contacts.saw(contact.bed, occupied)
-        self._check_contacts()
-
-    # -- the audit -----------------------------------------------------------
-    def _audited(self):
-        """Compare the broker's copy with the ledger; move past it if the ledger is old."""
-        audit, self._audit = self._audit, None
-        audit.end()
-        found, ledger = audit.found, self._ledger
-        base_seq, base_counts = ledger.base()
-        if found is not None and is_old_copy(found, ledger):
-            self._rebase(found, base_seq, base_counts)
-        else:
-            if found is not None and found.agent != self.settings.id \
-                    and found.seq == base_seq:
-                _LOG.error("ward %s's state on the broker (seq %d) comes from agent %s, "
-                           "not this one (%s): does another agent count this ward?",
-                           self.settings.ward, found.seq, found.agent, self.settings.id)
-            try:
-                ledger.checked()
-            except LedgerError as exc:
-                _LOG.error("the ledger could not note that the broker agrees: %s", exc)
-        self._holding = False
-        self.publisher.release()
-        self._start_uplink()
-        self._check_contacts()
-
-    def _rebase(self, found, base_seq, base_counts):
-        """The ledger is an old copy: take the broker's counts at its seq + 1 (SPEC rule 2)."""
-        ledger = self._ledger
-        held = len(ledger.held())
-        theirs = WardCounts(found.capacity, found.occupied, found.blocked)
-        first = (rules.Change("set", base_counts, theirs,
-                              source="the broker's newer state"), found.seq + 1)
-        try:
-            _, refused = ledger.rebase(first, self.settings.id, utc_now())
-        except LedgerError as exc:
-            _LOG.error("this ledger is behind the broker (seq %d there, %d here) but "
-                       "could not be moved past it: %s", found.seq, base_seq, exc)
-            return
-        _LOG.error("this ledger is an old copy: the broker holds seq %d for ward %s "
-                   "(%s, from agent %s), but the ledger had seq %d (%s); moved to seq "
-                   "%d with the broker's counts, marked unconfirmed until a bed "
-                   "manager's set", found.seq, self.settings.ward, theirs.describe(),
-                   found.agent, base_seq, base_counts.describe(), found.seq + 1)
-        if held:
-            _LOG.error("the %d change(s) made since the start were decided again on the "
-                       "broker's counts: now %s, seq %d", held,
-                       ledger.counts.describe(), ledger.seq)
-        for intent, exc in refused:
-            _LOG.error("a change made since the start does not fit the broker's newer "
-                       "count and is dropped: %s: %s", intent.describe(), exc)
-
-    def _nag_audit(self, now):
-        if now < self._recovery_nag_at or not self.link.connected:
-            return
-        self._recovery_nag_at = now + RECOVERY_NAG
-        _LOG.error("the broker has not answered the audit of this ledger for %.0f s: "
-                   "changes are kept but not published until it does (check that its "
-                   "ACL lets %s read %s and %s)", now - self._check_began, self.settings.id,
-                   self._audit.state_topic, self._audit.status_topic)
-
     # -- changes -----------------------------------------------------------
     def _pressed(self, item):
         if self._ledger is None:
@@ -517,53 +308,6 @@ class WardAgent:
                 self._audited()
         elif received.topic == self._set_topic:
             self._set_received(received)
-
-    def _set_received(self, received):
-        reading = read_set(received)
-        if reading.retained:
-            self._set_warnings.warning("ignored a retained set command on %s: a "
-                                       "correction must not be retained, or it would "
-                                       "be applied again on every reconnect",
-                                       received.topic)
-        elif reading.command is None:
-            self._set_warnings.warning("ignored a set command: %s", reading.refusal)
-        if reading.command is None:
-            self._reply(reading.request_id, False, reason=reading.refusal)
-            return
-        command = reading.command
-        by = command.by or "an operator"
-        if self._ledger is None or self._holding:
-            why = NOT_READY % ("recovered from the broker" if self._ledger is None
-                               else "checked against the broker")
-            _LOG.warning("refused a set command by %s: %s", by, why)
-            self._reply(command.id, False, reason=why)
-            return
-        try:
-            change = rules.correct(self._ledger.counts, command, source="set by %s" % by)
-        except PressRefused as exc:
-            self._set_warnings.warning("ignored a set command %s: %s",
-                                       command.to_json().decode("utf-8"), exc)
-            self._reply(command.id, False, reason=str(exc))
-            return
-        beds = dict(self._contacts.positions)   # the bed manager's word covers them too
-        state = self._commit(change, change.source, None, unconfirmed=False, beds=beds,
-                             quiet=True)
-        if state is None:
-            self._reply(command.id, False, reason="the count could not be kept on disk")
-            return
-        _LOG.info("applied a set command by %s (reason: %s)%s: %s, seq %d", by,
-                  command.reason or "none given",
-                  " [id %s]" % command.id if command.id else "",
-                  change.after.describe(), state.seq)
-        self._reply(command.id, True, seq=state.seq)
-
-    def _reply(self, request_id, ok, seq=None, reason=None):
-        try:
-            self.link.publish(self._reply_topic,
-                              reply(self.settings.id, request_id, ok, seq, reason),
-                              retain=False, qos=1)
-        except LinkError as exc:
-            _LOG.warning("the answer to a set command was not sent: %s", exc)
 
     def _commit(self, change, source, intent, bed_counted=None, config_capacity=None,
                 pressed=False, unconfirmed=None, beds=None, quiet=False):
