@@ -2,7 +2,7 @@
 
 SPEC.md's keys (``agent:``, ``inputs:``, ``uplink:``, ``broker:``) plus
 bedboard's additions, each declared here with its type, default and range;
-the README's "The ward panel" section lists them for technicians.  Every
+docs/config.md lists them for technicians.  Every
 problem is reported at once, with the file, the line and the key, through
 :func:`bedboard.settings.load`.
 """

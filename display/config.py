@@ -3,7 +3,7 @@
 Read once at start with :func:`bedboard.settings.load`, then trusted: every
 key is declared here with its type, default and range, every problem is
 collected (file, line and key) before anything fails, and keys nobody reads
-are errors.  The README's section on the board lists every key.
+are errors.  docs/config.md lists every key.
 """
 
 import datetime

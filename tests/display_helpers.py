@@ -145,7 +145,7 @@ def _publish_demo(publisher, wards, blocked=None, offline=()):
 
 
 # The pictures show the board as it runs on a Pi whose clock is kept by the
-# hospital's time server (README, "Its clock"): the clock shown, and the
+# hospital's time server (docs/install.md, "Its clock"): the clock shown, and the
 # panels' synchronised "at" trusted for "updated N min ago".
 PICTURE_ENV = dict(BEDBOARD_TRUST_CLOCK="1")
 
