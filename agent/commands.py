@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from bedboard.errors import ContractError
-from bedboard.payloads import SetCommand, SetReply, utc_now
+from bedboard.payloads import MAX_PAYLOAD, SetCommand, SetReply, utc_now
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,13 +56,21 @@ def reply(agent_id, request_id, ok, seq=None, reason=None):
 
 
 def request_id(payload):
-    """The ``id`` of a set command that could not be parsed, if one can be read."""
+    """The ``id`` of a set command that could not be parsed, if one can be read.
+
+    Held to the contract's bounds like the parser beside it: at most
+    MAX_PAYLOAD bytes, and JSON nested too deep for the decoder
+    (RecursionError) is no id, never an exception.
+    """
     try:
-        obj = json.loads(bytes(payload).decode("utf-8"))
+        data = bytes(payload)
+        if len(data) > MAX_PAYLOAD:
+            return None
+        obj = json.loads(data.decode("utf-8"))
         candidate = obj.get("id") if isinstance(obj, dict) else None
         if candidate is None:
             return None
         SetReply(ok=False, agent="x", at=utc_now(), id=candidate)   # checks the id
         return candidate
-    except (ValueError, ContractError, TypeError, AttributeError):
+    except (ValueError, ContractError, TypeError, AttributeError, RecursionError):
         return None
