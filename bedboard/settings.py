@@ -15,6 +15,7 @@ program reads its own sections through :func:`load`.
 
 import logging
 import os
+import reprlib
 import stat
 from dataclasses import dataclass, replace
 
@@ -26,6 +27,14 @@ from .topics import DEFAULT_PREFIX, check_prefix
 _LOG = logging.getLogger(__name__)
 
 REQUIRED = object()
+
+# What a config file may be: a bedboard config is a few kilobytes, a few
+# levels deep.  Past these bounds it is not one, and reading it must not
+# take the machine's memory or stack (a YAML "alias bomb" expands nine
+# short lines into hundreds of millions of values).
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
 
 
 # -- YAML with line numbers ------------------------------------------------
@@ -45,12 +54,50 @@ class MarkedList(_Marked, list):
     """A YAML sequence that knows the line of each of its items."""
 
 
+class _TooBig(yaml.MarkedYAMLError):
+    """A YAML document beyond what a config can be (too deep, or aliases that expand too far)."""
+
+
 class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry their line numbers."""
+    """SafeLoader whose mappings and sequences carry their line numbers.
+
+    It also bounds the document it composes: at most MAX_DEPTH levels of
+    nesting, and at most MAX_VALUES values once every alias is expanded —
+    an alias counts as many values as the node it names.
+    """
 
     def __init__(self, stream):
         super().__init__(stream)
         self.duplicates = []
+        self._depth = 0
+        self._values = 0
+        self._weights = {}      # id(node) → values it holds, aliases expanded
+
+    def compose_node(self, parent, index):
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._count(self._weights.get(id(node), 1), mark,
+                        "aliases here expand to more than %d values (a YAML alias bomb?)")
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _TooBig(None, None, "nested more than %d levels deep: not a bedboard "
+                          "config" % MAX_DEPTH, mark)
+        before = self._values
+        self._count(1, mark, "more than %d values")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._weights[id(node)] = self._values - before
+        return node
+
+    def _count(self, values, mark, what):
+        self._values += values
+        if self._values > MAX_VALUES:
+            raise _TooBig(None, None, (what % MAX_VALUES) + ": not a bedboard config",
+                          mark)
 
     def construct_marked_mapping(self, node):
         self.flatten_mapping(node)
@@ -83,8 +130,14 @@ _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
 
 # -- reading sections ------------------------------------------------------
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 3
+_SHORT.maxstring, _SHORT.maxother = 60, 60
+
+
 def _show(value):
-    text = repr(value)
+    """``value`` for a message: its repr, bounded in length and in the work to make it."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -311,9 +364,18 @@ def read_file(path):
     problems = Problems(path)
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(["%s: cannot read: %s" % (path, exc.strerror or exc)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(["%s:1: the file is more than %d bytes: not a bedboard config"
+                           % (problems.name, MAX_FILE_BYTES)])
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(["%s:%d: not UTF-8 text (byte %d): save the file as UTF-8"
+                           % (problems.name, line, exc.start)]) from None
     loader = _MarkedLoader(data)
     try:
         document = loader.get_single_data()
