@@ -110,7 +110,9 @@ class _MarkedLoader(yaml.SafeLoader):
             if key in result:
                 self.duplicates.append((key_node.start_mark.line + 1, key))
             result[key] = self.construct_object(value_node, deep=True)
-            result.lines[key] = value_node.start_mark.line + 1
+            # an empty value ("tls:") is told at its key's line, not the next one
+            mark = key_node if value_node.value == "" else value_node
+            result.lines[key] = mark.start_mark.line + 1
         return result
 
     def construct_marked_sequence(self, node):
@@ -179,6 +181,7 @@ class Section:
         self.path = path
         self.line = line
         self._read = set()
+        self._empty = set()
 
     # where things are
     def key_path(self, key):
@@ -198,14 +201,32 @@ class Section:
             self.problems.add(self.line_of(key), self.key_path(key), message)
 
     def has(self, key):
-        """Whether the file gives ``key`` (and marks it read)."""
+        """Whether the file gives ``key`` (and marks it read).
+
+        A key written with no value (``tls:``, ``tls: ~``, ``tls: null``) is a
+        problem, never its default: one keystroke must not silently turn
+        TLS, a login or an uplink off.
+        """
         self._read.add(key)
+        self.empty(key)
         return key in self.mapping and self.mapping[key] is not None
+
+    def empty(self, key, message=None):
+        """Record (once) a problem if ``key`` is given with no value; return whether it is."""
+        if key not in self.mapping or self.mapping[key] is not None:
+            return False
+        if key not in self._empty:
+            self._empty.add(key)
+            self.problem(key, message or "is empty: give it a value, or remove the "
+                         "line for the default")
+        return True
 
     def raw(self, key, default=REQUIRED):
         """The value as YAML gave it, or ``default``; records a missing one."""
         self._read.add(key)
-        if key not in self.mapping or self.mapping[key] is None:
+        if self.empty(key):
+            return None if default is REQUIRED else default
+        if key not in self.mapping:
             if default is REQUIRED:
                 if not self.absent:
                     self.problem(key, "is required")
@@ -464,6 +485,9 @@ def _existing_file(path):
 def read_broker(root):
     """Read the ``broker:`` section of a config (all keys optional)."""
     sec = root.section("broker")
+    sec.empty("tls", "is empty, which would mean no TLS at all: give tls: {} (the "
+              "system's CA certificates) or tls: {ca: FILE}, or remove the line for "
+              "plain MQTT")
     tls = None
     if sec.has("tls"):
         tls_sec = sec.section("tls")

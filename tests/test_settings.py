@@ -177,3 +177,40 @@ def test_broker_override_may_name_a_cluster():
     assert override_broker(BrokerSettings(), "h:1").hosts is None
     with pytest.raises(ConfigError, match="--broker: must be HOST:PORT"):
         override_broker(BrokerSettings(), "a:1,,b:2")
+
+
+@pytest.mark.parametrize("empty", ["tls:", "tls: null", "tls: ~", "tls:   # TLS off?"])
+def test_an_empty_tls_is_an_error_naming_file_and_line(tmp_path, empty):
+    # finding 2: "tls:" passed --check and the agent logged in in clear
+    path = write(tmp_path, """\
+        broker:
+          host: broker.nrs.local
+          port: 8883
+          %s
+        display: {id: a}
+        """ % empty)
+    with pytest.raises(ConfigError) as caught:
+        load(path, read_display_like)
+    assert caught.value.problems == [
+        "board.yaml:4: broker.tls: is empty, which would mean no TLS at all: give tls: {} "
+        "(the system's CA certificates) or tls: {ca: FILE}, or remove the line for "
+        "plain MQTT"]
+
+
+def test_any_key_given_no_value_is_an_error_not_its_default(tmp_path):
+    path = write(tmp_path, """\
+        broker:
+          host: 127.0.0.1
+          password_file:
+          username: lobby
+        display:
+          id: a
+          rotate:
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load(path, read_display_like)
+    assert caught.value.problems == [
+        "board.yaml:3: broker.password_file: is empty: give it a value, or remove the "
+        "line for the default",
+        "board.yaml:7: display.rotate: is empty: give it a value, or remove the line "
+        "for the default"]
