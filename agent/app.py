@@ -92,14 +92,13 @@ class WardAgent(StartUp, Corrections):
         self._next_heartbeat = self._next_watchdog = self._next_extend = None
         self._last_flush = None
         self._watchdog = None
-        self._set_topic = ward_topic(settings.broker.prefix, settings.ward, "set")
         self._reply_topic = ward_topic(settings.broker.prefix, settings.ward, "reply")
         self.panel = WardPanel(settings.inputs, settings.status_led, settings.ack,
                                pin_factory=pin_factory)
         try:
             self.panel.on_input = self._inbox.put
             self.link = link_factory(
-                settings.broker, settings.id, subscriptions=[self._set_topic],
+                settings.broker, settings.id, subscriptions=self._set_subscriptions(),
                 on_message=lambda received: self._inbox.put(Arrived(received)),
                 on_connection=lambda up: self._inbox.put(Linked(up)),
                 on_published=lambda mid: self._inbox.put(Acked(mid)),
@@ -306,11 +305,11 @@ class WardAgent(StartUp, Corrections):
         elif self._audit is not None and self._audit.wants(received.topic):
             if self._audit.take(received):
                 self._audited()
-        elif received.topic == self._set_topic:
+        elif self._is_set(received.topic):
             self._set_received(received)
 
     def _commit(self, change, source, intent, bed_counted=None, config_capacity=None,
-                pressed=False, unconfirmed=None, beds=None, quiet=False):
+                pressed=False, unconfirmed=None, beds=None, quiet=False, request=None):
         """Make ``change`` durable, answer the press (if ``pressed``), deliver it.
 
         Returns the new WardState, or None when the ledger could not be written.
@@ -319,7 +318,7 @@ class WardAgent(StartUp, Corrections):
             state, _ = self._ledger.record(
                 change, self.settings.id, utc_now(), bed_counted=bed_counted,
                 config_capacity=config_capacity, unconfirmed=unconfirmed, beds=beds,
-                held=intent if self._holding else None)
+                held=intent if self._holding else None, request=request)
         except LedgerError as exc:
             _LOG.error("%s not counted: %s", source, exc)
             self._refuse(source, "the count could not be kept on disk: %s" % exc,

@@ -5,6 +5,12 @@
 whether it fits the ward now, applies it through the agent's ledger and
 answers it on the ward's ``reply`` topic.  It runs on the agent's loop
 thread only.
+
+Who corrected is the operator account the set topic names
+(``…/set/{operator}``, which only that account may write): it goes into the
+log and, with the request id, into the ledger, and the same request id is
+never applied twice — a replayed command is refused.  The free-text ``by``
+is kept beside it as the person's own words.
 """
 
 import logging
@@ -13,7 +19,7 @@ import time
 from bedboard.errors import LinkError, PressRefused
 
 from . import ward as rules
-from .commands import read_set, reply
+from .commands import read_set, reply, sender, set_subscriptions
 
 _LOG = logging.getLogger(__name__)
 
@@ -43,8 +49,18 @@ class Throttled:
 class Corrections:
     """A :class:`~agent.app.WardAgent`'s handling of ``set`` commands."""
 
+    def _set_subscriptions(self):
+        """The topic filters of this ward's corrections (the old topic, each operator's)."""
+        return set_subscriptions(self.settings.broker.prefix, self.settings.ward)
+
+    def _is_set(self, topic):
+        """Whether ``topic`` carries a correction for this ward."""
+        return sender(self.settings.broker.prefix, self.settings.ward, topic)[0]
+
     def _set_received(self, received):
-        reading = read_set(received)
+        _, operator = sender(self.settings.broker.prefix, self.settings.ward,
+                             received.topic)
+        reading = read_set(received, operator)
         if reading.retained:
             self._set_warnings.warning("ignored a retained set command on %s: a "
                                        "correction must not be retained, or it would "
@@ -56,10 +72,19 @@ class Corrections:
             self._reply(reading.request_id, False, reason=reading.refusal)
             return
         command = reading.command
-        by = command.by or "an operator"
+        by = _who(reading.operator, command.by)
         if self._ledger is None or self._holding:
             why = NOT_READY % ("recovered from the broker" if self._ledger is None
                                else "checked against the broker")
+            _LOG.warning("refused a set command by %s: %s", by, why)
+            self._reply(command.id, False, reason=why)
+            return
+        done = self._ledger.applied(command.id) if command.id else None
+        if done is not None:
+            seq, operator, _, at = done
+            why = ("request %s was already applied (seq %d, by %s at %s): a request is "
+                   "applied once" % (command.id, seq, operator or "an unattributed set",
+                                     at))
             _LOG.warning("refused a set command by %s: %s", by, why)
             self._reply(command.id, False, reason=why)
             return
@@ -72,7 +97,8 @@ class Corrections:
             return
         beds = dict(self._contacts.positions)   # the bed manager's word covers them too
         state = self._commit(change, change.source, None, unconfirmed=False, beds=beds,
-                             quiet=True)
+                             quiet=True, request=(command.id, reading.operator, command.by)
+                             if command.id else None)
         if state is None:
             self._reply(command.id, False, reason="the count could not be kept on disk")
             return
@@ -89,3 +115,13 @@ class Corrections:
                               retain=False, qos=1)
         except LinkError as exc:
             _LOG.warning("the answer to a set command was not sent: %s", exc)
+
+
+def _who(operator, by):
+    """Who a correction is from, in words: the account, and the person's own ``by``.
+
+    On the old topic only ``by`` is known, and nobody vouches for it.
+    """
+    if operator:
+        return operator if by in (None, operator) else "%s (as %s)" % (operator, by)
+    return by or "an operator"

@@ -16,7 +16,10 @@ change survives SIGKILL and power loss once :meth:`Ledger.record` returns:
   broker (at start, before the broker answered), each with what asked for
   it (an :class:`~agent.ward.Intent`) and the counts before it: if the
   broker shows this ledger is an old copy, they are decided again on its
-  newer counts (:meth:`Ledger.rebase`), even after a SIGKILL in between.
+  newer counts (:meth:`Ledger.rebase`), even after a SIGKILL in between;
+* ``applied`` — the request ids of the bed managers' corrections applied,
+  with the seq each made, who sent it and when: a request id is applied once
+  (a replayed command is refused), and the newest KEEP_REQUESTS are kept.
 
 The seq increment, the new counts and the outbox rows are one transaction,
 committed before a press is acknowledged: no seq can ever be given to two
@@ -27,9 +30,9 @@ A new ledger is built in a side file and renamed into place, so "there is
 a ledger" is all or nothing.  :class:`UplinkQueue` is the uplink thread's
 own connection to the same file.
 
-Schema versions: 1 had no ``unconfirmed`` column and no ``held`` table; a
-version 1 ledger is migrated to version 2 (the column added, false; the
-table added, empty) when it is opened.
+Schema versions: 1 had no ``unconfirmed`` column and no ``held`` table; 2
+no ``applied`` table.  An older ledger is brought up to version 3 step by
+step when it is opened (a column added, false; each table added, empty).
 """
 
 import json
@@ -49,7 +52,8 @@ from .ward import Intent, WardCounts
 _LOG = logging.getLogger(__name__)
 
 FILE_NAME = "ledger.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+KEEP_REQUESTS = 1000     # request ids of applied corrections remembered, newest first
 
 _SCHEMA = """
 CREATE TABLE ward (
@@ -73,8 +77,12 @@ CREATE TABLE beds (bed TEXT PRIMARY KEY, counted INTEGER NOT NULL);
 CREATE TABLE held (seq INTEGER PRIMARY KEY, intent TEXT NOT NULL,
                    capacity INTEGER NOT NULL, occupied INTEGER NOT NULL,
                    blocked INTEGER NOT NULL);
+CREATE TABLE applied (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, operator TEXT,
+                      by TEXT, at TEXT NOT NULL);
 """
-_HELD = _SCHEMA[_SCHEMA.index("CREATE TABLE held"):].strip()
+_HELD = _SCHEMA[_SCHEMA.index("CREATE TABLE held"):
+                _SCHEMA.index("CREATE TABLE applied")].strip()
+_APPLIED = _SCHEMA[_SCHEMA.index("CREATE TABLE applied"):].strip()
 
 
 def ledger_path(state_dir):
@@ -125,6 +133,9 @@ def _transaction(connection):
 
 def _migrate(connection, path, version):
     """Bring a ledger of an older schema ``version`` up to SCHEMA_VERSION, in place."""
+    if not 1 <= version < SCHEMA_VERSION:
+        raise LedgerError("%s is a ledger of version %d; this bed-agent reads versions "
+                          "1 to %d" % (path, version, SCHEMA_VERSION))
     if version == 1:
         with _transaction(connection):
             connection.execute("ALTER TABLE ward ADD COLUMN unconfirmed INTEGER NOT NULL "
@@ -133,9 +144,13 @@ def _migrate(connection, path, version):
             connection.execute("PRAGMA user_version = 2")
         _LOG.info("%s: ledger schema 1 brought up to 2 (unconfirmed counts, changes "
                   "held for the broker's check)", path)
-        return
-    raise LedgerError("%s is a ledger of version %d; this bed-agent reads versions 1 "
-                      "to %d" % (path, version, SCHEMA_VERSION))
+        version = 2
+    if version == 2:
+        with _transaction(connection):
+            connection.execute(_APPLIED.rstrip(";"))
+            connection.execute("PRAGMA user_version = 3")
+        _LOG.info("%s: ledger schema 2 brought up to 3 (request ids of applied "
+                  "corrections)", path)
 
 
 class Ledger:
@@ -272,6 +287,12 @@ class Ledger:
                                    (bed,)).fetchone()
         return None if row is None else bool(row[0])
 
+    def applied(self, request_id):
+        """``(seq, operator, by, at)`` of the applied correction ``request_id``, or None."""
+        with self._lock:
+            return self._db.execute("SELECT seq, operator, by, at FROM applied WHERE id = ?",
+                                    (request_id,)).fetchone()
+
     def uplink_count(self):
         """How many changes still wait for the portal."""
         with self._lock:
@@ -279,7 +300,7 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------
     def record(self, change, agent, at, bed_counted=None, config_capacity=None,
-               unconfirmed=None, seq=None, beds=None, held=None):
+               unconfirmed=None, seq=None, beds=None, held=None, request=None):
         """Make ``change`` durable as the next seq; return its (WardState, WardEvent).
 
         One transaction: the counts, seq and ``at``, the event in the outbox,
@@ -288,8 +309,10 @@ class Ledger:
         the config capacity and ``unconfirmed`` (None: as it was); with
         ``held`` (the change's Intent), the change is also kept among those
         the broker has not checked yet (:meth:`held`).  ``seq`` (default: the
-        next one) may jump ahead, never back.  Raises LedgerError, and
-        nothing changes, if it cannot be written.
+        next one) may jump ahead, never back.  ``request``: ``(id, operator,
+        by)`` of the correction that asked for it, kept so that the same id is
+        never applied again (an id already kept raises LedgerError).  Raises
+        LedgerError, and nothing changes, if it cannot be written.
         """
         def work(db):
             before = self.counts
@@ -302,6 +325,12 @@ class Ledger:
             for bed, occupied in (beds or {}).items():
                 db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
                            (bed, int(occupied)))
+            if request is not None:
+                request_id, operator, by = request
+                db.execute("INSERT INTO applied VALUES (?, ?, ?, ?, ?)",
+                           (request_id, self.seq, operator, by, format_at(at)))
+                db.execute("DELETE FROM applied WHERE id NOT IN (SELECT id FROM applied "
+                           "ORDER BY seq DESC LIMIT ?)", (KEEP_REQUESTS,))
             return written
 
         with self._lock:

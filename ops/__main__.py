@@ -23,7 +23,7 @@ from bedboard.settings import parse_address
 from bedboard.topics import check_device_id, check_slug
 
 from . import OpsError
-from .broker import broker_config, report
+from .broker import Bridge, broker_config, report
 from .broker_conf import Layout, Listeners
 
 _LOG = logging.getLogger(__name__)
@@ -82,16 +82,26 @@ def _address_or_none(text):
 
 # -- the parser ------------------------------------------------------------
 
-def _bridge_tls(args):
+def _bridge(args):
+    """The Bridge the command line describes, or None."""
     if bool(args.bridge_cert) != bool(args.bridge_key):
         raise ConfigError(["--bridge-cert and --bridge-key go together"])
-    if (args.bridge_cert or args.bridge_ca) and not args.bridge_to:
-        raise ConfigError(["--bridge-ca, --bridge-cert and --bridge-key need --bridge-to"])
+    if bool(args.bridge_user) != bool(args.bridge_password_file):
+        raise ConfigError(["--bridge-user and --bridge-password-file go together"])
+    given = [flag for flag, value in (
+        ("--bridge-ca", args.bridge_ca), ("--bridge-cert", args.bridge_cert),
+        ("--bridge-user", args.bridge_user), ("--bridge-insecure", args.bridge_insecure))
+        if value]
+    if given and not args.bridge_to:
+        raise ConfigError(["%s: needs --bridge-to" % ", ".join(given)])
     if args.bridge_cert and not args.bridge_ca:
         raise ConfigError(["--bridge-cert needs --bridge-ca (the cluster's CA)"])
-    if not args.bridge_ca:
+    if not args.bridge_to:
         return None
-    return (args.bridge_ca, args.bridge_cert, args.bridge_key)
+    tls = (args.bridge_ca, args.bridge_cert, args.bridge_key) if args.bridge_ca else None
+    return Bridge(nodes=args.bridge_to, tls=tls, username=args.bridge_user,
+                  password_file=args.bridge_password_file,
+                  insecure=args.bridge_insecure)
 
 
 def _nodes(text):
@@ -122,11 +132,18 @@ def build_parser():
                      ".yaml under it")
     cfg.add_argument("--out", required=True, metavar="DIR",
                      help="where to write acl, passwd, secrets/ and bedboard.conf")
-    cfg.add_argument("--operator", type=_name, default="bed-manager", metavar="NAME",
-                     help="the operator account that may send set and read everything "
-                     "(default bed-manager)")
+    cfg.add_argument("--operator", type=_name, action="append", default=[],
+                     metavar="NAME", help="an operator account (one per person: "
+                     "repeatable), which may send corrections in its own name and "
+                     "read everything (default: one, bed-manager)")
     cfg.add_argument("--rotate", action="append", default=[], metavar="ID",
-                     help="give this device (or the operator) a new password; repeatable")
+                     help="give this device (or operator) a new password; repeatable")
+    cfg.add_argument("--new-secrets", action="store_true",
+                     help="make new passwords for every account whose secrets/ file is "
+                     "gone though passwd names it (each device then needs its new one)")
+    cfg.add_argument("--legacy-set", action="store_true",
+                     help="operators may also send on the old, unattributed set topic "
+                     "(agents and tools older than per-operator set topics)")
     cfg.add_argument("--plain-listen", type=_address_or_none, default="127.0.0.1",
                      metavar="ADDRESS", help="where plain MQTT listens (default "
                      "127.0.0.1: this machine only; 0.0.0.0: every interface; none: off)")
@@ -146,6 +163,14 @@ def build_parser():
     cfg.add_argument("--bridge-cert", metavar="FILE", help="this hospital's client "
                      "certificate for the cluster (with --bridge-key)")
     cfg.add_argument("--bridge-key", metavar="FILE", help="its private key")
+    cfg.add_argument("--bridge-user", type=_name, metavar="NAME",
+                     help="the bridge's user on the cluster (bedboard cluster-config "
+                     "makes it: bridge-HOSPITAL)")
+    cfg.add_argument("--bridge-password-file", metavar="FILE",
+                     help="a file holding that user's password (written into "
+                     "bridge.conf, mode 640)")
+    cfg.add_argument("--bridge-insecure", action="store_true",
+                     help="let the bridge go out without TLS or without a login")
     cfg.add_argument("--etc", default=Layout.etc, metavar="DIR",
                      help="where the broker machine keeps acl and passwd "
                      "(default %s)" % Layout.etc)
@@ -227,8 +252,9 @@ def _broker_config(args):
                           tls_ca=absolute(args.tls_ca) if args.tls_ca else None)
     layout = Layout(etc=args.etc, data_dir=args.data_dir, include_dir=args.include_dir)
     written = broker_config(args.configs, args.out, listeners, layout,
-                            operator=args.operator, rotate=args.rotate,
-                            bridge_to=args.bridge_to, bridge_tls=_bridge_tls(args))
+                            operators=args.operator or ["bed-manager"],
+                            rotate=args.rotate, bridge=_bridge(args),
+                            new_secrets=args.new_secrets, legacy_set=args.legacy_set)
     for warning in written.warnings:
         _LOG.warning("%s", warning)
     for line in report(written):

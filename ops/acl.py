@@ -10,7 +10,12 @@ Every device logs in with its device id as user name, so each gets its own
 * a display reads the ``state`` of exactly the wards its tiles show (its
   hospital's, without tiles) and the ``status`` of the agents that count
   them, and writes its own ``status``;
-* the operator account writes any ward's ``set`` and reads everything.
+* each operator account (one per person, ``--operator NAME``) writes any
+  ward's ``set/NAME`` — its own name as the last level, so the agent knows
+  from the topic, as the broker vouches for it, *who* corrected — and reads
+  everything.  With ``legacy_set`` it may also write the old, unattributed
+  ``set`` (for tools and agents from before per-operator topics, during an
+  upgrade).
 
 Nothing is written by hand, and Mosquitto denies whatever is not listed.
 """
@@ -49,6 +54,7 @@ def agent_account(agent, prefix):
              Rule("write", ward_topic(prefix, ward, "event")),
              Rule("write", ward_topic(prefix, ward, "reply")),
              Rule("read", ward_topic(prefix, ward, "set")),
+             Rule("read", ward_topic(prefix, ward, "set") + "/+"),
              Rule("readwrite", status_topic(prefix, agent.id)))
     return Account(agent.id, "agent %s (%s): ward %s" % (agent.id, agent.name, ward),
                    rules)
@@ -98,11 +104,16 @@ def display_account(display, agents, prefix):
                    % (display.id, display.name, what), tuple(rules)), warnings
 
 
-def operator_account(name, prefix):
-    """The operator account: corrections to any ward, and reads everything."""
-    return Account(name, "operator %s: corrections (set) to any ward; reads everything"
-                   % name, (Rule("write", ward_filter(prefix, "set")),
-                            Rule("read", "%s/#" % prefix)))
+def operator_account(name, prefix, legacy_set=False):
+    """An operator's account: corrections in its own name to any ward; reads everything."""
+    rules = [Rule("write", "%s/%s" % (ward_filter(prefix, "set"), name))]
+    heading = "operator %s: corrections (set/%s) to any ward; reads everything" % (
+        name, name)
+    if legacy_set:
+        rules.append(Rule("write", ward_filter(prefix, "set")))
+        heading += "; also the old, unattributed set (--legacy-set)"
+    rules.append(Rule("read", "%s/#" % prefix))
+    return Account(name, heading, tuple(rules))
 
 
 def _unique(items):
@@ -114,12 +125,13 @@ def _unique(items):
     return out
 
 
-def accounts(devices, operator, prefix):
-    """Every account, in a stable order (operator, displays, agents), and warnings."""
+def accounts(devices, operators, prefix, legacy_set=False):
+    """Every account, in a stable order (operators, displays, agents), and warnings."""
     agents = sorted((d for d in devices if d.kind == AGENT),
                     key=lambda d: (d.settings.ward, d.id))
     displays = sorted((d for d in devices if d.kind == DISPLAY), key=lambda d: d.id)
-    result, warnings = [operator_account(operator, prefix)], []
+    result = [operator_account(name, prefix, legacy_set) for name in operators]
+    warnings = []
     for display in displays:
         account, said = display_account(display, agents, prefix)
         result.append(account)

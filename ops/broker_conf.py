@@ -7,6 +7,17 @@ asked (devices on the LAN come in over TLS); retained states kept across
 restarts; queues bounded so that one stuck client cannot eat the broker's
 memory, but large enough that a board's first subscription (every retained
 state and status at once) is not cut short; abandoned sessions forgotten.
+
+Identity: on every listener ``use_username_as_clientid true`` — Mosquitto
+replaces the client id a client gives with its user name, so a session can
+only be taken over by a login of its own account (without it, the lobby
+board's account could connect with an agent's id and knock the agent off).
+Each account therefore has one connection at a time; the operators' tools
+get accounts of their own (``--operator NAME``, one per person).
+
+Beside it, :func:`limits_text` is a systemd drop-in for ``mosquitto.service``:
+Debian's unit keeps systemd's default of 1,024 open files, which caps a
+broker at about 1,015 connections.
 """
 
 import logging
@@ -14,6 +25,10 @@ import os
 from dataclasses import dataclass
 
 _LOG = logging.getLogger(__name__)
+
+# Open files the broker may hold (one per connection, plus its own files).
+OPEN_FILES = 65536
+LIMITS_DROP_IN = "/etc/systemd/system/mosquitto.service.d/bedboard.conf"
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -79,6 +94,9 @@ def conf_text(listeners, layout):
         "#     sudo install -d -m 750 -g mosquitto %s" % layout.etc,
         "#     sudo install -m 640 -g mosquitto acl passwd %s/" % layout.etc,
         "#     sudo install -m 644 bedboard.conf /etc/mosquitto/mosquitto.conf",
+        "#     sudo install -D -m 644 mosquitto.service.d/bedboard.conf \\",
+        "#         %s" % LIMITS_DROP_IN,
+        "#     sudo systemctl daemon-reload",
         "#     sudo systemctl restart mosquitto && journalctl -u mosquitto -n 20",
         "# After a later run (a new device, a rotated password) copy acl and passwd",
         "# again and \"sudo systemctl reload mosquitto\": it rereads both without",
@@ -93,6 +111,8 @@ def conf_text(listeners, layout):
         "acl_file %s" % acl,
         "",
         "# --- Listeners ---------------------------------------------------------",
+        "# On each: the client id is the user name, so a session can be taken over",
+        "# only by a login of its own account, never by another device's.",
     ]
     if listeners.plain_address is None:
         lines += ["# No plain MQTT listener: every client comes in over TLS."]
@@ -100,11 +120,13 @@ def conf_text(listeners, layout):
         lines += ["# Plain MQTT on %s: passwords cross the network in clear.  Only for"
                   % listeners.plain_address,
                   "# a LAN the hospital trusts; firewall it off everywhere else.",
-                  "listener %d %s" % (listeners.plain_port, listeners.plain_address)]
+                  "listener %d %s" % (listeners.plain_port, listeners.plain_address),
+                  "use_username_as_clientid true"]
     else:
         lines += ["# Plain MQTT on the loopback interface only: this machine's own tools",
                   "# (mosquitto_sub, bedboard status).  Devices come in over TLS.",
-                  "listener %d %s" % (listeners.plain_port, listeners.plain_address)]
+                  "listener %d %s" % (listeners.plain_port, listeners.plain_address),
+                  "use_username_as_clientid true"]
     lines.append("")
     if listeners.tls:
         lines += ["# MQTT over TLS (1.2 or newer) for the devices.  The key must be",
@@ -114,7 +136,8 @@ def conf_text(listeners, layout):
                   "cafile %s" % listeners.tls_ca,
                   "certfile %s" % listeners.tls_cert,
                   "keyfile %s" % listeners.tls_key,
-                  "tls_version tlsv1.2"]
+                  "tls_version tlsv1.2",
+                  "use_username_as_clientid true"]
     else:
         lines += ["# No TLS listener: bedboard broker-config --tls-cert, --tls-key and",
                   "# --tls-ca add one on port 8883."]
@@ -127,9 +150,11 @@ def conf_text(listeners, layout):
         "persistence true",
         "persistence_location %s/" % layout.data_dir.rstrip("/"),
         "autosave_interval 30",
-        "# Devices use clean sessions; a persistent session some other client left",
-        "# behind is forgotten after two weeks.",
-        "persistent_client_expiration 14d",
+        "# Devices and tools use clean sessions; none needs a persistent one.  A",
+        "# session some client leaves behind (clean session off) holds at most the",
+        "# queue below, one per account (the client id is the user name), and is",
+        "# forgotten after an hour.",
+        "persistent_client_expiration 1h",
         "",
         "# --- Limits ------------------------------------------------------------",
         "# bedboard's payloads are at most 4 KiB.",
@@ -161,3 +186,17 @@ def conf_text(listeners, layout):
                   "# A bridge to the state cluster (config/mosquitto/bridge.conf) goes here.",
                   "include_dir %s" % layout.include_dir]
     return "\n".join(lines) + "\n"
+
+
+def limits_text():
+    """The systemd drop-in that lets Mosquitto hold more than 1,024 open files."""
+    return "\n".join([
+        "# %s — written by \"bedboard broker-config\"." % LIMITS_DROP_IN,
+        "# Debian's mosquitto.service keeps systemd's default of 1,024 open files,",
+        "# which caps the broker at about 1,015 connections (eclipse/mosquitto#2674).",
+        "# Install: sudo install -D -m 644 mosquitto.service.d/bedboard.conf \\",
+        "#     %s" % LIMITS_DROP_IN,
+        "# then: sudo systemctl daemon-reload && sudo systemctl restart mosquitto",
+        "[Service]",
+        "LimitNOFILE=%d" % OPEN_FILES,
+    ]) + "\n"

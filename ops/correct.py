@@ -6,7 +6,12 @@ The flow (docs/contract.md, "SetCommand" and "SetReply"):
    refused before anything is sent (a typo must not send a command into the
    void) — and its agent's status: a correction to a panel that says
    ``offline`` would be lost (agents keep no session), so it is refused too;
-2. publish a SetCommand with a fresh request ``id`` (QoS 1, never retained);
+2. publish a SetCommand with a fresh request ``id`` (QoS 1, never retained)
+   on ``…/set/{operator}``, the operator's own account as the last topic
+   level: the broker lets only that account write there, so the agent knows
+   who corrected (``--by`` is the person's own words beside it).  Without a
+   user name (a broker that lets anyone in, the demo's) nobody can vouch for
+   the sender, and it goes on the old ``…/set``;
 3. wait for the agent's SetReply with that id, and for its state with a
    higher ``seq`` and the asked figures; print that state.
 
@@ -21,6 +26,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from agent.commands import set_topic
 from bedboard.errors import ConfigError, ContractError
 from bedboard.link import OFFLINE
 from bedboard.payloads import SetCommand, SetReply, WardState, utc_now
@@ -113,7 +119,7 @@ def correct(broker, ward, command, wait):
             asked = command.apply_to(current.capacity, current.occupied, current.blocked)
         except ContractError:
             asked = None        # the agent will refuse it, and say why
-        session.publish(ward_topic(prefix, ward, "set"), command.to_json())
+        session.publish(set_topic(prefix, ward, broker.username), command.to_json())
         return _await(session, ward, command, current, asked, wait, state_topic,
                       reply_topic)
 

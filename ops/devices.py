@@ -224,26 +224,30 @@ def files_elsewhere(key, path):
     return None
 
 
-def check_together(devices, operator):
+def check_together(devices, operators=None):
     """Problems between configs that are each fine alone, as ``file:line: key: text``.
 
     Every device must have its own id (and log in with it, when it names a
     user at all); each ward one agent; and all of them one broker and one
-    prefix.  ``operator`` is the operator account's name.
+    prefix.  ``operators`` are the operator accounts' names (None: whatever
+    the operator configs among ``devices`` log in as).
     """
     problems = []
     ids, wards = {}, {}
+    if operators is None:
+        operators = sorted({d.broker.username for d in devices
+                            if d.kind == OPERATOR and d.broker.username})
     first = next((d for d in devices if d.kind != OPERATOR), None)
     for device in devices:
         broker = device.broker
         if device.kind == OPERATOR:
-            if broker.username not in (None, operator):
-                problems.append("%s: must be the operator account %s, got %s"
-                                % (device.where("broker.username"), operator,
+            if broker.username is not None and broker.username not in operators:
+                problems.append("%s: must be an operator account (%s), got %s"
+                                % (device.where("broker.username"), ", ".join(operators),
                                    broker.username))
         else:
-            if device.id == operator:
-                problems.append("%s: %s is the operator account's name; a device "
+            if device.id in operators:
+                problems.append("%s: %s is an operator account's name; a device "
                                 "needs another id" % (device.where(device.kind + ".id"),
                                                       device.id))
             if device.id in ids:

@@ -122,6 +122,16 @@ class Secrets:
             return []
 
 
+def missing_secrets(users, secrets_, old_entries, rotate=()):
+    """The users that had a password (in ``old_entries``) whose kept one is gone.
+
+    Making them a new one silently would lock each out once the new passwd
+    is installed: the caller refuses unless told.
+    """
+    return [user for user in users
+            if user in old_entries and user not in rotate and secrets_.read(user) is None]
+
+
 def settle_passwords(users, secrets_, old_entries, rotate=()):
     """Give every user a password and its hash; return ``(entries, made)``.
 

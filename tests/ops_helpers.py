@@ -122,13 +122,17 @@ def read_secret(out, user):
 class Login:
     """A plain paho client logged in as a user; records what it receives."""
 
-    def __init__(self, port, user=None, password=None, ca=None):
+    def __init__(self, port, user=None, password=None, ca=None, client_id=None,
+                 clean_session=True):
         self.received = []
         self.lock = threading.Lock()
         self.result = None
         self.done = threading.Event()
+        self.lost = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="t-%s" % uuid.uuid4().hex[:8])
+                                  client_id=client_id or "t-%s" % uuid.uuid4().hex[:8],
+                                  clean_session=clean_session)
+        self.client.on_disconnect = lambda *args: self.lost.set()
         if user:
             self.client.username_pw_set(user, password)
         if ca:

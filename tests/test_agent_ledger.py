@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from agent import ward
-from agent.ledger import Ledger, UplinkQueue, ledger_path
+from agent.ledger import SCHEMA_VERSION, Ledger, UplinkQueue, ledger_path
 from agent.ward import WardCounts
 from bedboard.errors import LedgerError
 from bedboard.payloads import WardEvent, WardState
@@ -150,7 +150,7 @@ def test_a_version_1_ledger_is_opened_and_brought_up_to_date(tmp_path):
     assert again.state("ward-agent").unconfirmed
     again.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_ledger_from_the_future_is_refused_by_name(tmp_path):
@@ -158,7 +158,7 @@ def test_a_ledger_from_the_future_is_refused_by_name(tmp_path):
     with sqlite3.connect(ledger_path(str(tmp_path))) as db:
         db.execute("PRAGMA user_version = 7")
     with pytest.raises(LedgerError, match="is a ledger of version 7; this bed-agent "
-                                          "reads versions 1 to 2"):
+                                          "reads versions 1 to %d" % SCHEMA_VERSION):
         Ledger.open(str(tmp_path), WARD)
 
 

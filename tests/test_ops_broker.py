@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 from bedboard.mosquitto import free_port
 from ops.passwd import hash_password, read_passwd, verify
@@ -71,7 +72,8 @@ def test_a_second_run_keeps_every_password_and_rotate_replaces_one(tmp_path):
     first = bedboard("broker-config", devices, "--out", out)
     assert first.returncode == 0, first.stderr
     assert "3 new password(s) (bed-manager, nrs-icu-unit-1, nrs-lobby-1)" in first.stdout
-    assert sorted(os.listdir(out)) == ["acl", "bedboard.conf", "passwd", "secrets"]
+    assert sorted(os.listdir(out)) == ["acl", "bedboard.conf", "mosquitto.service.d",
+                                       "passwd", "secrets"]
     assert oct(os.stat(out / "secrets").st_mode & 0o777) == "0o700"
     assert {oct(os.stat(out / "secrets" / name).st_mode & 0o777)
             for name in os.listdir(out / "secrets")} == {"0o600"}
@@ -174,7 +176,8 @@ def test_on_a_real_mosquitto_each_login_does_its_job_and_no_more(tmp_path):
         icu, hdu, lobby = login("nrs-icu-unit-1"), login("nrs-hdu-unit-1"), login("nrs-lobby-1")
         assert all(c.accepted for c in (manager, icu, hdu, lobby))
         manager.subscribe("crs/#")
-        icu.subscribe("crs/nrs/icu/unit-1/set", "crs/nrs/hdu/unit-1/set")
+        icu.subscribe("crs/nrs/icu/unit-1/set", "crs/nrs/icu/unit-1/set/+",
+                      "crs/nrs/hdu/unit-1/set/+")
         hdu.publish("crs/nrs/hdu/unit-1/state", _state(1, agent="nrs-hdu-unit-1"), retain=True)
         hdu.publish("crs/device/nrs-hdu-unit-1/status", b"online", retain=True)
         icu.publish("crs/device/nrs-icu-unit-1/status", b"online", retain=True)
@@ -188,18 +191,25 @@ def test_on_a_real_mosquitto_each_login_does_its_job_and_no_more(tmp_path):
         lobby.subscribe("crs/+/+/+/state", "crs/device/+/status", "crs/+/+/+/set")
         lobby.publish("crs/nrs/icu/unit-1/state", _state(100))
         lobby.publish("crs/nrs/icu/unit-1/set", b'{"occupied": 1}')
-        # the operator may correct any ward
-        manager.publish("crs/nrs/icu/unit-1/set", b'{"occupied": 2, "by": "t"}')
-        assert icu.wait_on("crs/nrs/icu/unit-1/set") == [b'{"occupied": 2, "by": "t"}']
-        manager.publish("crs/nrs/hdu/unit-1/set", b'{"occupied": 4, "by": "t"}')
-        hdu_sets = [p for t, p, _ in icu.received if t == "crs/nrs/hdu/unit-1/set"]
-        assert hdu_sets == []     # the icu agent does not read the hdu's commands
+        lobby.publish("crs/nrs/icu/unit-1/set/nrs-lobby-1", b'{"occupied": 1}')
+        # the operator may correct any ward, in its own name only
+        manager.publish("crs/nrs/icu/unit-1/set", b'{"occupied": 3, "by": "t"}')
+        manager.publish("crs/nrs/icu/unit-1/set/someone-else", b'{"occupied": 3}')
+        manager.publish("crs/nrs/icu/unit-1/set/bed-manager", b'{"occupied": 2, "by": "t"}')
+        assert icu.wait_on("crs/nrs/icu/unit-1/set/bed-manager") == [
+            b'{"occupied": 2, "by": "t"}']
+        manager.publish("crs/nrs/hdu/unit-1/set/bed-manager", b'{"occupied": 4, "by": "t"}')
+        time.sleep(0.3)
+        icu_sets = sorted(t for t, _, _ in icu.received if "/set" in t)
+        # the icu agent does not read the hdu's commands (the ACL said no)
+        assert icu_sets == ["crs/nrs/icu/unit-1/set/bed-manager"], icu_sets
         assert manager.on("crs/nrs/hdu/unit-1/state") == [_state(1, agent="nrs-hdu-unit-1")]
         assert manager.on("crs/device/nrs-hdu-unit-1/status") == [b"online"]
         assert manager.on("crs/nrs/icu/unit-1/state") == [_state(7)]
         assert sorted(t for t, _, _ in lobby.received) == [
             "crs/device/nrs-icu-unit-1/status", "crs/nrs/icu/unit-1/state"]
-        assert manager.on("crs/nrs/icu/unit-1/set") == [b'{"occupied": 2, "by": "t"}']
+        assert [t for t, _, _ in manager.received if "/set" in t] == [
+            "crs/nrs/icu/unit-1/set/bed-manager", "crs/nrs/hdu/unit-1/set/bed-manager"]
     finally:
         for client in logins:
             client.close()
