@@ -353,8 +353,17 @@ class Section:
         return value
 
 
+DEV_ENV = "BEDBOARD_DEV"
+
+
 def read_secret(section, key):
-    """Read the secret in the file that ``key`` names; warn when others can read it."""
+    """Read the secret in the file that ``key`` names; refuse one others may read.
+
+    A password or token file open to the group or to others (any of mode
+    077) is a problem — on a Pi it would be readable by every account there.
+    With the environment variable ``BEDBOARD_DEV=1`` (a developer's machine,
+    a test) it is only a warning.
+    """
     path = section.text(key, default=None)
     if path is None:
         return None
@@ -370,9 +379,13 @@ def read_secret(section, key):
         section.problem(key, "%s is empty" % path)
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        _LOG.warning("%s: %s: %s can be read by others (mode %o); "
-                     "chmod 600 it", section.problems.name, section.key_path(key),
-                     path, stat.S_IMODE(mode))
+        said = "%s can be read by others (mode %o): chmod 600 it" % (
+            path, stat.S_IMODE(mode))
+        if os.environ.get(DEV_ENV) != "1":
+            section.problem(key, said + " (%s=1 makes this a warning, on a developer's "
+                            "machine)" % DEV_ENV)
+            return None
+        _LOG.warning("%s: %s: %s", section.problems.name, section.key_path(key), said)
     return secret
 
 

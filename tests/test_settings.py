@@ -89,7 +89,9 @@ def test_missing_file(tmp_path):
         load(str(tmp_path / "nope.yaml"), read_display_like)
 
 
-def test_password_file_is_read_and_warned_about(tmp_path, caplog):
+def test_a_password_file_others_can_read_is_an_error(tmp_path, caplog, monkeypatch):
+    # finding 9: a 0644 password_file was accepted with a warning
+    monkeypatch.delenv("BEDBOARD_DEV", raising=False)
     secret = tmp_path / "secret"
     secret.write_text("s3cret\n")
     os.chmod(secret, 0o644)
@@ -99,11 +101,22 @@ def test_password_file_is_read_and_warned_about(tmp_path, caplog):
           password_file: %s
         display: {id: a}
         """ % secret)
+    with pytest.raises(ConfigError) as caught:
+        load(path, read_display_like)
+    assert caught.value.problems == [
+        "board.yaml:3: broker.password_file: %s can be read by others (mode 644): chmod "
+        "600 it (BEDBOARD_DEV=1 makes this a warning, on a developer's machine)" % secret]
+    assert "s3cret" not in str(caught.value.problems)
+    # a developer's machine may say so, and then it is a warning
+    monkeypatch.setenv("BEDBOARD_DEV", "1")
     with caplog.at_level(logging.WARNING):
         broker, _, _ = load(path, read_display_like)
     assert broker.password == "s3cret" and broker.username == "lobby"
     assert "can be read by others (mode 644)" in caplog.text
     assert "s3cret" not in repr(broker)
+    os.chmod(secret, 0o600)
+    monkeypatch.delenv("BEDBOARD_DEV")
+    assert load(path, read_display_like)[0].password == "s3cret"
 
 
 def test_unreadable_secret_and_tls_files(tmp_path):
