@@ -19,6 +19,15 @@ card's tree), in order:
 Each step first looks whether there is anything to do, so a second run
 changes nothing.  ``--dry-run`` prints the steps; ``--root`` skips what only
 a running system can do (users, ownership, systemctl) and says so.
+
+It touches only its own.  Every file a config names must be under
+``/etc/bedboard`` (written without ``..``), and is refused when it leads
+anywhere else — a symbolic link out of the folder, or out of ``--root`` —
+so a config can never make it chmod or chown ``/etc/shadow``; the same is
+checked again just before each file is written, chmod'ed or chown'ed.  A
+``--secret`` named for another device (broker-config's ``secrets/ID``) is
+refused, and so is a password file that the other program's config on this
+machine already uses for another device.
 """
 
 import grp
@@ -29,7 +38,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from bedboard.errors import ConfigError
+from bedboard.errors import ConfigError, ContractError
+from bedboard.topics import check_device_id
 
 from . import OpsError
 from .devices import AGENT, DISPLAY, read_device
@@ -106,6 +116,9 @@ class Installer:
         def file_check(key, path):
             if not os.path.isabs(path):
                 return "must be an absolute path, got %s" % path
+            place = self._place(path)
+            if place:
+                return place
             if self.given.get(key):
                 return None
             if os.path.isfile(self.at(path)):
@@ -128,9 +141,76 @@ class Installer:
                             "count (StateDirectory=bed-agent), got %s" % (
                                 device.where("agent.state_dir"), STATE_DIR,
                                 device.settings.state_dir))
+        problems += self._secret_problems(device)
         if problems:
             raise ConfigError(problems)
         return device
+
+    # -- what is ours ----------------------------------------------------------------
+    def _place(self, path):
+        """Why ``path`` (named by a config) is not one of install's own, or None."""
+        if ".." in path.split("/") or os.path.normpath(path) != path:
+            return "must be a plain absolute path (no .., no //, no trailing /), got %s" \
+                % path
+        if not path.startswith(ETC + "/"):
+            return ("must be a file under %s, the folder bedboard install owns, got %s"
+                    % (ETC, path))
+        if not self._inside(self.at(path)):
+            return ("%s leads out of %s%s (a symbolic link to %s): install writes only "
+                    "its own files" % (path, ETC, " under --root" if self.root else "",
+                                       os.path.realpath(self.at(path))))
+        return None
+
+    def _inside(self, target):
+        """Whether ``target`` (a path on the system being installed) resolves into ETC there."""
+        own = os.path.realpath(self.at(ETC))
+        if self.root is not None:
+            root = os.path.realpath(self.root)
+            if own != os.path.join(root, ETC.lstrip("/")):
+                return False
+        return os.path.realpath(target).startswith(own + os.sep)
+
+    def _checked(self, target):
+        """``target``, once more checked to be ours just before it is changed."""
+        if not self._inside(target):
+            raise OpsError("refused to change %s: it leads out of %s (a symbolic link to "
+                           "%s?)" % (target, self.at(ETC), os.path.realpath(target)))
+        return target
+
+    def _secret_problems(self, device):
+        """Another device's password: by its name, or in use by the other program here."""
+        problems = []
+        path = device.files.get("broker.password_file")
+        given = self.given.get("broker.password_file")
+        if given and path:
+            name = os.path.basename(given)
+            try:
+                check_device_id(name)
+                other = name not in (device.id, os.path.basename(path))
+            except ContractError:
+                other = False
+            if other:
+                problems.append("--secret %s: named for device %s (broker-config's "
+                                "secrets/%s), but this config is %s %s: give "
+                                "secrets/%s" % (given, name, name, device.kind, device.id,
+                                                device.id))
+        for kind, program in PROGRAMS.items():
+            if kind == device.kind or not path:
+                continue
+            installed = self.at(os.path.join(ETC, program["config"]))
+            if not os.path.isfile(installed):
+                continue
+            try:
+                other = read_device(installed, lambda key, named: None)
+            except ConfigError:
+                continue
+            if other.files.get("broker.password_file") == path and other.id != device.id:
+                problems.append("%s: %s is already the password of %s %s (%s): give "
+                                "this device its own file, e.g. %s/%s.secret" % (
+                                    device.where("broker.password_file"), path, other.kind,
+                                    other.id, os.path.join(ETC, program["config"]), ETC,
+                                    device.id))
+        return problems
 
     # -- the plan --------------------------------------------------------------------
     def _plan(self):
@@ -144,7 +224,7 @@ class Installer:
             source = self.given.get(key)
             if source is not None:
                 with open(source, "rb") as handle:
-                    self._plan_file(path, handle.read(), mode)
+                    self._plan_file(path, handle.read(), mode, ours=True)
             else:
                 self._plan_mode(path, mode)
             if owned:
@@ -187,20 +267,21 @@ class Installer:
                                needed=lambda: not os.path.isdir(target),
                                do=lambda: os.makedirs(target, mode=mode, exist_ok=True)))
 
-    def _plan_file(self, path, data, mode):
+    def _plan_file(self, path, data, mode, ours=False):
         self._plan_folder(os.path.dirname(path), 0o755)
         target = self.at(path)
         data = data.encode("utf-8") if isinstance(data, str) else data
+        check = self._checked if ours else (lambda t: t)
         self.steps.append(Step("%s (mode %o)" % (path, mode),
                                needed=lambda: not same_file(target, data, mode),
-                               do=lambda: write_file(target, data, mode)))
+                               do=lambda: write_file(check(target), data, mode)))
 
     def _plan_mode(self, path, mode):
         target = self.at(path)
         self.steps.append(Step(
             "%s: mode %o" % (path, mode),
             needed=lambda: (os.stat(target).st_mode & 0o7777) != mode,
-            do=lambda: os.chmod(target, mode)))
+            do=lambda: os.chmod(self._checked(target), mode)))
 
     def _plan_owner(self, path):
         target = self.at(path)
@@ -213,7 +294,8 @@ class Installer:
 
         def chown():
             user = pwd.getpwnam(SERVICE_USER)
-            os.chown(target, user.pw_uid, user.pw_gid)
+            os.chown(self._checked(target), user.pw_uid, user.pw_gid,
+                     follow_symlinks=False)
         self.steps.append(Step("%s: owned by %s" % (path, SERVICE_USER),
                                needed=wrong_owner, do=chown, live_only=True))
 
