@@ -258,6 +258,11 @@ class BoardApp:
             self._log_frame()
             _LOG.info("wrote %s (%s)", out, "every tile has data" if self.board.complete()
                       else "after %.1f s, some tiles without data" % wait)
+            if not every and not self.link.connected:
+                # A refused login or an unreachable broker must not look like success.
+                raise DisplayError("not connected to the broker %s when the picture was "
+                                   "drawn (the log above says why); %s shows the board "
+                                   "without it" % (self.settings.broker.describe(), out))
             next_save = self.clock() + (every or 0)
             while every and not self._stop:
                 self.waker.wait(max(0.0, min(1.0, next_save - self.clock())))

@@ -223,6 +223,9 @@ def build_parser():
                      help="how long to listen for live messages (default 5; a "
                      "heartbeat × 1.25 tells every ward)")
     sta.add_argument("--hospital", type=_slug, metavar="ID", help="only this hospital's wards")
+    sta.add_argument("--devices", nargs="+", metavar="CONFIG",
+                     help="the device configs (a folder: every .yaml under it): their "
+                     "wards and devices are listed even when never heard")
     sta.add_argument("--broker", metavar="HOST[:PORT]",
                      help="use this broker instead of the config's")
     sta.set_defaults(run=_status)
@@ -230,6 +233,10 @@ def build_parser():
     chk = commands.add_parser("check", help="check configs (agent, display or operator)")
     chk.add_argument("configs", nargs="+", metavar="CONFIG",
                      help="configs; a folder stands for every .yaml under it")
+    chk.add_argument("--role", choices=("broker", "device"), default="broker",
+                     help="broker (default): where the configs are kept — the files "
+                     "they name are on the devices, not checked here; device: on the "
+                     "device itself — they must be here")
     chk.set_defaults(run=_check)
     return parser
 
@@ -279,17 +286,24 @@ def _status(args):
 
 
 def _check(args):
-    from .devices import config_paths, read_device  # pylint: disable=import-outside-toplevel
-    problems = []
+    # pylint: disable=import-outside-toplevel
+    from .devices import (check_together, config_paths, files_elsewhere, in_file_order,
+                          read_device)
+    problems, devices = [], []
+    judge = files_elsewhere if args.role == "broker" else None
     for path in config_paths(args.configs):
         try:
-            device = read_device(path)
+            devices.append(read_device(path, judge))
         except ConfigError as exc:
             problems += exc.problems
-            continue
-        print("%s: OK: %s %s" % (path, device.kind, device.id or "(no username)"))
+    problems += check_together(devices, one_broker=False)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(in_file_order(problems, devices))
+    for device in devices:
+        print("%s: OK: %s %s" % (device.path, device.kind, device.id or "(no username)"))
+    if args.role == "broker" and any(device.files for device in devices):
+        print("(the files the configs name are on the devices and were not looked for "
+              "here: bedboard check --role device there, or the program's --check)")
     return 0
 
 
@@ -311,7 +325,12 @@ def main(argv=None):
     handler.setFormatter(_Formatter("bedboard: %(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         handlers=[handler])
-    logging.getLogger("bedboard.paho").setLevel(logging.WARNING)
+    # paho's own log lines are not for an operator: every failure is said once,
+    # in words, by the command itself (and a stray "Client is not connected" at
+    # ERROR, which paho logs when its loop outlives the socket at the end of a
+    # session, is no failure at all).
+    logging.getLogger("bedboard.paho").setLevel(
+        logging.DEBUG if args.verbose else logging.CRITICAL)
     try:
         return args.run(args)
     except ConfigError as exc:

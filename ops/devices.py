@@ -224,13 +224,15 @@ def files_elsewhere(key, path):
     return None
 
 
-def check_together(devices, operators=None):
+def check_together(devices, operators=None, one_broker=True):
     """Problems between configs that are each fine alone, as ``file:line: key: text``.
 
     Every device must have its own id (and log in with it, when it names a
     user at all); each ward one agent; and all of them one broker and one
     prefix.  ``operators`` are the operator accounts' names (None: whatever
-    the operator configs among ``devices`` log in as).
+    the operator configs among ``devices`` log in as).  ``one_broker``
+    False: only the duplicates (ids, wards), for configs that are not
+    necessarily one broker's.
     """
     problems = []
     ids, wards = {}, {}
@@ -269,7 +271,7 @@ def check_together(devices, operators=None):
                                 "agents must not count one ward" % (
                                     device.where("agent.ward"), ward, other.id, other.name))
             wards.setdefault(ward, device)
-        if first is not None and device is not first:
+        if one_broker and first is not None and device is not first:
             if broker.prefix != first.broker.prefix:
                 problems.append("%s: %s differs from %s in %s: every device of one "
                                 "broker uses one prefix" % (

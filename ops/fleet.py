@@ -17,7 +17,13 @@ The rules are the contract's (docs/contract.md, "Rules"):
   is, so a ward heard only from retained copies is *retained copy only*
   until the listening window is that long, and *not reporting* after;
 * an empty payload on a state topic retires the ward;
-* a payload that breaks the contract is dropped, and counted (rule 4).
+* a payload that breaks the contract is dropped, and counted (rule 4);
+* the wards and devices the configs name (:meth:`Fleet.expect`) are listed
+  even when nothing was heard of them — *never heard* is a verdict too;
+* a device whose live status keeps changing (FLAPPING changes or more within
+  one look) is flagged as a duplicate: with each account bound to one
+  connection, two devices given one id close each other's connection in
+  turn, and each time the other's ``offline`` will fires.
 """
 
 import logging
@@ -30,6 +36,7 @@ from bedboard.topics import parse_status_topic, parse_ward_topic
 _LOG = logging.getLogger(__name__)
 
 RETAINED_FACTOR = 1.25
+FLAPPING = 4          # live status changes within one look that mean two devices, one id
 
 LIVE = "live"
 RETAINED_ONLY = "retained copy only"
@@ -62,6 +69,7 @@ class DeviceSeen:
     live_at: float = None           # when a live status last arrived
     changed: float = None           # when a live status changed what was known
     live_state: float = None        # last live state from it (proves it online)
+    flips: int = 0                  # live status changes heard
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,13 @@ class DeviceVerdict:
     changed: float                  # when a live status changed it, or None
     confirmed: float                # when a live status last said it, or None
     proved_online: bool             # offline said, but a live state came after
+    flips: int = 0                  # live status changes heard in this look
+    expected: bool = False          # named by the configs
+
+    @property
+    def duplicate(self):
+        """Whether its status flaps as two devices with one id make it flap."""
+        return self.flips >= FLAPPING
 
 
 class Fleet:
@@ -101,6 +116,14 @@ class Fleet:
         self.devices = {}
         self.dropped = {}               # topic → reason of the last drop
         self.retired = set()
+        self.expected_wards = set()     # WardKeys the configs name
+        self.expected_devices = set()   # device ids the configs name
+
+    def expect(self, wards=(), devices=()):
+        """Wards and devices the configs name: listed even if never heard."""
+        self.expected_wards.update(w for w in wards
+                                   if self.covers is None or self.covers(w))
+        self.expected_devices.update(devices)
 
     @property
     def retained_limit(self):
@@ -169,6 +192,8 @@ class Fleet:
             device.live_at = received
             if not device.said or online != device.online:
                 device.changed = received
+                if device.said:
+                    device.flips += 1
         device.said = True
         device.online = online
         device.retained = retained
@@ -178,14 +203,23 @@ class Fleet:
         """Every ward heard since ``started``, judged at ``now``, sorted by ward."""
         listened = now - started
         verdicts = []
-        for key in sorted(self.wards):
-            verdicts.append(self._judge(self.wards[key], listened, now))
+        for key in sorted(set(self.wards) | (self.expected_wards - self.retired)):
+            if key in self.wards:
+                verdicts.append(self._judge(self.wards[key], listened, now))
+            else:
+                verdicts.append(WardVerdict(key, None, NOT_REPORTING, False,
+                                            "never heard: no state on the broker",
+                                            ()))
         return verdicts
 
     def _judge(self, ward, listened, now):
         state = ward.state
         agent = self.devices.get(state.agent)
         notes = []
+        if agent is not None and agent.flips >= FLAPPING:
+            notes.append("its agent %s connects and drops again and again: two panels "
+                         "with one id? (each login closes the other's connection)"
+                         % state.agent)
         if len(ward.live_agents) > 1:
             notes.append("two panels count one ward: %s" % ", ".join(sorted(ward.live_agents)))
         if ward.conflicts:
@@ -228,8 +262,8 @@ class Fleet:
         """Every device that has a status or sent a live state, sorted by id."""
         agents = {w.state.agent for w in self.wards.values()}
         verdicts = []
-        for device_id in sorted(self.devices):
-            device = self.devices[device_id]
+        for device_id in sorted(set(self.devices) | self.expected_devices):
+            device = self.devices.get(device_id) or DeviceSeen(device_id)
             proved = device.online is not True and _proved(device)
             if proved or device.online is True:
                 status = "online"
@@ -239,7 +273,9 @@ class Fleet:
                 status = "cleared" if device.said else "no status"
             verdicts.append(DeviceVerdict(device_id, "agent" if device_id in agents
                                           else "device", status, device.retained,
-                                          device.changed, device.live_at, proved))
+                                          device.changed, device.live_at, proved,
+                                          device.flips,
+                                          device_id in self.expected_devices))
         return verdicts
 
 

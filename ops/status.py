@@ -15,6 +15,13 @@ most.  The config may be the operator's (every hospital, or
 its ``stale_after``: run on a lobby's Pi, it tells what that board sees) or
 an agent's (its own ward: run on the ward's Pi, it tells whether the panel's
 login, certificate and broker work, in words).
+
+What the configs name is listed even when the broker never heard of it: a
+display's tiles' wards, an agent's own ward, and with ``--devices`` every
+ward and device of those configs — *never heard* is the verdict then, not
+silence.  Logging in with a device's own config takes that device's
+connection while it runs (the broker binds each account to one connection),
+and says so first.
 """
 
 import json
@@ -25,7 +32,7 @@ from datetime import datetime
 from bedboard.settings import override_broker
 from bedboard.topics import status_filter, ward_filter
 
-from .devices import AGENT, DISPLAY, OPERATOR, read_device
+from .devices import AGENT, DISPLAY, OPERATOR, files_elsewhere, read_device, read_devices
 from .fleet import LIVE, NOT_REPORTING, RETAINED_ONLY, Fleet
 from .session import Session
 
@@ -37,11 +44,12 @@ SETTLE = 0.3
 class Look:
     """What to look at, and how to judge it, from the config and the command line."""
 
-    def __init__(self, device, hospital=None):
+    def __init__(self, device, hospital=None, configured=()):
         settings = device.settings
         self.broker = settings.broker
         self.filters = None
         self.covers = None
+        self.wards, self.devices = set(), set()     # what the configs name
         if device.kind == DISPLAY:
             board = settings.board
             self.heartbeat, self.stale_after = 60.0, board.stale_after
@@ -52,12 +60,15 @@ class Look:
             else:
                 self.hospitals = sorted({t.hospital for t in board.tiles})
                 self.covers = lambda key: any(t.covers(key) for t in board.tiles)
+                self.wards.update(key for t in board.tiles for key in t.expected() or ())
         elif device.kind == AGENT:
             ward = settings.ward
             self.heartbeat, self.stale_after = settings.heartbeat, 180.0
             self.what = "agent %s's own ward" % device.id
             self.hospitals = [ward.hospital]
             self.covers = lambda key: key == ward
+            self.wards.add(ward)
+            self.devices.add(device.id)
         elif device.kind == OPERATOR:
             self.heartbeat, self.stale_after = settings.heartbeat, settings.stale_after
             hospital = hospital or settings.hospital
@@ -68,6 +79,15 @@ class Look:
             board_covers = self.covers
             self.covers = lambda key: key.hospital == hospital and board_covers(key)
         prefix = self.broker.prefix
+        for other in configured:
+            if other.kind == AGENT and (self.covers is None
+                                        or self.covers(other.settings.ward)):
+                self.wards.add(other.settings.ward)
+                self.devices.add(other.id)
+            elif other.kind == DISPLAY and device.kind == OPERATOR:
+                self.devices.add(other.id)
+        if self.hospitals is not None:
+            self.wards = {w for w in self.wards if w.hospital in self.hospitals}
         if self.hospitals is None:
             self.filters = [ward_filter(prefix, "state")]
         else:
@@ -77,6 +97,7 @@ class Look:
 def listen(look, seconds, name="bedboard-status", clock=time.monotonic):
     """Listen on the broker for ``seconds``; return ``(fleet, started, ended)``."""
     fleet = Fleet(look.broker.prefix, look.heartbeat, look.stale_after, look.covers)
+    fleet.expect(look.wards, look.devices)
     with Session(look.broker, name) as session:
         session.subscribe(look.filters)
         session.subscribe([status_filter(look.broker.prefix)])
@@ -109,6 +130,12 @@ def report(look, fleet, started, ended, listened):
     wards = []
     for verdict in fleet.ward_verdicts(started, ended):
         state = verdict.state
+        if state is None:
+            wards.append({"ward": str(verdict.key), "heard": "never", "reporting": False,
+                          "why": verdict.why, "notes": [], "capacity": None,
+                          "occupied": None, "blocked": None, "vacant": None, "seq": None,
+                          "at": None, "agent": None, "heard_live_at": None})
+            continue
         heard = fleet.wards[verdict.key].heard_live
         wards.append({
             "ward": str(verdict.key), "capacity": state.capacity,
@@ -122,7 +149,8 @@ def report(look, fleet, started, ended, listened):
     devices = [{"id": d.id, "kind": d.kind, "status": d.status, "retained": d.retained,
                 "changed_at": _wall(d.changed, ended) if d.changed is not None else None,
                 "confirmed_at": _wall(d.confirmed, ended) if d.confirmed is not None
-                else None, "proved_online": d.proved_online}
+                else None, "proved_online": d.proved_online, "status_changes": d.flips,
+                "duplicate": d.duplicate, "configured": d.expected}
                for d in fleet.device_verdicts()]
     return {"broker": look.broker.describe(),
             "prefix": look.broker.prefix, "looked_at": look.what,
@@ -144,11 +172,16 @@ def text_lines(data):
                      % (" that this login may read" if data["devices"] else ""))
     else:
         width = max(len(w["ward"]) for w in wards)
-        agent_width = max(len(w["agent"]) for w in wards)
+        agent_width = max([len(w["agent"]) for w in wards if w["agent"]] + [5])
         lines.append("%-*s  %5s %5s %5s %5s %7s  %-17s  %-*s  %s" % (
             width, "WARD", "CAP", "OCC", "BLK", "VAC", "SEQ", "LAST CHANGE (UTC)",
             agent_width, "AGENT", "REPORTING"))
         for ward in wards:
+            if ward["heard"] == "never":
+                lines.append("%-*s  %5s %5s %5s %5s %7s  %-17s  %-*s  NOT REPORTING: %s" % (
+                    width, ward["ward"], "-", "-", "-", "-", "-", "-", agent_width, "-",
+                    ward["why"]))
+                continue
             if ward["heard"] == LIVE:
                 verdict = "live (heard %s)" % ward["heard_live_at"]
             elif ward["heard"] == RETAINED_ONLY:
@@ -166,7 +199,11 @@ def text_lines(data):
         lines.append("")
         lines.append("%-*s  %-6s  %s" % (width, "DEVICE", "KIND", "STATUS"))
         for device in devices:
-            if device["proved_online"]:
+            if device["duplicate"]:
+                said = ("DUPLICATE? its status changed %d times while listening: two "
+                        "devices log in as %s (each login closes the other's connection)"
+                        % (device["status_changes"], device["id"]))
+            elif device["proved_online"]:
                 said = "online (its status says otherwise, but it sent a live state)"
             elif device["changed_at"]:
                 said = "%s since %s (heard live)" % (device["status"], device["changed_at"])
@@ -174,7 +211,8 @@ def text_lines(data):
                 said = "%s (said again live at %s; since before this look)" % (
                     device["status"], device["confirmed_at"])
             elif device["status"] == "no status":
-                said = "no status on the broker"
+                said = "no status on the broker%s" % (
+                    " (never heard: named by the configs)" if device["configured"] else "")
             else:
                 said = "%s (retained copy: since before this look)" % device["status"]
             lines.append("%-*s  %-6s  %s" % (width, device["id"], device["kind"], said))
@@ -190,9 +228,14 @@ def _summary(data):
     wards = data["wards"]
     live = sum(1 for w in wards if w["heard"] == LIVE)
     retained = sum(1 for w in wards if w["heard"] == RETAINED_ONLY)
-    silent = sum(1 for w in wards if w["heard"] == NOT_REPORTING)
-    text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting." % (
-        len(wards), live, retained, silent)
+    silent = sum(1 for w in wards if w["heard"] in (NOT_REPORTING, "never"))
+    never = sum(1 for w in wards if w["heard"] == "never")
+    text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting%s." % (
+        len(wards), live, retained, silent,
+        " (%d never heard)" % never if never else "")
+    duplicates = [d["id"] for d in data["devices"] if d["duplicate"]]
+    if duplicates:
+        text += " Two devices with one id? %s." % ", ".join(duplicates)
     if retained:
         text += (" A retained copy is not a sign of life: listen %.0f s (--listen %.0f, "
                  "a heartbeat × 1.25) to tell every ward." % (
@@ -203,9 +246,14 @@ def _summary(data):
 def status_from_args(args):
     """Run ``bedboard status``; return the exit status."""
     device = read_device(args.config)
-    look = Look(device, hospital=args.hospital)
+    configured = read_devices(args.devices, files_elsewhere) if args.devices else ()
+    look = Look(device, hospital=args.hospital, configured=configured)
     if args.broker:
         look.broker = override_broker(look.broker, args.broker)
+    if device.kind in (AGENT, DISPLAY) and look.broker.username:
+        _LOG.warning("logging in as %s %s: the broker allows one connection per account, "
+                     "so the %s itself is disconnected while this runs (and reconnects "
+                     "after)", device.kind, look.broker.username, device.kind)
     fleet, started, ended = listen(look, args.listen)
     data = report(look, fleet, started, ended, ended - started)
     if args.json:
