@@ -1,6 +1,7 @@
 """``bedboard``: the command line of the people who run the system.
 
     bedboard broker-config CONFIG... --out DIR [--operator NAME] [--rotate ID] ...
+    bedboard cluster-config CONFIG... --out DIR [--operator NAME] [--bridge HOSPITAL]
     bedboard install CONFIG [--root DIR] [--dry-run] [--secret FILE] ...
     bedboard set --config CONFIG HOSPITAL/DEPARTMENT/WARD [--occupied N]
                  [--blocked N] [--capacity N] --by NAME [--reason TEXT]
@@ -181,6 +182,26 @@ def build_parser():
                      "bridge (default %s; none: no such line)" % Layout.include_dir)
     cfg.set_defaults(run=_broker_config)
 
+    clu = commands.add_parser(
+        "cluster-config", help="write the NATS state cluster's accounts, users and "
+        "permissions from the device configs")
+    clu.add_argument("configs", nargs="+", metavar="CONFIG",
+                     help="the configs of the devices that connect to the cluster (a "
+                     "folder: every .yaml under it)")
+    clu.add_argument("--out", required=True, metavar="DIR",
+                     help="where to write accounts.conf and secrets/")
+    clu.add_argument("--operator", type=_name, action="append", default=[],
+                     metavar="NAME", help="an operator account, one per person "
+                     "(repeatable; default: one, bed-manager)")
+    clu.add_argument("--bridge", type=_slug, action="append", default=[],
+                     metavar="HOSPITAL", help="a user bridge-HOSPITAL for that hospital's "
+                     "broker bridge (repeatable)")
+    clu.add_argument("--rotate", action="append", default=[], metavar="ID",
+                     help="give this user a new password; repeatable")
+    clu.add_argument("--new-secrets", action="store_true",
+                     help="make new passwords for users whose secrets/ file is gone")
+    clu.set_defaults(run=_cluster_config)
+
     inst = commands.add_parser("install", help="install a ward panel or a lobby "
                                "display on this Pi (as root)")
     inst.add_argument("config", metavar="CONFIG", help="the device's config")
@@ -265,6 +286,19 @@ def _broker_config(args):
     for warning in written.warnings:
         _LOG.warning("%s", warning)
     for line in report(written):
+        print(line)
+    return 0
+
+
+def _cluster_config(args):
+    from .cluster_conf import cluster_config  # pylint: disable=import-outside-toplevel
+    lines, warnings = cluster_config(args.configs, args.out,
+                                     operators=args.operator or ["bed-manager"],
+                                     bridges=args.bridge, rotate=args.rotate,
+                                     new_secrets=args.new_secrets)
+    for warning in warnings:
+        _LOG.warning("%s", warning)
+    for line in lines:
         print(line)
     return 0
 

@@ -156,9 +156,9 @@ class Login:
         """Whether the broker accepted the login."""
         return not self.result.is_failure
 
-    def subscribe(self, *filters):
+    def subscribe(self, *filters, qos=1):
         """Subscribe and give the broker a moment to send what is retained."""
-        result, mid = self.client.subscribe([(f, 1) for f in filters])
+        result, mid = self.client.subscribe([(f, qos) for f in filters])
         assert result == mqtt.MQTT_ERR_SUCCESS
         time.sleep(0.3)
 
