@@ -410,18 +410,24 @@ def read_file(path):
         line = data[:exc.start].count(b"\n") + 1
         raise ConfigError(["%s:%d: not UTF-8 text (byte %d): save the file as UTF-8"
                            % (problems.name, line, exc.start)]) from None
-    loader = _MarkedLoader(data)
+    loader = None
     try:
+        loader = _MarkedLoader(data)    # it reads the start at once: a NUL byte fails here
         document = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise ConfigError(["%s:%d: not valid YAML: %s" % (
             problems.name, line, exc.problem or exc.context)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = data.decode("utf-8")[:max(exc.position, 0)].count("\n") + 1
+        raise ConfigError(["%s:%d: not valid YAML: %s" % (
+            problems.name, line, exc.reason)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(["%s:1: not valid YAML: %s" % (problems.name, exc)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     for line, key in loader.duplicates:
         problems.add(line, str(key), "given twice")
     if document is None:
