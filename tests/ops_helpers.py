@@ -145,6 +145,7 @@ class Login:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         self.result = reason_code
+        self.session_present = flags.session_present
         self.done.set()
 
     def _on_message(self, client, userdata, message):

@@ -88,3 +88,34 @@ def test_each_operator_has_an_account_and_two_bed_managers_do_not_collide(tmp_pa
         for login in logins:
             login.close()
         broker.close()
+
+
+def test_an_account_can_leave_at_most_one_persistent_session(tmp_path):
+    # finding 9: any account could leave persistent sessions that queue messages —
+    # one per client id it cared to make up; now the client id is the user name
+    port, out, _ = _hospital(tmp_path)
+    broker = start_generated_broker(out, port, tmp_path / "broker")
+    secret = read_secret(out, "nrs-lobby-1")
+    try:
+        for made_up in ("one", "two", "three"):
+            left = Login(port, "nrs-lobby-1", secret, client_id=made_up, clean_session=False)
+            left.subscribe("crs/device/%s/status" % AGENT)
+            left.close()
+        sender = Login(port, AGENT, read_secret(out, AGENT))
+        for _ in range(3):
+            sender.publish("crs/device/%s/status" % AGENT, b"online")
+        sender.close()
+        back = Login(port, "nrs-lobby-1", secret, client_id="four", clean_session=False)
+        time.sleep(0.5)
+        back.close()
+        # every made-up id was the same one session, resumed, with one queue
+        assert back.session_present
+        assert back.on("crs/device/%s/status" % AGENT) == [b"online"] * 3
+        with open(broker.log_path, encoding="utf-8") as handle:
+            log = handle.read()
+        assert "as nrs-lobby-1 (p2, c0" in log and " as one (" not in log
+        conf = (out / "bedboard.conf").read_text()
+        assert "persistent_client_expiration 1h\n" in conf
+        assert "max_queued_messages 10000\nmax_queued_bytes 16777216\n" in conf
+    finally:
+        broker.close()
