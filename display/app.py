@@ -14,6 +14,7 @@ with no screen at all.
 
 import logging
 import os
+import socket
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -258,11 +259,14 @@ class BoardApp:
             self._log_frame()
             _LOG.info("wrote %s (%s)", out, "every tile has data" if self.board.complete()
                       else "after %.1f s, some tiles without data" % wait)
-            if not every and not self.link.connected:
-                # A refused login or an unreachable broker must not look like success.
-                raise DisplayError("not connected to the broker %s when the picture was "
-                                   "drawn (the log above says why); %s shows the board "
-                                   "without it" % (self.settings.broker.describe(), out))
+            if not every and not self.link.connected and _answers(self.settings.broker):
+                # A broker that is there but refused this board (its login, TLS) must
+                # not look like success; one that is not there at all is drawn as
+                # the board shows it, and that is what was asked.
+                raise DisplayError("the broker %s answers but did not let this board in "
+                                   "(the log above says why: its login or TLS); %s shows "
+                                   "the board without it" % (self.settings.broker.describe(),
+                                                             out))
             next_save = self.clock() + (every or 0)
             while every and not self._stop:
                 self.waker.wait(max(0.0, min(1.0, next_save - self.clock())))
@@ -281,6 +285,17 @@ class BoardApp:
     def close(self):
         """Release the wake-up pipe."""
         self.waker.close()
+
+
+def _answers(broker):
+    """Whether any of the broker's addresses accepts a TCP connection right now."""
+    for host, port in broker.addresses:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return True
+        except OSError:
+            continue
+    return False
 
 
 def save_png(surface, path):

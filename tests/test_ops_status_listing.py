@@ -15,7 +15,6 @@ import time
 
 from bedboard.mosquitto import free_port
 
-from .agent_helpers import RunningAgent
 from .display_helpers import display_env
 from .ops_helpers import (ROOT, Login, bedboard, start_generated_broker, write_agent,
                           write_display, write_operator)
@@ -80,11 +79,15 @@ def test_two_agents_with_one_id_are_named_as_a_duplicate(tmp_path):
     second = copy / "nrs-icu-unit-1.yaml"
     second.write_text(open(first).read().replace("state-nrs-icu-unit-1", "state-copy"))
     broker = start_generated_broker(out, port, tmp_path / "broker")
+    agents = []
     try:
-        with RunningAgent(first), RunningAgent(str(second)):
-            time.sleep(1.0)
-            result = bedboard("status", "--config", devices / "operator.yaml", "--listen",
-                              "5")
+        for config in (first, str(second)):
+            agents.append(subprocess.Popen(
+                [sys.executable, "-m", "agent", "--config", config, "--simulate"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=ROOT))
+        time.sleep(1.5)
+        result = bedboard("status", "--config", devices / "operator.yaml", "--listen", "5")
         assert result.returncode == 0, result.stderr
         (line,) = [x for x in result.stdout.splitlines() if x.startswith("nrs-icu-unit-1 ")
                    and "agent" in x]
@@ -93,6 +96,13 @@ def test_two_agents_with_one_id_are_named_as_a_duplicate(tmp_path):
         assert "Two devices with one id? nrs-icu-unit-1." in result.stdout
         assert "its agent nrs-icu-unit-1 connects and drops again and again" in result.stdout
     finally:
+        for agent in agents:
+            agent.terminate()
+            try:
+                agent.wait(20)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                agent.wait(10)
         broker.close()
 
 
@@ -151,8 +161,8 @@ def test_a_snapshot_whose_login_is_refused_exits_1(tmp_path):
         assert refused.returncode == 1, refused.stderr
         assert "refused the connection (Not authorized)" in refused.stderr
         assert refused.stderr.rstrip().splitlines()[-1] == (
-            "bed-display: not connected to the broker 127.0.0.1:%d when the picture was "
-            "drawn (the log above says why); %s shows the board without it"
+            "bed-display: the broker 127.0.0.1:%d answers but did not let this board in "
+            "(the log above says why: its login or TLS); %s shows the board without it"
             % (port, picture))
     finally:
         broker.close()
