@@ -41,6 +41,7 @@ FLAPPING = 4          # live status changes within one look that mean two device
 LIVE = "live"
 RETAINED_ONLY = "retained copy only"
 NOT_REPORTING = "NOT REPORTING"
+NEVER_HEARD = "never"     # a ward the configs name, of which nothing was heard
 
 
 @dataclass
@@ -78,7 +79,7 @@ class WardVerdict:
 
     key: object
     state: WardState
-    heard: str                      # LIVE, RETAINED_ONLY or NOT_REPORTING
+    heard: str                      # LIVE, RETAINED_ONLY, NOT_REPORTING or NEVER_HEARD
     reporting: object               # True, False, or None (cannot tell yet)
     why: str                        # in words
     notes: tuple                    # flags in words
@@ -207,7 +208,7 @@ class Fleet:
             if key in self.wards:
                 verdicts.append(self._judge(self.wards[key], listened, now))
             else:
-                verdicts.append(WardVerdict(key, None, NOT_REPORTING, False,
+                verdicts.append(WardVerdict(key, None, NEVER_HEARD, False,
                                             "never heard: no state on the broker",
                                             ()))
         return verdicts

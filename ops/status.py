@@ -33,7 +33,7 @@ from bedboard.settings import override_broker
 from bedboard.topics import status_filter, ward_filter
 
 from .devices import AGENT, DISPLAY, OPERATOR, files_elsewhere, read_device, read_devices
-from .fleet import LIVE, NOT_REPORTING, RETAINED_ONLY, Fleet
+from .fleet import LIVE, NEVER_HEARD, NOT_REPORTING, RETAINED_ONLY, Fleet
 from .session import Session
 
 _LOG = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def report(look, fleet, started, ended, listened):
     for verdict in fleet.ward_verdicts(started, ended):
         state = verdict.state
         if state is None:
-            wards.append({"ward": str(verdict.key), "heard": "never", "reporting": False,
+            wards.append({"ward": str(verdict.key), "heard": NEVER_HEARD, "reporting": False,
                           "why": verdict.why, "notes": [], "capacity": None,
                           "occupied": None, "blocked": None, "vacant": None, "seq": None,
                           "at": None, "agent": None, "heard_live_at": None})
@@ -177,7 +177,7 @@ def text_lines(data):
             width, "WARD", "CAP", "OCC", "BLK", "VAC", "SEQ", "LAST CHANGE (UTC)",
             agent_width, "AGENT", "REPORTING"))
         for ward in wards:
-            if ward["heard"] == "never":
+            if ward["heard"] == NEVER_HEARD:
                 lines.append("%-*s  %5s %5s %5s %5s %7s  %-17s  %-*s  NOT REPORTING: %s" % (
                     width, ward["ward"], "-", "-", "-", "-", "-", "-", agent_width, "-",
                     ward["why"]))
@@ -228,8 +228,8 @@ def _summary(data):
     wards = data["wards"]
     live = sum(1 for w in wards if w["heard"] == LIVE)
     retained = sum(1 for w in wards if w["heard"] == RETAINED_ONLY)
-    silent = sum(1 for w in wards if w["heard"] in (NOT_REPORTING, "never"))
-    never = sum(1 for w in wards if w["heard"] == "never")
+    silent = sum(1 for w in wards if w["heard"] in (NOT_REPORTING, NEVER_HEARD))
+    never = sum(1 for w in wards if w["heard"] == NEVER_HEARD)
     text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting%s." % (
         len(wards), live, retained, silent,
         " (%d never heard)" % never if never else "")
