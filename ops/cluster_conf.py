@@ -29,6 +29,7 @@ It writes into ``--out``:
 import json
 import logging
 import os
+import re
 
 from bedboard.errors import ConfigError
 from bedboard.topics import status_topic, ward_filter
@@ -37,11 +38,12 @@ from .acl import Account, Rule, accounts
 from .broker import make_out
 from .devices import AGENT, DISPLAY, OPERATOR, check_together, files_elsewhere, read_devices
 from .files import write_file
-from .passwd import Secrets, missing_secrets, settle_passwords
+from .passwd import Secrets, missing_secrets, settle_secrets
 
 _LOG = logging.getLogger(__name__)
 
 ACCOUNT = "CRS"
+_USER = re.compile(r'^\s*\{user: ("[^"\\]*"), password:', re.MULTILINE)
 
 
 def subjects(topic_filter):
@@ -137,20 +139,19 @@ def cluster_config(configs, out, operators=("bed-manager",), bridges=(), rotate=
                            % name for name in unknown])
     make_out(out)
     secrets_ = Secrets(os.path.join(out, "secrets"))
-    had = {user: "" for user in secrets_.users()}
     path = os.path.join(out, "accounts.conf")
     named = _users_in(path)
     if not new_secrets:
         lost = missing_secrets(users, secrets_, named, set(rotate))
         if lost:
-            raise ConfigError(["%s names %s, but %s secrets/ gone: a new password now "
-                               "would lock %s out. Restore secrets/, or give --rotate ID, "
-                               "or --new-secrets" % (path, ", ".join(lost),
-                                                     "its file is" if len(lost) == 1
-                                                     else "their files are",
-                                                     "it" if len(lost) == 1 else "them")])
-    _, made = settle_passwords(users, secrets_, had, rotate=set(rotate))
-    passwords = {user: secrets_.read(user) for user in users}
+            raise ConfigError(["%s names %s, but %s: a new password now would lock "
+                               "%s out. Restore secrets/, or give --rotate ID, or "
+                               "--new-secrets" % (path, ", ".join(lost),
+                                                  "its secrets/ file is gone"
+                                                  if len(lost) == 1 else
+                                                  "their secrets/ files are gone",
+                                                  "it" if len(lost) == 1 else "them")])
+    passwords, made = settle_secrets(users, secrets_, rotate=set(rotate))
     agents = sum(1 for d in hardware if d.kind == AGENT)
     text = accounts_text(accounts_, passwords,
                          (agents, len(hardware) - agents, len(set(bridges))))
@@ -173,12 +174,4 @@ def _users_in(path):
         return {}
     except OSError as exc:
         raise ConfigError(["%s: cannot read: %s" % (path, exc.strerror or exc)]) from None
-    users = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{user: "):
-            try:
-                users[json.loads(line[len("{user: "):].split(", password:")[0])] = ""
-            except ValueError:
-                continue
-    return users
+    return {json.loads(name): "" for name in _USER.findall(text)}

@@ -132,21 +132,33 @@ def missing_secrets(users, secrets_, old_entries, rotate=()):
             if user in old_entries and user not in rotate and secrets_.read(user) is None]
 
 
-def settle_passwords(users, secrets_, old_entries, rotate=()):
-    """Give every user a password and its hash; return ``(entries, made)``.
+def settle_secrets(users, secrets_, rotate=()):
+    """Give every user a kept password; return ``(passwords, made)``.
 
-    A user with a kept password keeps it (and its old hash, when that still
-    matches, so that the file does not change); ``rotate`` users and users
-    without one get a new password.  ``made`` lists the users whose password
+    A user with a kept password keeps it; ``rotate`` users and users without
+    one get a new one, kept at once.  ``made`` lists the users whose password
     is new.
     """
-    entries, made = {}, []
+    passwords, made = {}, []
     for user in users:
         password = None if user in rotate else secrets_.read(user)
         if password is None:
             password = new_password()
             secrets_.write(user, password)
             made.append(user)
+        passwords[user] = password
+    return passwords, made
+
+
+def settle_passwords(users, secrets_, old_entries, rotate=()):
+    """Give every user a password and its hash; return ``(entries, made)``.
+
+    As :func:`settle_secrets`; each user keeps its old hash when that still
+    matches its password, so that the file does not change.
+    """
+    passwords, made = settle_secrets(users, secrets_, rotate)
+    entries = {}
+    for user, password in passwords.items():
         old = old_entries.get(user)
         entries[user] = old if old and verify(password, old) else hash_password(password)
     return entries, made

@@ -136,3 +136,28 @@ def test_on_the_state_cluster_each_account_writes_only_its_own(tmp_path):
         for client in logins:
             client.close()
         cluster.close()
+
+
+def test_cluster_config_keeps_passwords_and_never_makes_new_ones_silently(tmp_path):
+    devices, out = tmp_path / "devices", tmp_path / "out"
+    devices.mkdir()
+    write_agent(devices, "nrs-icu-unit-1", "nrs/icu/unit-1", 1883)
+    first = bedboard("cluster-config", devices, "--out", out, "--operator", "sister-das")
+    assert first.returncode == 0, first.stderr
+    assert "2 new password(s) (sister-das, nrs-icu-unit-1)" in first.stdout
+    kept = read_secret(out, "nrs-icu-unit-1")
+    again = bedboard("cluster-config", devices, "--out", out, "--operator", "sister-das")
+    assert again.returncode == 0 and "unchanged" in again.stdout
+    assert read_secret(out, "nrs-icu-unit-1") == kept
+    os.unlink(out / "secrets" / "nrs-icu-unit-1")
+    lost = bedboard("cluster-config", devices, "--out", out, "--operator", "sister-das")
+    assert lost.returncode == 2
+    assert lost.stderr == (
+        "%s names nrs-icu-unit-1, but its secrets/ file is gone: a new password now would "
+        "lock it out. Restore secrets/, or give --rotate ID, or --new-secrets\n"
+        % (out / "accounts.conf"))
+    rotated = bedboard("cluster-config", devices, "--out", out, "--operator", "sister-das",
+                       "--rotate", "nrs-icu-unit-1")
+    assert rotated.returncode == 0, rotated.stderr
+    assert 'password: "%s"' % read_secret(out, "nrs-icu-unit-1") in \
+        (out / "accounts.conf").read_text()
