@@ -230,3 +230,18 @@ def test_the_broker_s_drop_in_lets_it_take_2000_connections(tmp_path):
             sock.close()
         broker.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_requests_is_held_above_its_known_vulnerable_versions():
+    # finding 13: setup.cfg allowed requests versions with known CVEs (below 2.32.4)
+    import configparser
+    from importlib.metadata import version
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(ROOT, "setup.cfg"))
+    requires = [line.split() for line in setup["options"]["install_requires"].splitlines()
+                if line.strip().startswith("requests")]
+    assert requires == [["requests", ">=", "2.32.4"]], requires
+
+    def numbers(text):
+        return tuple(int(part) for part in text.split(".")[:3])
+    assert numbers(version("requests")) >= (2, 32, 4)
