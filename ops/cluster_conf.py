@@ -9,6 +9,12 @@ NATS maps an MQTT topic to a subject level by level (``/`` → ``.``, ``+`` →
 ``*``, ``#`` → ``>``), and, like Mosquitto, acknowledges a denied publish and
 delivers nothing a subscription may not see (checked on a 3-node cluster).
 
+One difference from Mosquitto: NATS refuses a subscription wider than the
+user's permissions whole, where Mosquitto narrows it.  A board subscribes to
+its tiles' departments (``crs/H/D/+/state``) and keeps only its tiles' wards,
+so on the cluster a display may read the states of its tiles' departments —
+bed counts, which every board shows anyway — or it would get nothing at all.
+
 A hospital's bridge (``--bridge HOSPITAL``: user ``bridge-HOSPITAL``) may
 publish that hospital's ward states and events and the statuses of the
 devices its configs name, nothing else and read nothing.
@@ -76,6 +82,18 @@ def bridge_account(hospital, devices, prefix):
 QOS1_DELIVERY = "$MQTT.sub.>"
 
 
+def board_reads(account, display, prefix):
+    """``account`` (a display's) with what its board subscribes to: its tiles' departments."""
+    tiles = display.settings.board.tiles
+    if tiles is None:
+        return account
+    wider = [Rule("read", topic) for topic in dict.fromkeys(
+        ward_filter(prefix, "state", hospital=t.hospital, department=t.department)
+        for t in tiles)]
+    return Account(account.user, account.heading + " (on the cluster: their departments' "
+                   "states, which the board subscribes to)", account.rules + tuple(wider))
+
+
 def _permissions(account):
     publish, subscribe = [], []
     for rule in account.rules:
@@ -131,6 +149,9 @@ def cluster_config(configs, out, operators=("bed-manager",), bridges=(), rotate=
         raise ConfigError(problems)
     prefix = hardware[0].broker.prefix
     accounts_, warnings = accounts(devices, operators, prefix)
+    displays = {d.id: d for d in hardware if d.kind == DISPLAY}
+    accounts_ = [board_reads(a, displays[a.user], prefix) if a.user in displays else a
+                 for a in accounts_]
     accounts_ += [bridge_account(h, hardware, prefix) for h in dict.fromkeys(bridges)]
     users = [a.user for a in accounts_]
     unknown = [name for name in rotate if name not in users]

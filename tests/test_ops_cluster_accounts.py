@@ -19,6 +19,7 @@ from bedboard.natscluster import PrivateNatsCluster
 from bedboard.payloads import WardState
 
 from .cluster_helpers import hosts_yaml
+from .display_helpers import display_env
 from .ops_helpers import ROOT, Login, bedboard, read_secret, write_agent, write_display
 
 pytestmark = pytest.mark.slow
@@ -67,8 +68,8 @@ def test_on_the_state_cluster_each_account_writes_only_its_own(tmp_path):
                         secrets=out / "secrets", capacity=16, occupied=10)
     write_agent(devices, "nrs-icu-unit-2", "nrs/icu/unit-2", 1883, secrets=out / "secrets")
     write_agent(devices, "cmc-icu-unit-1", "cmc/icu/unit-1", 1883, secrets=out / "secrets")
-    write_display(devices, "nrs-lobby-1", 1883, [("icu", ["unit-1"])],
-                  secrets=out / "secrets")
+    display = write_display(devices, "nrs-lobby-1", 1883, [("icu", ["unit-1"])],
+                            secrets=out / "secrets")
     made = bedboard("cluster-config", devices, "--out", out, "--bridge", "nrs")
     assert made.returncode == 0, made.stderr
     assert "6 users (1 operator(s), 4 device(s), 1 bridge(s))" in made.stdout
@@ -97,6 +98,17 @@ def test_on_the_state_cluster_each_account_writes_only_its_own(tmp_path):
                              cwd=ROOT, timeout=90)
         assert run.returncode == 0, run.stderr[-2000:]
         assert WardState.parse(manager.wait_on(STATE, 30)[-1]).occupied == 11
+        # a real board, logged in as itself, draws that ward from the cluster
+        text = open(display).read().replace(
+            "  host: 127.0.0.1\n  port: 1883\n", "  hosts: %s\n" % hosts_yaml(cluster.hosts()))
+        with open(display, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        board = subprocess.run([sys.executable, "-m", "display", "--config", display,
+                                "--snapshot", str(tmp_path / "board.png"), "--wait", "20"],
+                               text=True, capture_output=True, cwd=ROOT, timeout=90,
+                               env=display_env())
+        assert board.returncode == 0, board.stderr[-2000:]
+        assert "every tile has data" in board.stderr, board.stderr[-2000:]
         # every other account's write to that ward is refused (acknowledged, dropped)
         forged = WardState.parse(manager.on(STATE)[-1]).to_dict()
         forged.update(occupied=0, seq=99)
@@ -112,13 +124,13 @@ def test_on_the_state_cluster_each_account_writes_only_its_own(tmp_path):
         assert all(WardState.parse(p).seq != 99 for p in manager.on(STATE))
         assert manager.on("crs/cmc/icu/unit-1/state") == []
         assert manager.on("crs/device/cmc-icu-unit-1/status") == []
-        # the lobby reads its tile's ward and its agent's status (what a board
+        # the lobby reads its tiles' department and its agent's status (what a board
         # subscribes to), and nothing wider: NATS refuses a wider subscription whole
         lobby = login("nrs-lobby-1", node=1)
         lobby.subscribe("crs/+/+/+/state", "crs/device/+/status", qos=0)
         time.sleep(1.0)
         assert lobby.received == []
-        lobby.subscribe(STATE, "crs/device/nrs-icu-unit-1/status", qos=0)
+        lobby.subscribe("crs/nrs/icu/+/state", "crs/device/nrs-icu-unit-1/status", qos=0)
         lobby.wait_on(STATE, 15)
         lobby.wait_on("crs/device/nrs-icu-unit-1/status", 15)
         assert sorted({t for t, _, _ in lobby.received}) == [
