@@ -234,7 +234,7 @@ def broker_config(configs, out, listeners, layout, operators=("bed-manager",), r
     problems += _bridge_problems(bridge)
     if problems:
         raise ConfigError(in_file_order(problems, devices))
-    warnings = _check_tls_files(listeners, hardware)
+    warnings = _check_tls_files(listeners, devices)
     bridge_password = _bridge_password(bridge)
     if bridge is not None and bridge.insecure and (bridge.tls is None
                                                    or bridge.username is None):
