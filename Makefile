@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BOARD  ?= nrs
 
-.PHONY: all setup test bench chaos demo clean
+.PHONY: all setup test bench chaos demo wheelhouse clean
 
 all: test
 
@@ -43,5 +43,12 @@ demo: $(STAMP)
 	@scripts/system-deps
 	$(BIN)/python -m demo --board $(BOARD)
 
+# What docs/install.md copies to each device: bedboard's wheel and every wheel
+# it needs for ARCH (aarch64: a Pi on 64-bit Raspberry Pi OS; x86_64), in
+# dist/wheelhouse-ARCH/ — installed there with no network.
+ARCH ?= $(shell uname -m)
+wheelhouse: $(STAMP)
+	$(BIN)/python scripts/wheelhouse --arch $(ARCH)
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .demo .pytest_cache .hypothesis *.egg-info dist build

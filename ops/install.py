@@ -9,9 +9,10 @@ card's tree), in order:
 2. the service user ``bedboard`` (system user, no home, no shell);
 3. ``/etc/bedboard/agent.yaml`` or ``display.yaml``, and the files it names
    (the password and the token mode 0600, owned by the service user);
-4. the unit (``bed-agent.service`` or ``bed-display.service``) from the
-   repository's ``systemd/`` folder, pointing at this installation's
-   programs, enabled for ``multi-user.target``;
+4. the unit (``bed-agent.service`` or ``bed-display.service``) as the
+   package ships it (``systemd/``, package data ``ops/systemd/``: the same
+   from a wheel as from a clone), pointing at this installation's programs,
+   enabled for ``multi-user.target``;
 5. for a display: console blanking off (``consoleblank=0`` on the kernel
    command line);
 6. ``systemctl daemon-reload`` and a restart of the unit.
@@ -22,6 +23,7 @@ a running system can do (users, ownership, systemctl) and says so.
 """
 
 import grp
+import importlib.resources
 import logging
 import os
 import pwd
@@ -42,7 +44,6 @@ ETC = "/etc/bedboard"
 UNITS = "/etc/systemd/system"
 STATE_DIR = "/var/lib/bed-agent"
 TEMPLATE_PREFIX = "/opt/bedboard/.venv"
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CMDLINES = ("/boot/firmware/cmdline.txt", "/boot/cmdline.txt")
 
 PROGRAMS = {
@@ -219,8 +220,7 @@ class Installer:
 
     def _plan_unit(self):
         unit = self.program["unit"]
-        with open(os.path.join(REPOSITORY, "systemd", unit), encoding="utf-8") as handle:
-            text = handle.read()
+        text = shipped_unit(unit)
         prefix = sys.prefix
         if os.path.isfile(os.path.join(prefix, "bin", self.program["program"])) \
                 and prefix != TEMPLATE_PREFIX:
@@ -276,6 +276,12 @@ class Installer:
     def _systemctl(self, unit):
         self._command(["systemctl", "daemon-reload"])
         self._command(["systemctl", "restart", unit])
+
+
+def shipped_unit(unit):
+    """The text of ``unit`` as the package ships it (package data: ops/systemd -> systemd/)."""
+    return (importlib.resources.files(__package__) / "systemd" / unit).read_text(
+        encoding="utf-8")
 
 
 def _group_exists(name):
