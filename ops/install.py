@@ -6,7 +6,8 @@ card's tree), in order:
 1. check the config with its program's own reader — the files it names
    (password, CA, portal token) being the ones given on the command line or
    already in place;
-2. the service user ``bedboard`` (system user, no home, no shell);
+2. the service user ``bedboard`` (system user, no home, no shell), and the
+   groups its unit names that the system lacks;
 3. ``/etc/bedboard/agent.yaml`` or ``display.yaml``, and the files it names
    (the password and the token mode 0600, owned by the service user);
 4. the unit (``bed-agent.service`` or ``bed-display.service``) as the
@@ -172,12 +173,14 @@ class Installer:
                                       "--home-dir", "/nonexistent", "--shell",
                                       "/usr/sbin/nologin", SERVICE_USER]),
             live_only=True))
+        # Raspberry Pi OS has them all; plain Debian has no gpio group (and no render
+        # or input without udev), and a unit naming a missing group fails with 216/GROUP.
         for group in self.program["groups"]:
             self.steps.append(Step(
-                "group %s, for the unit's SupplementaryGroups= (missing: not Raspberry "
-                "Pi OS? %s cannot start without it)" % (group, self.program["unit"]),
-                needed=lambda g=group: not _group_exists(g), do=None, live_only=True,
-                check=True))
+                "group %s (system), for the unit's SupplementaryGroups=" % group,
+                needed=lambda g=group: not _group_exists(g),
+                do=lambda g=group: self._command(["groupadd", "--system", g]),
+                live_only=True))
 
     def _plan_folder(self, path, mode):
         if path in self._folders:

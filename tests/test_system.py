@@ -1,0 +1,191 @@
+"""The appliance, booted: installed from its wheel by docs/install.md into Debian with systemd as PID 1.
+
+A Debian bookworm root (debootstrap, cached in ~/.cache/bedboard/roots) is
+booted in systemd-nspawn on a private network, and the guide's own commands
+(tests/guide_steps.py) bring up, on that one machine, the hospital broker
+(Debian's mosquitto with ``bedboard broker-config``'s output), one ward
+agent and one lobby display by ``bedboard install`` from the wheelhouse,
+under the shipped units with the guide's headless drop-ins.  Then, from
+inside, what the hospital would see: the units run and stay up, a press on
+the agent reaches the broker and the board's frame log, ``bedboard status``
+hears the ward live, systemd brings back a frozen board and a killed agent
+(the count and seq unchanged), a power cycle brings everything back with
+the ledger, and ``systemd-analyze security`` rates the installed units
+within their targets.
+
+``make test`` runs this on amd64; ``make system`` (BEDBOARD_SYSTEM=full)
+adds the read-only root of a kiosk and the whole of it on arm64 — a Pi's
+architecture — under qemu-user-static.  Each prints how long it took.
+"""
+
+import os
+import re
+import shutil
+import time
+
+import pytest
+
+from .appliance_helpers import SECTIONS, UNITS, WARD, Hospital, bring_up
+from .guide_steps import debian_packages
+from .system_helpers import DEBIAN_ARCH, Machine, debian_root, wheelhouse
+
+FULL = os.environ.get("BEDBOARD_SYSTEM") == "full"
+TARGETS = {"bed-agent.service": 2.0, "bed-display.service": 3.0}
+QUIET = 30.0            # seconds over which nothing may restart
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+
+
+def _boot_hospital(tmp_path_factory, arch):
+    if os.geteuid() != 0:
+        pytest.fail("booting a machine needs root (mount, systemd-nspawn, nsenter)")
+    for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
+        assert shutil.which(tool), "%s is missing: run scripts/system-deps --system" % tool
+    timings = {}
+    started = time.monotonic()
+    lower, built = debian_root(arch, debian_packages([h for h, _ in SECTIONS]))
+    timings["root (built)" if built else "root (cached)"] = time.monotonic() - started
+    folder = tmp_path_factory.mktemp("system-%s" % arch)
+    mark = time.monotonic()
+    house = wheelhouse(str(folder / "wheelhouse"), arch)
+    timings["wheelhouse"] = time.monotonic() - mark
+    machine = Machine(lower, str(folder / "machine"),
+                      "bedboard-%s-%d" % (DEBIAN_ARCH[arch], os.getpid()))
+    try:
+        timings["boot"] = machine.boot()
+        bring_up(machine, house, arch, timings)
+    except BaseException:
+        machine.close()
+        raise
+    hospital = Hospital(machine)
+    hospital.timings = timings
+    hospital.started = started
+    hospital.up_at = time.monotonic()
+    return hospital
+
+
+def _close(hospital, arch):
+    try:
+        hospital.machine.close()
+    finally:
+        hospital.timings["in all"] = time.monotonic() - hospital.started
+        print("\n%s booted system: %s" % (arch, ", ".join(
+            "%s %.0f s" % item for item in hospital.timings.items())))
+
+
+@pytest.fixture(scope="module")
+def amd64(tmp_path_factory):
+    """The hospital on amd64, brought up by the guide."""
+    hospital = _boot_hospital(tmp_path_factory, "x86_64")
+    yield hospital
+    _close(hospital, "x86_64")
+
+
+def _running_and_enabled(hospital):
+    units = hospital.units("ActiveState", "SubState", "UnitFileState")
+    for unit in UNITS:
+        assert (units[unit]["ActiveState"], units[unit]["SubState"],
+                units[unit]["UnitFileState"]) == ("active", "running", "enabled"), \
+            "%s: %s\n%s" % (unit, units[unit], hospital.journal(unit)[-3000:])
+    assert units["mosquitto.service"]["ActiveState"] == "active", \
+        hospital.journal("mosquitto")[-3000:]
+
+
+def _no_traceback(hospital, boot="0"):
+    journal = hospital.journal("bed-agent", "bed-display", "mosquitto", boot=boot)
+    assert "Traceback" not in journal, journal[-6000:]
+
+
+def _started_from_its_ledger(hospital, occupied, seq):
+    """The agent's latest start read its count from its own ledger (not the broker)."""
+    journal = hospital.journal("bed-agent").split("Starting bed-agent.service")[-1]
+    assert "no ledger in" not in journal, journal[-3000:]
+    line = "ward %s: occupied %d/40, vacant %d, seq %d (ledger /var/lib/bed-agent/" % (
+        WARD, occupied, 40 - occupied, seq)
+    assert line in journal, journal[-3000:]
+
+
+def _seconds(timespan):
+    """A systemd time span as systemctl shows it ("30s", "1min 30s") in seconds."""
+    units = {"min": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+)(min|ms|s)", timespan)
+    assert parts, timespan
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def _is(ward, occupied, seq):
+    return (ward["occupied"], ward["vacant"], ward["seq"], ward["heard"]) == (
+        occupied, 40 - occupied, seq, "live")
+
+
+# -- amd64, in make test ---------------------------------------------------------
+
+def test_the_guide_leaves_broker_agent_and_board_enabled_and_running(amd64):
+    _running_and_enabled(amd64)
+    _no_traceback(amd64)
+
+
+def test_a_press_on_the_agent_reaches_the_broker_and_the_board(amd64):
+    assert amd64.press("taken") == "accepted taken: occupied 1/40, vacant 39, seq 1"
+    ward, data = amd64.status()
+    assert ward is not None and _is(ward, 1, 1), data
+    amd64.board_shows(1, 39)
+    line = next((l for l in amd64.status_text().splitlines() if l.startswith(WARD)), "")
+    assert re.search(r"\s40\s+1\s+0\s+39\s+1\s.*live \(heard", line), line
+
+
+def test_the_installed_units_are_hardened_to_their_targets_inside(amd64):
+    for unit, target in TARGETS.items():
+        out = amd64.machine.run("systemd-analyze security --no-pager %s" % unit).stdout
+        score = re.search(r"Overall exposure level for %s: (\d+\.\d)" % re.escape(unit), out)
+        assert score, out
+        print("systemd-analyze security %s, booted: %s (target <= %.1f)"
+              % (unit, score.group(1), target))
+        assert float(score.group(1)) <= target, out
+
+
+def test_nothing_restarts_or_breaks_for_30_seconds(amd64):
+    time.sleep(max(0.0, amd64.up_at + QUIET - time.monotonic()))
+    units = amd64.units("NRestarts", "ActiveState")
+    for unit in UNITS:
+        assert (units[unit]["NRestarts"], units[unit]["ActiveState"]) == ("0", "active"), \
+            "%s: %s\n%s" % (unit, units[unit], amd64.journal(unit)[-3000:])
+    _no_traceback(amd64)
+
+
+def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(amd64):
+    before, _ = amd64.status()
+    watchdog = _seconds(amd64.machine.show("bed-display", "WatchdogUSec"))
+    pids = {unit: int(amd64.machine.show(unit, "MainPID")) for unit in UNITS}
+    amd64.machine.run("kill -STOP %d && kill -KILL %d" % (
+        pids["bed-display.service"], pids["bed-agent.service"]))
+    stopped = time.monotonic()
+    amd64.wait_active("bed-agent.service", timeout=30, not_pid=pids["bed-agent.service"])
+    amd64.wait_active("bed-display.service", timeout=watchdog + 10,
+                      not_pid=pids["bed-display.service"])
+    took = time.monotonic() - stopped
+    print("frozen board restarted by its watchdog after %.1f s (WatchdogSec=%.0f)"
+          % (took, watchdog))
+    assert took <= watchdog + 10
+    assert "Watchdog timeout" in amd64.journal("bed-display")
+    units = amd64.units("NRestarts")
+    assert [units[u]["NRestarts"] for u in UNITS] == ["1", "1"], units
+    _started_from_its_ledger(amd64, occupied=1, seq=1)
+    after, data = amd64.status()
+    assert after is not None and _is(after, before["occupied"], before["seq"]), data
+    amd64.board_shows(1, 39, since=stopped)
+    _no_traceback(amd64)
+
+
+def test_a_power_cycle_brings_everything_back_with_the_ledger(amd64):
+    amd64.machine.poweroff()
+    booted = time.monotonic()
+    amd64.machine.boot()
+    _running_and_enabled(amd64)
+    _started_from_its_ledger(amd64, occupied=1, seq=1)
+    ward, data = amd64.status()
+    assert ward is not None and _is(ward, 1, 1), data
+    amd64.board_shows(1, 39, since=booted)
+    assert amd64.press("taken") == "accepted taken: occupied 2/40, vacant 38, seq 2"
+    amd64.board_shows(2, 38)
+    _no_traceback(amd64)
