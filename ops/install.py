@@ -130,9 +130,36 @@ class Installer:
                             "count (StateDirectory=bed-agent), got %s" % (
                                 device.where("agent.state_dir"), STATE_DIR,
                                 device.settings.state_dir))
+        problems += self._taken_files(device)
         if problems:
             raise ConfigError(problems)
         return device
+
+    def _taken_files(self, device):
+        """Secrets this config names that the other kind of device installed here holds.
+
+        A ward agent and a lobby display on one Pi must not share a password
+        file: the second install would overwrite the first one's password.
+        """
+        problems = []
+        for kind, program in PROGRAMS.items():
+            other_path = self.at(os.path.join(ETC, program["config"]))
+            if kind == device.kind or not os.path.isfile(other_path):
+                continue
+            try:
+                other = read_device(other_path, lambda key, path: None)
+            except ConfigError:
+                continue
+            for key, path in sorted(device.files.items()):
+                if FILES.get(key, (0, False))[1] and path in other.files.values():
+                    problems.append(
+                        "%s: %s is already a secret of %s %s (%s, installed here): give "
+                        "this %s a file of its own%s" % (
+                            device.where(key), path, kind, other.id,
+                            os.path.join(ETC, program["config"]), device.kind,
+                            ", e.g. %s/%s.secret" % (ETC, device.kind)
+                            if key == "broker.password_file" else ""))
+        return problems
 
     # -- the plan --------------------------------------------------------------------
     def _plan(self):
