@@ -188,8 +188,13 @@ class Machine:
         return os.path.join(self.merged, inside.lstrip("/"))
 
     # -- power ------------------------------------------------------------------
-    def boot(self, timeout=300, volatile=False, binds=()):
-        """Boot the machine and wait until systemd says it is up; the seconds it took."""
+    def boot(self, timeout=300, volatile=False, binds=(), options=()):
+        """Boot the machine and wait until systemd says it is up; the seconds it took.
+
+        ``volatile``: the root read-only, its writes in memory and gone at power-off
+        (``--volatile=overlay``); ``binds``: (host path, path inside) pairs, the
+        machine's other disks; ``options``: more of systemd-nspawn's.
+        """
         assert self.process is None, "already running"
         self.boots += 1
         console = open(os.path.join(self.workdir, "console-%d.log" % self.boots), "wb")
@@ -198,7 +203,7 @@ class Machine:
                    "--machine", self.name, "--console=read-only"]
         if volatile:
             command.append("--volatile=overlay")
-        command += ["--bind=%s:%s" % pair for pair in binds]
+        command += ["--bind=%s:%s" % pair for pair in binds] + list(options)
         started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -243,6 +248,7 @@ class Machine:
             self._gone()
 
     def _gone(self):
+        """After the container: nothing of it left on the host."""
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -251,8 +257,14 @@ class Machine:
             self.process.wait(timeout=30)
         self.process = None
         self.pid1 = None
-        # nspawn leaves its propagation folder when /run is not a tmpfs.
+        # nspawn leaves its propagation folder when /run is not a tmpfs, and the
+        # lock of a root it booted read-only.
         shutil.rmtree("/run/systemd/nspawn/propagate/%s" % self.name, ignore_errors=True)
+        try:
+            info = os.stat(self.merged)
+            os.unlink("/run/systemd/nspawn/locks/inode-%d:%d" % (info.st_dev, info.st_ino))
+        except OSError:
+            pass
 
     def close(self):
         """Stop the container if it runs, unmount everything, delete the work folder."""

@@ -189,3 +189,44 @@ def test_a_power_cycle_brings_everything_back_with_the_ledger(amd64):
     assert amd64.press("taken") == "accepted taken: occupied 2/40, vacant 38, seq 2"
     amd64.board_shows(2, 38)
     _no_traceback(amd64)
+
+
+@pytest.mark.skipif(not FULL, reason="make system only (BEDBOARD_SYSTEM=full)")
+def test_a_kiosk_with_a_volatile_root_keeps_the_ledger_on_its_own_storage(amd64, tmp_path):
+    # docs/install.md, "A read-only root": the root read-only with its writes in
+    # memory, /var/lib/bed-agent on storage of its own mounted by /etc/fstab.  Here
+    # the storage is a host folder the machine gets at /persist (its "partition"),
+    # and the volatile root is systemd-nspawn --volatile=overlay.
+    machine = amd64.machine
+    ward, data = amd64.status()
+    assert ward is not None, data
+    occupied, seq = ward["occupied"], ward["seq"]
+    disk = [(str(tmp_path / "persist"), "/persist")]
+    os.makedirs(disk[0][0])
+    machine.poweroff()
+    machine.boot(binds=disk)
+    machine.run("systemctl stop bed-agent && mkdir /persist/bed-agent && "
+                "cp -a /var/lib/bed-agent/. /persist/bed-agent/ && "
+                "echo '/persist/bed-agent /var/lib/bed-agent none bind 0 0' >> /etc/fstab")
+    machine.poweroff()
+    for boot in (1, 2):
+        booted = time.monotonic()
+        machine.boot(volatile=True, binds=disk)
+        assert machine.run("findmnt -n -o FSTYPE /").stdout.strip() == "overlay"
+        assert machine.run("findmnt -n -o SOURCE /var/lib/bed-agent").stdout.strip() \
+            .endswith("/bed-agent]")
+        _running_and_enabled(amd64)
+        _started_from_its_ledger(amd64, occupied=occupied, seq=seq)
+        amd64.board_shows(occupied, 40 - occupied, since=booted)
+        if boot == 1:
+            occupied, seq = occupied + 1, seq + 1
+            assert amd64.press("taken") == "accepted taken: occupied %d/40, vacant %d, " \
+                "seq %d" % (occupied, 40 - occupied, seq)
+            machine.run("touch /etc/written-in-memory")
+            _no_traceback(amd64)
+            machine.poweroff()
+        else:
+            assert machine.run("test -e /etc/written-in-memory", check=False).returncode == 1
+            ward, data = amd64.status()
+            assert ward is not None and _is(ward, occupied, seq), data
+            _no_traceback(amd64)
