@@ -14,6 +14,7 @@
 * :func:`wheelhouse` — ``scripts/wheelhouse``, as docs/install.md runs it.
 """
 
+import ctypes
 import fcntl
 import glob
 import hashlib
@@ -36,6 +37,7 @@ BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "udev", "sudo")
 ROOT_RECIPE = 1            # raise to rebuild every cached root
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+OWNER = "owner"            # in a machine's folder: "PID NAME" of the test process that made it
 
 _LOG = logging.getLogger(__name__)
 
@@ -168,8 +170,11 @@ class Machine:
         self.process = None
         self.pid1 = None
         self.boots = 0
+        sweep_abandoned()
         for folder in ("upper", "work", "root"):
             os.makedirs(os.path.join(workdir, folder), exist_ok=True)
+        with open(os.path.join(workdir, OWNER), "w", encoding="ascii") as handle:
+            handle.write("%d %s\n" % (os.getpid(), name))
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
                         "lowerdir=%s,upperdir=%s,workdir=%s" % (
                             lower, os.path.join(workdir, "upper"),
@@ -206,7 +211,8 @@ class Machine:
         command += ["--bind=%s:%s" % pair for pair in binds] + list(options)
         started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_halt_with_parent)
         console.close()
         self.pid1 = self._wait_for_init(started + 60)
         bus = "/proc/%d/root/run/systemd/private" % self.pid1
@@ -308,6 +314,41 @@ class Machine:
                 return handle.read()[-3000:].decode("utf-8", "replace")
         except OSError:
             return ""
+
+
+def sweep_abandoned():
+    """Unmount and delete the machines of test runs that died without closing them.
+
+    A machine's folder names the process that made it; its container went with
+    that process (see :func:`_halt_with_parent`), its overlay did not.
+    """
+    roots = cache_dir("roots")
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        mounts = [line.split() for line in handle]
+    for fields in mounts:
+        point, options = fields[4], fields[-1]
+        if "lowerdir=%s/" % roots not in options or os.path.basename(point) != "root":
+            continue
+        workdir = os.path.dirname(point)
+        try:
+            with open(os.path.join(workdir, OWNER), encoding="ascii") as handle:
+                owner, name = handle.read().split()
+            os.kill(int(owner), 0)
+            continue                         # its test run is alive
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue                         # not one of ours
+        _unmount_below(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree("/run/systemd/nspawn/propagate/%s" % name, ignore_errors=True)
+
+
+def _halt_with_parent():
+    """In systemd-nspawn before it starts: SIGTERM (nspawn halts its container) when
+    the test process dies without closing the machine."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)          # PR_SET_PDEATHSIG
 
 
 def _children(pid):

@@ -13,8 +13,9 @@ hears the ward live, systemd brings back a frozen board and a killed agent
 the ledger, and ``systemd-analyze security`` rates the installed units
 within their targets.
 
-``make test`` runs this on amd64; ``make system`` (BEDBOARD_SYSTEM=full)
-adds the read-only root of a kiosk and the whole of it on arm64 — a Pi's
+``make test`` runs this on the machine's own architecture (amd64 here);
+``make system`` (BEDBOARD_SYSTEM=full) adds the read-only root of a kiosk,
+and tests/test_system_arm64.py the whole of it on arm64 — a Pi's
 architecture — under qemu-user-static.  Each prints how long it took.
 """
 
@@ -30,6 +31,7 @@ from .guide_steps import debian_packages
 from .system_helpers import DEBIAN_ARCH, Machine, debian_root, wheelhouse
 
 FULL = os.environ.get("BEDBOARD_SYSTEM") == "full"
+NATIVE = os.uname().machine
 TARGETS = {"bed-agent.service": 2.0, "bed-display.service": 3.0}
 QUIET = 30.0            # seconds over which nothing may restart
 
@@ -74,11 +76,11 @@ def _close(hospital, arch):
 
 
 @pytest.fixture(scope="module")
-def amd64(tmp_path_factory):
-    """The hospital on amd64, brought up by the guide."""
-    hospital = _boot_hospital(tmp_path_factory, "x86_64")
-    yield hospital
-    _close(hospital, "x86_64")
+def hospital(tmp_path_factory):
+    """The hospital on this machine's architecture (amd64 here), brought up by the guide."""
+    booted = _boot_hospital(tmp_path_factory, NATIVE)
+    yield booted
+    _close(booted, NATIVE)
 
 
 def _running_and_enabled(hospital):
@@ -118,25 +120,25 @@ def _is(ward, occupied, seq):
         occupied, 40 - occupied, seq, "live")
 
 
-# -- amd64, in make test ---------------------------------------------------------
+# -- this machine's architecture, in make test ---------------------------------------------------------
 
-def test_the_guide_leaves_broker_agent_and_board_enabled_and_running(amd64):
-    _running_and_enabled(amd64)
-    _no_traceback(amd64)
+def test_the_guide_leaves_broker_agent_and_board_enabled_and_running(hospital):
+    _running_and_enabled(hospital)
+    _no_traceback(hospital)
 
 
-def test_a_press_on_the_agent_reaches_the_broker_and_the_board(amd64):
-    assert amd64.press("taken") == "accepted taken: occupied 1/40, vacant 39, seq 1"
-    ward, data = amd64.status()
+def test_a_press_on_the_agent_reaches_the_broker_and_the_board(hospital):
+    assert hospital.press("taken") == "accepted taken: occupied 1/40, vacant 39, seq 1"
+    ward, data = hospital.status()
     assert ward is not None and _is(ward, 1, 1), data
-    amd64.board_shows(1, 39)
-    line = next((l for l in amd64.status_text().splitlines() if l.startswith(WARD)), "")
+    hospital.board_shows(1, 39)
+    line = next((l for l in hospital.status_text().splitlines() if l.startswith(WARD)), "")
     assert re.search(r"\s40\s+1\s+0\s+39\s+1\s.*live \(heard", line), line
 
 
-def test_the_installed_units_are_hardened_to_their_targets_inside(amd64):
+def test_the_installed_units_are_hardened_to_their_targets_inside(hospital):
     for unit, target in TARGETS.items():
-        out = amd64.machine.run("systemd-analyze security --no-pager %s" % unit).stdout
+        out = hospital.machine.run("systemd-analyze security --no-pager %s" % unit).stdout
         score = re.search(r"Overall exposure level for %s: (\d+\.\d)" % re.escape(unit), out)
         assert score, out
         print("systemd-analyze security %s, booted: %s (target <= %.1f)"
@@ -144,61 +146,61 @@ def test_the_installed_units_are_hardened_to_their_targets_inside(amd64):
         assert float(score.group(1)) <= target, out
 
 
-def test_nothing_restarts_or_breaks_for_30_seconds(amd64):
-    time.sleep(max(0.0, amd64.up_at + QUIET - time.monotonic()))
-    units = amd64.units("NRestarts", "ActiveState")
+def test_nothing_restarts_or_breaks_for_30_seconds(hospital):
+    time.sleep(max(0.0, hospital.up_at + QUIET - time.monotonic()))
+    units = hospital.units("NRestarts", "ActiveState")
     for unit in UNITS:
         assert (units[unit]["NRestarts"], units[unit]["ActiveState"]) == ("0", "active"), \
-            "%s: %s\n%s" % (unit, units[unit], amd64.journal(unit)[-3000:])
-    _no_traceback(amd64)
+            "%s: %s\n%s" % (unit, units[unit], hospital.journal(unit)[-3000:])
+    _no_traceback(hospital)
 
 
-def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(amd64):
-    before, _ = amd64.status()
-    watchdog = _seconds(amd64.machine.show("bed-display", "WatchdogUSec"))
-    pids = {unit: int(amd64.machine.show(unit, "MainPID")) for unit in UNITS}
-    amd64.machine.run("kill -STOP %d && kill -KILL %d" % (
+def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(hospital):
+    before, _ = hospital.status()
+    watchdog = _seconds(hospital.machine.show("bed-display", "WatchdogUSec"))
+    pids = {unit: int(hospital.machine.show(unit, "MainPID")) for unit in UNITS}
+    hospital.machine.run("kill -STOP %d && kill -KILL %d" % (
         pids["bed-display.service"], pids["bed-agent.service"]))
     stopped = time.monotonic()
-    amd64.wait_active("bed-agent.service", timeout=30, not_pid=pids["bed-agent.service"])
-    amd64.wait_active("bed-display.service", timeout=watchdog + 10,
+    hospital.wait_active("bed-agent.service", timeout=30, not_pid=pids["bed-agent.service"])
+    hospital.wait_active("bed-display.service", timeout=watchdog + 10,
                       not_pid=pids["bed-display.service"])
     took = time.monotonic() - stopped
     print("frozen board restarted by its watchdog after %.1f s (WatchdogSec=%.0f)"
           % (took, watchdog))
     assert took <= watchdog + 10
-    assert "Watchdog timeout" in amd64.journal("bed-display")
-    units = amd64.units("NRestarts")
+    assert "Watchdog timeout" in hospital.journal("bed-display")
+    units = hospital.units("NRestarts")
     assert [units[u]["NRestarts"] for u in UNITS] == ["1", "1"], units
-    _started_from_its_ledger(amd64, occupied=1, seq=1)
-    after, data = amd64.status()
+    _started_from_its_ledger(hospital, occupied=1, seq=1)
+    after, data = hospital.status()
     assert after is not None and _is(after, before["occupied"], before["seq"]), data
-    amd64.board_shows(1, 39, since=stopped)
-    _no_traceback(amd64)
+    hospital.board_shows(1, 39, since=stopped)
+    _no_traceback(hospital)
 
 
-def test_a_power_cycle_brings_everything_back_with_the_ledger(amd64):
-    amd64.machine.poweroff()
+def test_a_power_cycle_brings_everything_back_with_the_ledger(hospital):
+    hospital.machine.poweroff()
     booted = time.monotonic()
-    amd64.machine.boot()
-    _running_and_enabled(amd64)
-    _started_from_its_ledger(amd64, occupied=1, seq=1)
-    ward, data = amd64.status()
+    hospital.machine.boot()
+    _running_and_enabled(hospital)
+    _started_from_its_ledger(hospital, occupied=1, seq=1)
+    ward, data = hospital.status()
     assert ward is not None and _is(ward, 1, 1), data
-    amd64.board_shows(1, 39, since=booted)
-    assert amd64.press("taken") == "accepted taken: occupied 2/40, vacant 38, seq 2"
-    amd64.board_shows(2, 38)
-    _no_traceback(amd64)
+    hospital.board_shows(1, 39, since=booted)
+    assert hospital.press("taken") == "accepted taken: occupied 2/40, vacant 38, seq 2"
+    hospital.board_shows(2, 38)
+    _no_traceback(hospital)
 
 
 @pytest.mark.skipif(not FULL, reason="make system only (BEDBOARD_SYSTEM=full)")
-def test_a_kiosk_with_a_volatile_root_keeps_the_ledger_on_its_own_storage(amd64, tmp_path):
+def test_a_kiosk_with_a_volatile_root_keeps_the_ledger_on_its_own_storage(hospital, tmp_path):
     # docs/install.md, "A read-only root": the root read-only with its writes in
     # memory, /var/lib/bed-agent on storage of its own mounted by /etc/fstab.  Here
     # the storage is a host folder the machine gets at /persist (its "partition"),
     # and the volatile root is systemd-nspawn --volatile=overlay.
-    machine = amd64.machine
-    ward, data = amd64.status()
+    machine = hospital.machine
+    ward, data = hospital.status()
     assert ward is not None, data
     occupied, seq = ward["occupied"], ward["seq"]
     disk = [(str(tmp_path / "persist"), "/persist")]
@@ -215,18 +217,18 @@ def test_a_kiosk_with_a_volatile_root_keeps_the_ledger_on_its_own_storage(amd64,
         assert machine.run("findmnt -n -o FSTYPE /").stdout.strip() == "overlay"
         assert machine.run("findmnt -n -o SOURCE /var/lib/bed-agent").stdout.strip() \
             .endswith("/bed-agent]")
-        _running_and_enabled(amd64)
-        _started_from_its_ledger(amd64, occupied=occupied, seq=seq)
-        amd64.board_shows(occupied, 40 - occupied, since=booted)
+        _running_and_enabled(hospital)
+        _started_from_its_ledger(hospital, occupied=occupied, seq=seq)
+        hospital.board_shows(occupied, 40 - occupied, since=booted)
         if boot == 1:
             occupied, seq = occupied + 1, seq + 1
-            assert amd64.press("taken") == "accepted taken: occupied %d/40, vacant %d, " \
+            assert hospital.press("taken") == "accepted taken: occupied %d/40, vacant %d, " \
                 "seq %d" % (occupied, 40 - occupied, seq)
             machine.run("touch /etc/written-in-memory")
-            _no_traceback(amd64)
+            _no_traceback(hospital)
             machine.poweroff()
         else:
             assert machine.run("test -e /etc/written-in-memory", check=False).returncode == 1
-            ward, data = amd64.status()
+            ward, data = hospital.status()
             assert ward is not None and _is(ward, occupied, seq), data
-            _no_traceback(amd64)
+            _no_traceback(hospital)
