@@ -19,7 +19,10 @@ import shutil
 import textwrap
 import time
 
-from .guide_steps import section_scripts
+import pytest
+
+from .guide_steps import debian_packages, section_scripts
+from .system_helpers import DEBIAN_ARCH, Machine, debian_root, wheelhouse
 
 WARD = "nrs/medicine/female-2"
 AGENT_ID, DISPLAY_ID = "nrs-medicine-female-2", "nrs-lobby-1"
@@ -32,6 +35,7 @@ SECTIONS = (("The hospital broker", "/root"),
             ("A ward panel", "/root/ward"),
             ("A lobby display", "/root/lobby"))
 HEARTBEAT = 5      # the agent's, so that bedboard status hears it live within seconds
+CAPACITY = 40      # the ward's beds; it starts with none occupied
 
 CONFIGS = {
     "nrs/%s.yaml" % AGENT_ID: """\
@@ -92,11 +96,80 @@ def bring_up(machine, house, arch, timings):
         timings[heading] = time.monotonic() - started
 
 
+def boot_hospital(tmp_path_factory, arch):
+    """A machine for ``arch`` booted and brought up by the guide: a :class:`Hospital`."""
+    if os.geteuid() != 0:
+        pytest.fail("booting a machine needs root (mount, systemd-nspawn, nsenter)")
+    for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
+        assert shutil.which(tool), "%s is missing: run scripts/system-deps --system" % tool
+    started = time.monotonic()
+    lower, built = debian_root(arch, debian_packages([h for h, _ in SECTIONS]))
+    timings = {"root (built)" if built else "root (cached)": time.monotonic() - started}
+    folder = tmp_path_factory.mktemp("system-%s" % arch)
+    mark = time.monotonic()
+    house = wheelhouse(str(folder / "wheelhouse"), arch)
+    timings["wheelhouse"] = time.monotonic() - mark
+    machine = Machine(lower, str(folder / "machine"),
+                      "bedboard-%s-%d" % (DEBIAN_ARCH[arch], os.getpid()))
+    try:
+        timings["boot"] = machine.boot()
+        bring_up(machine, house, arch, timings)
+    except BaseException:
+        machine.close()
+        raise
+    return Hospital(machine, arch, timings, started)
+
+
+def live_at(ward, occupied, seq):
+    """Whether ``bedboard status --json``'s ``ward`` is heard live at these figures."""
+    return (ward["occupied"], ward["vacant"], ward["seq"], ward["heard"]) == (
+        occupied, CAPACITY - occupied, seq, "live")
+
+
 class Hospital:
     """The booted machine with the guide run on it; see the module docstring."""
 
-    def __init__(self, machine):
+    def __init__(self, machine, arch, timings, started):
         self.machine = machine
+        self.arch = arch
+        self.timings = timings          # what took how long, printed by close()
+        self.started = started
+        self.up_at = time.monotonic()
+
+    def close(self):
+        """Power the machine off and remove it; print the timings."""
+        try:
+            self.machine.close()
+        finally:
+            self.timings["in all"] = time.monotonic() - self.started
+            print("\n%s booted system: %s" % (self.arch, ", ".join(
+                "%s %.0f s" % item for item in self.timings.items())))
+
+    # -- what must hold ---------------------------------------------------------------
+    def running_and_enabled(self):
+        """Both units enabled and active (running), and the broker active."""
+        units = self.units("ActiveState", "SubState", "UnitFileState")
+        for unit in UNITS:
+            assert (units[unit]["ActiveState"], units[unit]["SubState"],
+                    units[unit]["UnitFileState"]) == ("active", "running", "enabled"), \
+                "%s: %s\n%s" % (unit, units[unit], self.journal(unit)[-3000:])
+        assert units["mosquitto.service"]["ActiveState"] == "active", \
+            self.journal("mosquitto")[-3000:]
+
+    def no_traceback(self, boot="0"):
+        """No Traceback in the journal of the agent, the board or the broker."""
+        journal = self.journal("bed-agent", "bed-display", "mosquitto", boot=boot)
+        assert "Traceback" not in journal, journal[-6000:]
+
+    def started_from_its_ledger(self, occupied, seq):
+        """The agent's latest start read its count from its own ledger (not the broker)."""
+        journal = self.journal("bed-agent").split("Starting bed-agent.service")[-1]
+        assert "no ledger in" not in journal, journal[-3000:]
+        line = "ward %s: occupied %d/%d, vacant %d, seq %d (ledger /var/lib/bed-agent/" % (
+            WARD, occupied, CAPACITY, CAPACITY - occupied, seq)
+        assert line in journal, journal[-3000:]
+
+    # -- looking ----------------------------------------------------------------------
 
     def units(self, *props):
         """{unit: {prop: value}} for the two bedboard units (and mosquitto)."""

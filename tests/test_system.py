@@ -21,14 +21,11 @@ architecture — under qemu-user-static.  Each prints how long it took.
 
 import os
 import re
-import shutil
 import time
 
 import pytest
 
-from .appliance_helpers import SECTIONS, UNITS, WARD, Hospital, bring_up
-from .guide_steps import debian_packages
-from .system_helpers import DEBIAN_ARCH, Machine, debian_root, wheelhouse
+from .appliance_helpers import UNITS, WARD, boot_hospital, live_at
 
 FULL = os.environ.get("BEDBOARD_SYSTEM") == "full"
 NATIVE = os.uname().machine
@@ -38,73 +35,12 @@ QUIET = 30.0            # seconds over which nothing may restart
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
-def _boot_hospital(tmp_path_factory, arch):
-    if os.geteuid() != 0:
-        pytest.fail("booting a machine needs root (mount, systemd-nspawn, nsenter)")
-    for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
-        assert shutil.which(tool), "%s is missing: run scripts/system-deps --system" % tool
-    timings = {}
-    started = time.monotonic()
-    lower, built = debian_root(arch, debian_packages([h for h, _ in SECTIONS]))
-    timings["root (built)" if built else "root (cached)"] = time.monotonic() - started
-    folder = tmp_path_factory.mktemp("system-%s" % arch)
-    mark = time.monotonic()
-    house = wheelhouse(str(folder / "wheelhouse"), arch)
-    timings["wheelhouse"] = time.monotonic() - mark
-    machine = Machine(lower, str(folder / "machine"),
-                      "bedboard-%s-%d" % (DEBIAN_ARCH[arch], os.getpid()))
-    try:
-        timings["boot"] = machine.boot()
-        bring_up(machine, house, arch, timings)
-    except BaseException:
-        machine.close()
-        raise
-    hospital = Hospital(machine)
-    hospital.timings = timings
-    hospital.started = started
-    hospital.up_at = time.monotonic()
-    return hospital
-
-
-def _close(hospital, arch):
-    try:
-        hospital.machine.close()
-    finally:
-        hospital.timings["in all"] = time.monotonic() - hospital.started
-        print("\n%s booted system: %s" % (arch, ", ".join(
-            "%s %.0f s" % item for item in hospital.timings.items())))
-
-
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory):
     """The hospital on this machine's architecture (amd64 here), brought up by the guide."""
-    booted = _boot_hospital(tmp_path_factory, NATIVE)
+    booted = boot_hospital(tmp_path_factory, NATIVE)
     yield booted
-    _close(booted, NATIVE)
-
-
-def _running_and_enabled(hospital):
-    units = hospital.units("ActiveState", "SubState", "UnitFileState")
-    for unit in UNITS:
-        assert (units[unit]["ActiveState"], units[unit]["SubState"],
-                units[unit]["UnitFileState"]) == ("active", "running", "enabled"), \
-            "%s: %s\n%s" % (unit, units[unit], hospital.journal(unit)[-3000:])
-    assert units["mosquitto.service"]["ActiveState"] == "active", \
-        hospital.journal("mosquitto")[-3000:]
-
-
-def _no_traceback(hospital, boot="0"):
-    journal = hospital.journal("bed-agent", "bed-display", "mosquitto", boot=boot)
-    assert "Traceback" not in journal, journal[-6000:]
-
-
-def _started_from_its_ledger(hospital, occupied, seq):
-    """The agent's latest start read its count from its own ledger (not the broker)."""
-    journal = hospital.journal("bed-agent").split("Starting bed-agent.service")[-1]
-    assert "no ledger in" not in journal, journal[-3000:]
-    line = "ward %s: occupied %d/40, vacant %d, seq %d (ledger /var/lib/bed-agent/" % (
-        WARD, occupied, 40 - occupied, seq)
-    assert line in journal, journal[-3000:]
+    booted.close()
 
 
 def _seconds(timespan):
@@ -115,24 +51,20 @@ def _seconds(timespan):
     return sum(int(n) * units[u] for n, u in parts)
 
 
-def _is(ward, occupied, seq):
-    return (ward["occupied"], ward["vacant"], ward["seq"], ward["heard"]) == (
-        occupied, 40 - occupied, seq, "live")
-
-
-# -- this machine's architecture, in make test ---------------------------------------------------------
+# -- this machine's architecture, in make test ------------------------------
 
 def test_the_guide_leaves_broker_agent_and_board_enabled_and_running(hospital):
-    _running_and_enabled(hospital)
-    _no_traceback(hospital)
+    hospital.running_and_enabled()
+    hospital.no_traceback()
 
 
 def test_a_press_on_the_agent_reaches_the_broker_and_the_board(hospital):
     assert hospital.press("taken") == "accepted taken: occupied 1/40, vacant 39, seq 1"
     ward, data = hospital.status()
-    assert ward is not None and _is(ward, 1, 1), data
+    assert ward is not None and live_at(ward, 1, 1), data
     hospital.board_shows(1, 39)
-    line = next((l for l in hospital.status_text().splitlines() if l.startswith(WARD)), "")
+    line = next((text for text in hospital.status_text().splitlines()
+                 if text.startswith(WARD)), "")
     assert re.search(r"\s40\s+1\s+0\s+39\s+1\s.*live \(heard", line), line
 
 
@@ -152,7 +84,7 @@ def test_nothing_restarts_or_breaks_for_30_seconds(hospital):
     for unit in UNITS:
         assert (units[unit]["NRestarts"], units[unit]["ActiveState"]) == ("0", "active"), \
             "%s: %s\n%s" % (unit, units[unit], hospital.journal(unit)[-3000:])
-    _no_traceback(hospital)
+    hospital.no_traceback()
 
 
 def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(hospital):
@@ -164,7 +96,7 @@ def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(hospital)
     stopped = time.monotonic()
     hospital.wait_active("bed-agent.service", timeout=30, not_pid=pids["bed-agent.service"])
     hospital.wait_active("bed-display.service", timeout=watchdog + 10,
-                      not_pid=pids["bed-display.service"])
+                         not_pid=pids["bed-display.service"])
     took = time.monotonic() - stopped
     print("frozen board restarted by its watchdog after %.1f s (WatchdogSec=%.0f)"
           % (took, watchdog))
@@ -172,25 +104,25 @@ def test_a_frozen_board_and_a_killed_agent_are_brought_back_by_systemd(hospital)
     assert "Watchdog timeout" in hospital.journal("bed-display")
     units = hospital.units("NRestarts")
     assert [units[u]["NRestarts"] for u in UNITS] == ["1", "1"], units
-    _started_from_its_ledger(hospital, occupied=1, seq=1)
+    hospital.started_from_its_ledger(occupied=1, seq=1)
     after, data = hospital.status()
-    assert after is not None and _is(after, before["occupied"], before["seq"]), data
+    assert after is not None and live_at(after, before["occupied"], before["seq"]), data
     hospital.board_shows(1, 39, since=stopped)
-    _no_traceback(hospital)
+    hospital.no_traceback()
 
 
 def test_a_power_cycle_brings_everything_back_with_the_ledger(hospital):
     hospital.machine.poweroff()
     booted = time.monotonic()
     hospital.machine.boot()
-    _running_and_enabled(hospital)
-    _started_from_its_ledger(hospital, occupied=1, seq=1)
+    hospital.running_and_enabled()
+    hospital.started_from_its_ledger(occupied=1, seq=1)
     ward, data = hospital.status()
-    assert ward is not None and _is(ward, 1, 1), data
+    assert ward is not None and live_at(ward, 1, 1), data
     hospital.board_shows(1, 39, since=booted)
     assert hospital.press("taken") == "accepted taken: occupied 2/40, vacant 38, seq 2"
     hospital.board_shows(2, 38)
-    _no_traceback(hospital)
+    hospital.no_traceback()
 
 
 @pytest.mark.skipif(not FULL, reason="make system only (BEDBOARD_SYSTEM=full)")
@@ -217,18 +149,18 @@ def test_a_kiosk_with_a_volatile_root_keeps_the_ledger_on_its_own_storage(hospit
         assert machine.run("findmnt -n -o FSTYPE /").stdout.strip() == "overlay"
         assert machine.run("findmnt -n -o SOURCE /var/lib/bed-agent").stdout.strip() \
             .endswith("/bed-agent]")
-        _running_and_enabled(hospital)
-        _started_from_its_ledger(hospital, occupied=occupied, seq=seq)
+        hospital.running_and_enabled()
+        hospital.started_from_its_ledger(occupied=occupied, seq=seq)
         hospital.board_shows(occupied, 40 - occupied, since=booted)
         if boot == 1:
             occupied, seq = occupied + 1, seq + 1
             assert hospital.press("taken") == "accepted taken: occupied %d/40, vacant %d, " \
                 "seq %d" % (occupied, 40 - occupied, seq)
             machine.run("touch /etc/written-in-memory")
-            _no_traceback(hospital)
+            hospital.no_traceback()
             machine.poweroff()
         else:
             assert machine.run("test -e /etc/written-in-memory", check=False).returncode == 1
             ward, data = hospital.status()
-            assert ward is not None and _is(ward, occupied, seq), data
-            _no_traceback(hospital)
+            assert ward is not None and live_at(ward, occupied, seq), data
+            hospital.no_traceback()

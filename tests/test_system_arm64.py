@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from .test_system import (FULL, _boot_hospital, _close, _is, _no_traceback,
-                          _running_and_enabled, _started_from_its_ledger)
+from .appliance_helpers import boot_hospital, live_at
+from .test_system import FULL
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400),
               pytest.mark.skipif(not FULL, reason="make system only (BEDBOARD_SYSTEM=full)")]
@@ -23,29 +23,29 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400),
 @pytest.fixture(scope="module")
 def arm64(tmp_path_factory):
     """The hospital on arm64, brought up by the guide under emulation."""
-    hospital = _boot_hospital(tmp_path_factory, "aarch64")
+    hospital = boot_hospital(tmp_path_factory, "aarch64")
     yield hospital
-    _close(hospital, "aarch64")
+    hospital.close()
 
 
 def test_arm64_installs_from_its_wheels_runs_and_comes_back_after_a_power_cycle(arm64):
     machine = arm64.machine
     assert machine.run("/opt/bedboard/.venv/bin/python3 -c 'import platform, pygame; "
                        "print(platform.machine())'").stdout.split()[-1] == "aarch64"
-    _running_and_enabled(arm64)
+    arm64.running_and_enabled()
     mark = time.monotonic()
     assert arm64.press("taken", timeout=120) == \
         "accepted taken: occupied 1/40, vacant 39, seq 1"
     ward, data = arm64.status()
-    assert ward is not None and _is(ward, 1, 1), data
+    assert ward is not None and live_at(ward, 1, 1), data
     arm64.board_shows(1, 39, timeout=180)
     arm64.timings["press to board"] = time.monotonic() - mark
-    _no_traceback(arm64)
+    arm64.no_traceback()
     machine.poweroff(timeout=300)
     booted = time.monotonic()
     arm64.timings["power cycle, boot"] = machine.boot(timeout=900)
-    _running_and_enabled(arm64)
-    _started_from_its_ledger(arm64, occupied=1, seq=1)
+    arm64.running_and_enabled()
+    arm64.started_from_its_ledger(occupied=1, seq=1)
     arm64.board_shows(1, 39, since=booted, timeout=300)
     arm64.timings["power cycle, to the board"] = time.monotonic() - booted
-    _no_traceback(arm64)
+    arm64.no_traceback()
