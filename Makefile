@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BOARD  ?= nrs
 
-.PHONY: all setup test bench chaos demo clean
+.PHONY: all setup test system bench chaos demo wheelhouse clean
 
 all: test
 
@@ -24,6 +24,16 @@ $(STAMP): setup.cfg pyproject.toml scripts/system-deps
 test: $(STAMP)
 	@scripts/system-deps
 	$(BIN)/python -m pytest
+
+# The appliance booted (as root): docs/install.md's commands run in a Debian
+# bookworm root booted by systemd-nspawn (tests/test_system.py; the root is
+# cached in ~/.cache/bedboard). make test boots it on amd64; make system adds
+# a kiosk's read-only root and the whole of it on arm64 (a Pi's architecture)
+# under qemu-user-static, which is slow — its times are printed.
+system: $(STAMP)
+	@scripts/system-deps --system
+	BEDBOARD_SYSTEM=full $(BIN)/python -m pytest -p no:cacheprovider -s \
+		tests/test_wheel.py tests/test_system.py tests/test_system_arm64.py
 
 # The truth state machines (the board against its oracle, the agent against the
 # contract's rules) with many more examples than make test gives them, and the
@@ -43,5 +53,12 @@ demo: $(STAMP)
 	@scripts/system-deps
 	$(BIN)/python -m demo --board $(BOARD)
 
+# What docs/install.md copies to each device: bedboard's wheel and every wheel
+# it needs for ARCH (aarch64: a Pi on 64-bit Raspberry Pi OS; x86_64), in
+# dist/wheelhouse-ARCH/ — installed there with no network.
+ARCH ?= $(shell uname -m)
+wheelhouse: $(STAMP)
+	$(BIN)/python scripts/wheelhouse --arch $(ARCH)
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .demo .pytest_cache .hypothesis *.egg-info dist build

@@ -1,6 +1,7 @@
 """``bed-agent`` (also ``python -m agent``): the ward agent's command line.
 
-    bed-agent --config FILE [--check] [--simulate] [--broker HOST[:PORT]]
+    bed-agent --config FILE [--check] [--simulate | --simulate-from FIFO]
+              [--broker HOST[:PORT]]
 
 Exit status (SPEC.md): 0 on success, 2 on a usage or config error (every
 problem printed, each naming the file, the line and the key), 1 on any other
@@ -38,6 +39,10 @@ def _parser():
                         help="run on gpiozero's mock pins, driven by commands on "
                              "standard input: press NAME, hold NAME SECONDS, "
                              "close NAME, open NAME, wait SECONDS")
+    parser.add_argument("--simulate-from", metavar="FIFO",
+                        help="tests and containers only: run on mock pins, driven by "
+                             "--simulate's commands written to the named pipe FIFO "
+                             "(made if absent), for as long as the agent runs")
     parser.add_argument("--broker", metavar="HOST[:PORT]",
                         help="use this broker instead of the config's")
     parser.add_argument("--deliver-wait", type=float, default=10.0, metavar="SECONDS",
@@ -71,9 +76,10 @@ def _run(args, settings):
     # Imported here so that --check needs neither gpiozero nor paho to start.
     from .app import WardAgent
     from .panel import make_pin_factory
-    from .simulate import Simulator
+    from .simulate import Simulator, open_fifo
 
-    if args.simulate:
+    commands = open_fifo(args.simulate_from) if args.simulate_from else None
+    if args.simulate or commands:
         from gpiozero.pins.mock import MockFactory
         factory = MockFactory()
     else:
@@ -84,6 +90,8 @@ def _run(args, settings):
             signal.signal(signum, lambda *_: agent.stop())
         if args.simulate:
             Simulator(agent, sys.stdin, sys.stdout, args.deliver_wait).start()
+        elif commands:
+            Simulator(agent, commands, sys.stdout).start()
         return agent.run()
     finally:
         factory.close()
@@ -91,7 +99,10 @@ def _run(args, settings):
 
 def main(argv=None):
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)  # exits 2 on a usage error
+    parser = _parser()
+    args = parser.parse_args(argv)  # exits 2 on a usage error
+    if args.simulate and args.simulate_from:
+        parser.error("--simulate and --simulate-from do not go together")
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

@@ -8,12 +8,21 @@ through the very input objects, debounce and hold logic a Pi uses.  Each
 command's outcome is printed as one line (``accepted taken: occupied 32/40,
 vacant 6, seq 1235``, ``refused freed: no occupied bed to free``, ``error:
 …``); at end of input the agent delivers what is pending and exits.
+
+``--simulate-from FIFO`` (tests and containers only: a Pi has real
+buttons) reads the same commands from a named pipe instead, for as long as
+the agent runs — so that an agent started by its systemd unit, on mock pins,
+can be pressed from outside: ``echo "press taken" > /run/bed-agent/simulate``.
 """
 
 import logging
+import os
 import queue
+import stat
 import threading
 import time
+
+from bedboard.errors import AgentError
 
 from .events import Accepted, Ignored, Refused
 from .panel import BedContact
@@ -23,6 +32,24 @@ _LOG = logging.getLogger(__name__)
 PRESS_MARGIN = 0.05    # a `press` lasts the input's debounce plus this
 OUTCOME_WAIT = 5.0     # seconds to wait for the agent's answer to a command
 READY_WAIT = 15.0      # seconds to wait for the agent to accept presses at all
+
+
+def open_fifo(path):
+    """The named pipe ``path`` (made, mode 0600, if absent), open for reading for ever.
+
+    It is opened for writing too, so that it never reaches end of input when
+    a writer closes it, and the agent keeps running.
+    """
+    try:
+        os.mkfifo(path, 0o600)
+    except FileExistsError:
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            raise AgentError("--simulate-from %s: exists and is not a named pipe" % path) \
+                from None
+    except OSError as exc:
+        raise AgentError("--simulate-from %s: %s" % (path, exc.strerror or exc)) from None
+    _LOG.info("reading --simulate commands from %s (mock pins: no GPIO)", path)
+    return os.fdopen(os.open(path, os.O_RDWR), "r", encoding="utf-8")
 
 
 class Simulator:

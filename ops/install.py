@@ -6,12 +6,14 @@ card's tree), in order:
 1. check the config with its program's own reader — the files it names
    (password, CA, portal token) being the ones given on the command line or
    already in place;
-2. the service user ``bedboard`` (system user, no home, no shell);
+2. the service user ``bedboard`` (system user, no home, no shell), and the
+   groups its unit names that the system lacks;
 3. ``/etc/bedboard/agent.yaml`` or ``display.yaml``, and the files it names
    (the password and the token mode 0600, owned by the service user);
-4. the unit (``bed-agent.service`` or ``bed-display.service``) from the
-   repository's ``systemd/`` folder, pointing at this installation's
-   programs, enabled for ``multi-user.target``;
+4. the unit (``bed-agent.service`` or ``bed-display.service``) as the
+   package ships it (``systemd/``, package data ``ops/systemd/``: the same
+   from a wheel as from a clone), pointing at this installation's programs,
+   enabled for ``multi-user.target``;
 5. for a display: console blanking off (``consoleblank=0`` on the kernel
    command line);
 6. ``systemctl daemon-reload`` and a restart of the unit.
@@ -31,6 +33,7 @@ machine already uses for another device.
 """
 
 import grp
+import importlib.resources
 import logging
 import os
 import pwd
@@ -52,7 +55,6 @@ ETC = "/etc/bedboard"
 UNITS = "/etc/systemd/system"
 STATE_DIR = "/var/lib/bed-agent"
 TEMPLATE_PREFIX = "/opt/bedboard/.venv"
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CMDLINES = ("/boot/firmware/cmdline.txt", "/boot/cmdline.txt")
 
 PROGRAMS = {
@@ -142,6 +144,7 @@ class Installer:
                                 device.where("agent.state_dir"), STATE_DIR,
                                 device.settings.state_dir))
         problems += self._secret_problems(device)
+        problems += self._taken_files(device)
         if problems:
             raise ConfigError(problems)
         return device
@@ -178,7 +181,7 @@ class Installer:
         return target
 
     def _secret_problems(self, device):
-        """Another device's password: by its name, or in use by the other program here."""
+        """A ``--secret`` named for another device (broker-config's ``secrets/ID``)."""
         problems = []
         path = device.files.get("broker.password_file")
         given = self.given.get("broker.password_file")
@@ -194,22 +197,32 @@ class Installer:
                                 "secrets/%s), but this config is %s %s: give "
                                 "secrets/%s" % (given, name, name, device.kind, device.id,
                                                 device.id))
+        return problems
+
+    def _taken_files(self, device):
+        """Secrets this config names that the other kind of device installed here holds.
+
+        A ward agent and a lobby display on one Pi must not share a password
+        file: the second install would overwrite the first one's password.
+        """
+        problems = []
         for kind, program in PROGRAMS.items():
-            if kind == device.kind or not path:
-                continue
-            installed = self.at(os.path.join(ETC, program["config"]))
-            if not os.path.isfile(installed):
+            other_path = self.at(os.path.join(ETC, program["config"]))
+            if kind == device.kind or not os.path.isfile(other_path):
                 continue
             try:
-                other = read_device(installed, lambda key, named: None)
+                other = read_device(other_path, lambda key, path: None)
             except ConfigError:
                 continue
-            if other.files.get("broker.password_file") == path and other.id != device.id:
-                problems.append("%s: %s is already the password of %s %s (%s): give "
-                                "this device its own file, e.g. %s/%s.secret" % (
-                                    device.where("broker.password_file"), path, other.kind,
-                                    other.id, os.path.join(ETC, program["config"]), ETC,
-                                    device.id))
+            for key, path in sorted(device.files.items()):
+                if FILES.get(key, (0, False))[1] and path in other.files.values():
+                    problems.append(
+                        "%s: %s is already a secret of %s %s (%s, installed here): give "
+                        "this %s a file of its own%s" % (
+                            device.where(key), path, kind, other.id,
+                            os.path.join(ETC, program["config"]), device.kind,
+                            ", e.g. %s/%s.secret" % (ETC, device.kind)
+                            if key == "broker.password_file" else ""))
         return problems
 
     # -- the plan --------------------------------------------------------------------
@@ -251,12 +264,14 @@ class Installer:
                                       "--home-dir", "/nonexistent", "--shell",
                                       "/usr/sbin/nologin", SERVICE_USER]),
             live_only=True))
+        # Raspberry Pi OS has them all; plain Debian has no gpio group (and no render
+        # or input without udev), and a unit naming a missing group fails with 216/GROUP.
         for group in self.program["groups"]:
             self.steps.append(Step(
-                "group %s, for the unit's SupplementaryGroups= (missing: not Raspberry "
-                "Pi OS? %s cannot start without it)" % (group, self.program["unit"]),
-                needed=lambda g=group: not _group_exists(g), do=None, live_only=True,
-                check=True))
+                "group %s (system), for the unit's SupplementaryGroups=" % group,
+                needed=lambda g=group: not _group_exists(g),
+                do=lambda g=group: self._command(["groupadd", "--system", g]),
+                live_only=True))
 
     def _plan_folder(self, path, mode):
         if path in self._folders:
@@ -301,8 +316,7 @@ class Installer:
 
     def _plan_unit(self):
         unit = self.program["unit"]
-        with open(os.path.join(REPOSITORY, "systemd", unit), encoding="utf-8") as handle:
-            text = handle.read()
+        text = shipped_unit(unit)
         prefix = sys.prefix
         if os.path.isfile(os.path.join(prefix, "bin", self.program["program"])) \
                 and prefix != TEMPLATE_PREFIX:
@@ -358,6 +372,12 @@ class Installer:
     def _systemctl(self, unit):
         self._command(["systemctl", "daemon-reload"])
         self._command(["systemctl", "restart", unit])
+
+
+def shipped_unit(unit):
+    """The text of ``unit`` as the package ships it (package data: ops/systemd -> systemd/)."""
+    return (importlib.resources.files(__package__) / "systemd" / unit).read_text(
+        encoding="utf-8")
 
 
 def _group_exists(name):

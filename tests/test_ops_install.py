@@ -134,3 +134,32 @@ def test_install_refuses_a_config_it_cannot_run_and_names_the_line(tmp_path):
     assert (result.returncode, result.stderr) == (
         2, "operator.yaml:1: operator: an operator's config is not installed on a Pi: "
            "bedboard set and status read it where they run\n")
+
+
+def test_a_second_device_on_one_pi_may_not_take_the_first_one_s_password_file(tmp_path):
+    # Found by booting a ward agent and a lobby display on one machine: both
+    # configs said /etc/bedboard/secret, and the second install overwrote the
+    # agent's password with the display's (the agent was then refused).
+    root = tmp_path / "root"
+    agent, given = _files(tmp_path, AGENT, "agent.yaml")
+    assert bedboard("install", agent, "--root", root, *given).returncode == 0
+    display = tmp_path / "display.yaml"
+    display.write_text(textwrap.dedent(DISPLAY), encoding="utf-8")
+    (tmp_path / "lobby-secret").write_text("lobby\n")
+    before = _tree(root)
+    result = bedboard("install", display, "--root", root, "--secret",
+                      tmp_path / "lobby-secret", "--ca", tmp_path / "ca.crt")
+    assert (result.returncode, result.stderr) == (
+        2, "display.yaml:4: broker.password_file: /etc/bedboard/secret is already a "
+           "secret of agent nrs-icu-unit-1 (/etc/bedboard/agent.yaml, installed here): "
+           "give this display a file of its own, e.g. /etc/bedboard/display.secret\n")
+    assert _tree(root) == before
+    assert (root / "etc/bedboard/secret").read_text() == "s3cret\n"
+    own = tmp_path / "own.yaml"
+    own.write_text(textwrap.dedent(DISPLAY).replace("/etc/bedboard/secret",
+                                                    "/etc/bedboard/display.secret"))
+    result = bedboard("install", own, "--root", root, "--secret", tmp_path / "lobby-secret",
+                      "--ca", tmp_path / "ca.crt")
+    assert result.returncode == 0, result.stderr
+    assert (root / "etc/bedboard/secret").read_text() == "s3cret\n"
+    assert (root / "etc/bedboard/display.secret").read_text() == "lobby\n"

@@ -95,7 +95,7 @@ def test_another_device_s_secret_is_refused(tmp_path):
     result = bedboard("install", display, "--root", root, "--secret", lobby, "--ca",
                       given[3])
     assert (result.returncode, result.stderr) == (
-        2, "display.yaml:4: broker.password_file: /etc/bedboard/secret is already the "
-           "password of agent nrs-icu-unit-1 (/etc/bedboard/agent.yaml): give this device "
-           "its own file, e.g. /etc/bedboard/nrs-lobby-1.secret\n")
+        2, "display.yaml:4: broker.password_file: /etc/bedboard/secret is already a "
+           "secret of agent nrs-icu-unit-1 (/etc/bedboard/agent.yaml, installed here): "
+           "give this display a file of its own, e.g. /etc/bedboard/display.secret\n")
     assert (root / "etc" / "bedboard" / "secret").read_text() == "our-password\n"
