@@ -189,7 +189,13 @@ class Installer:
             name = os.path.basename(given)
             try:
                 check_device_id(name)
-                other = name not in (device.id, os.path.basename(path))
+                # broker-config names each secret by its device's id, and a
+                # hospital's ids share their first part (nrs-icu-unit-1,
+                # nrs-lobby-1): such a name that is not this device's is
+                # another's; a plain "secret" or "lobby-secret" is no one's.
+                other = (name not in (device.id, os.path.basename(path))
+                         and "-" in name
+                         and name.split("-", 1)[0] == device.id.split("-", 1)[0])
             except ContractError:
                 other = False
             if other:

@@ -60,11 +60,12 @@ CONFIGS = {
           tiles:
             - {department: medicine, wards: [female-2], label: {en: "Medicine (Female)", bn: "মেডিসিন (মহিলা)"}}
         """ % HEARTBEAT,
-    # The operator's own config, as the guide says: bed-manager over plain MQTT on
-    # the broker machine, its password a copy of secrets/bed-manager, mode 600.
+    # An operator's own config, as the guide says: sister-das (one of the guide's
+    # --operator accounts) over plain MQTT on the broker machine, her password a
+    # copy of secrets/sister-das, mode 600.
     "operator.yaml": """\
-        broker: {host: 127.0.0.1, port: 1883, username: bed-manager,
-                 password_file: /root/bed-manager.secret}
+        broker: {host: 127.0.0.1, port: 1883, username: sister-das,
+                 password_file: /root/sister-das.secret}
         operator: {hospital: nrs, heartbeat: %d}
         """ % HEARTBEAT,
 }
@@ -90,9 +91,9 @@ def bring_up(machine, house, arch, timings):
                 heading, number, done.stdout[-5000:], done.stderr[-6000:])
             if heading == "The hospital broker" and number == 1:
                 # The guide, in words: the operator's config (written above), its
-                # password_file a copy of secrets/bed-manager, mode 600.
-                machine.run("install -m 600 /root/nrs-broker/secrets/bed-manager "
-                            "/root/bed-manager.secret")
+                # password_file a copy of secrets/NAME, mode 600.
+                machine.run("install -m 600 /root/nrs-broker/secrets/sister-das "
+                            "/root/sister-das.secret")
         timings[heading] = time.monotonic() - started
 
 

@@ -145,10 +145,10 @@ def test_a_second_device_on_one_pi_may_not_take_the_first_one_s_password_file(tm
     assert bedboard("install", agent, "--root", root, *given).returncode == 0
     display = tmp_path / "display.yaml"
     display.write_text(textwrap.dedent(DISPLAY), encoding="utf-8")
-    (tmp_path / "lobby-secret").write_text("lobby\n")
+    (tmp_path / "nrs-lobby-1").write_text("lobby\n")
     before = _tree(root)
     result = bedboard("install", display, "--root", root, "--secret",
-                      tmp_path / "lobby-secret", "--ca", tmp_path / "ca.crt")
+                      tmp_path / "nrs-lobby-1", "--ca", tmp_path / "ca.crt")
     assert (result.returncode, result.stderr) == (
         2, "display.yaml:4: broker.password_file: /etc/bedboard/secret is already a "
            "secret of agent nrs-icu-unit-1 (/etc/bedboard/agent.yaml, installed here): "
@@ -158,7 +158,7 @@ def test_a_second_device_on_one_pi_may_not_take_the_first_one_s_password_file(tm
     own = tmp_path / "own.yaml"
     own.write_text(textwrap.dedent(DISPLAY).replace("/etc/bedboard/secret",
                                                     "/etc/bedboard/display.secret"))
-    result = bedboard("install", own, "--root", root, "--secret", tmp_path / "lobby-secret",
+    result = bedboard("install", own, "--root", root, "--secret", tmp_path / "nrs-lobby-1",
                       "--ca", tmp_path / "ca.crt")
     assert result.returncode == 0, result.stderr
     assert (root / "etc/bedboard/secret").read_text() == "s3cret\n"
