@@ -101,7 +101,8 @@ class WardAgent(StartUp, Corrections):
             self.link = link_factory(
                 settings.broker, settings.id, subscriptions=[self._set_topic],
                 on_message=lambda received: self._inbox.put(Arrived(received)),
-                on_connection=lambda up: self._inbox.put(Linked(up)),
+                on_connection=lambda up: self._inbox.put(
+                    Linked(up, self.link.connection)),
                 on_published=lambda mid: self._inbox.put(Acked(mid)),
                 min_backoff=min_backoff, max_backoff=max_backoff)
         except BaseException:
@@ -229,7 +230,7 @@ class WardAgent(StartUp, Corrections):
         elif isinstance(item, Acked):
             self.publisher.acked(item.mid)
         elif isinstance(item, Linked):
-            self._linked(item.connected, now)
+            self._linked(item, now)
         elif isinstance(item, Arrived):
             self._arrived(item.received)
         elif isinstance(item, EndOfInput):
@@ -240,10 +241,10 @@ class WardAgent(StartUp, Corrections):
             _LOG.info("stopping")
             self._exit = 0
 
-    def _linked(self, connected, now):
+    def _linked(self, linked, now):
         checks = [c for c in (self._recovery, self._audit) if c is not None]
-        if connected:
-            self.publisher.connected()
+        if linked.connected:
+            self.publisher.connected(linked.connection)
             for check in checks:
                 check.connected(now)
         else:
