@@ -232,7 +232,7 @@ class WardAgent(StartUp, Corrections):
         elif isinstance(item, Linked):
             self._linked(item, now)
         elif isinstance(item, Arrived):
-            self._arrived(item.received)
+            self._arrived(item.received, now)
         elif isinstance(item, EndOfInput):
             self._draining = now + item.timeout
             self._flush()
@@ -300,9 +300,9 @@ class WardAgent(StartUp, Corrections):
         self.publisher.mismatched = len(self._contacts.mismatched)
         return True
 
-    def _arrived(self, received):
+    def _arrived(self, received, now):
         if self._recovery is not None and self._recovery.wants(received.topic):
-            if self._recovery.take(received):
+            if self._recovery.take(received, now):
                 self._recovered()
         elif self._audit is not None and self._audit.wants(received.topic):
             if self._audit.take(received):

@@ -83,6 +83,31 @@ class ClosingNode(_Acceptor):
 CONNACK_OK = bytes([0x20, 0x02, 0x00, 0x00])
 
 
+def _packets(data):
+    """``(whole MQTT packets, the rest)`` of a byte stream."""
+    packets = []
+    while len(data) >= 2:
+        length, shift, at = 0, 0, 1
+        while True:
+            if at >= len(data):
+                return packets, data
+            byte = data[at]
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            at += 1
+            if not byte & 0x80:
+                break
+        if len(data) < at + length:
+            break
+        packets.append(data[:at + length])
+        data = data[at + length:]
+    return packets, data
+
+
+def _retained_publish(packet):
+    return packet[0] >> 4 == 3 and packet[0] & 0x01
+
+
 def _read_packet(conn):
     """One MQTT packet's bytes from ``conn`` (blocking), or b"" at end of stream."""
     head = conn.recv(1)
@@ -152,7 +177,10 @@ class FaultyProxy:
     * :meth:`hold_answers`: a connection made from now on gets nothing back
       from the broker (its CONNACK either) until :meth:`release_answers`;
     * :meth:`cut`: every connection is closed; new ones are refused until
-      :meth:`resume`.
+      :meth:`resume`;
+    * :meth:`forget_retained`: the broker's retained messages do not reach
+      the client (a cluster node that has just restarted and not yet loaded
+      them); live ones do.
 
     ``connections`` counts the connections it accepted and passed on;
     ``forwarded(n)`` how many bytes connection ``n`` sent to the broker.
@@ -173,6 +201,8 @@ class FaultyProxy:
         self._closed = False
         self._forwarded = []
         self._released = []
+        self._forgetting = False
+        self.forgotten = 0          # retained messages kept from the client
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -211,6 +241,7 @@ class FaultyProxy:
                              daemon=True).start()
 
     def _pipe(self, source, sink, index, upstream):
+        pending = b""               # the broker's bytes not yet a whole packet
         while True:
             try:
                 data = source.recv(65536)
@@ -227,6 +258,16 @@ class FaultyProxy:
                 else:
                     while not self._released[index] and not self._closed:
                         self._lock.wait(0.05)
+            if not upstream:
+                packets, pending = _packets(pending + data)
+                with self._lock:
+                    if self._forgetting:
+                        kept = [p for p in packets if not _retained_publish(p)]
+                        self.forgotten += len(packets) - len(kept)
+                        packets = kept
+                data = b"".join(packets)
+                if not data:
+                    continue
             try:
                 sink.sendall(data)
             except OSError:
@@ -254,6 +295,10 @@ class FaultyProxy:
             self._holding = False
             self._released = [True] * len(self._released)
             self._lock.notify_all()
+
+    def forget_retained(self, on=True):
+        with self._lock:
+            self._forgetting = on
 
     def cut(self):
         """Close every connection; refuse new ones until :meth:`resume`."""
