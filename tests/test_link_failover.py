@@ -46,7 +46,7 @@ def test_a_node_that_refuses_is_passed_over_and_each_move_said_once(tmp_path, ca
     try:
         settings = cluster_settings(dead, (second.host, second.port))
         inbox = Inbox()
-        with caplog.at_level(logging.INFO, "bedboard.link"), \
+        with caplog.at_level(logging.INFO, "bedboard"), \
                 Probe(second.host, second.port) as probe, \
                 BrokerLink(settings, "nrs-lobby-1", subscriptions=["crs/+/+/+/state"],
                            on_message=inbox, min_backoff=0.2, max_backoff=1) as link:
@@ -75,7 +75,7 @@ def test_when_its_node_dies_the_link_moves_on_with_its_will_status_and_subscript
                 BrokerLink(settings, "nrs-lobby-1", subscriptions=["crs/+/+/+/state"],
                            on_message=inbox, min_backoff=0.2, max_backoff=1) as link:
             assert link.wait_connected(15) and link.address == (first.host, first.port)
-            with caplog.at_level(logging.INFO, "bedboard.link"):
+            with caplog.at_level(logging.INFO, "bedboard"):
                 first.kill()
                 assert wait_for(lambda: link.connected
                                 and link.address == (second.host, second.port))
@@ -126,12 +126,12 @@ def failing_over(bad, good, caplog, **options):
     settings = cluster_settings(bad, (good.host, good.port))
     link = BrokerLink(settings, "nrs-lobby-1", min_backoff=0.2, max_backoff=1,
                       connect_timeout=BOUND, **options)
-    with caplog.at_level(logging.INFO, "bedboard.link"):
+    with caplog.at_level(logging.INFO, "bedboard"):
         link.start()
         try:
             assert wait_for(lambda: link.connected, 15), (
                 "not connected after 15 s; the link said: %s" % [
-                    r.getMessage() for r in caplog.records if r.name == "bedboard.link"])
+                    r.getMessage() for r in caplog.records if r.name.startswith("bedboard.")])
             assert link.address == (good.host, good.port)
         except BaseException:
             link.stop()
@@ -146,7 +146,7 @@ def test_a_hung_mosquitto_is_left_for_the_next_node(tmp_path, caplog):
         with paused(hung.process.pid):
             link = failing_over((hung.host, hung.port), good, caplog)
             link.stop()
-        said = [r.getMessage() for r in caplog.records if r.name == "bedboard.link"
+        said = [r.getMessage() for r in caplog.records if r.name.startswith("bedboard.")
                 and r.levelno >= logging.WARNING]
         assert said[0] == ("broker 127.0.0.1:%d did not answer the MQTT handshake "
                            "within 1.5 s; trying 127.0.0.1:%d next"
@@ -174,11 +174,13 @@ def test_a_node_that_closes_at_once_is_left_for_the_next_node(tmp_path, caplog):
             link = failing_over(closing.address, good, caplog)
             link.stop()
             assert closing.accepted == 1
-        said = [r.getMessage() for r in caplog.records if r.name == "bedboard.link"
+        said = [r.getMessage() for r in caplog.records if r.name.startswith("bedboard.")
                 and r.levelno >= logging.WARNING]
-        assert said[0] == ("broker %s:%d closed the connection before answering the "
-                           "MQTT handshake; trying 127.0.0.1:%d next"
-                           % (closing.host, closing.port, good.port)), said
+        # closed with the CONNECT unread, the connection is reset; else it just ends
+        assert re.fullmatch(r"broker 127\.0\.0\.1:%d closed the connection before "
+                            r"answering the MQTT handshake( \(connection reset by peer\))?; "
+                            r"trying 127\.0\.0\.1:%d next" % (closing.port, good.port),
+                            said[0]), said
     finally:
         good.close()
 

@@ -23,7 +23,7 @@ from .ops_helpers import make_ca
 
 def said(caplog, level=logging.WARNING):
     return [r.getMessage() for r in caplog.records
-            if r.name == "bedboard.link" and r.levelno >= level]
+            if r.name.startswith("bedboard.") and r.levelno >= level]
 
 
 def wait_for(check, timeout):
@@ -39,12 +39,12 @@ def wait_for(check, timeout):
 
 def attempts(link_settings, caplog, seconds=2.5):
     """Run a link for ``seconds`` (several attempts); return what it said at WARNING+."""
-    with caplog.at_level(logging.INFO, "bedboard.link"):
+    with caplog.at_level(logging.INFO, "bedboard"):
         with BrokerLink(link_settings, "nrs-lobby-1", min_backoff=0.2, max_backoff=0.4,
                         connect_timeout=2) as link:
             time.sleep(seconds)
             assert not link.connected
-    return [r for r in caplog.records if r.name == "bedboard.link"
+    return [r for r in caplog.records if r.name.startswith("bedboard.")
             and r.levelno >= logging.WARNING]
 
 
@@ -115,7 +115,7 @@ def test_a_password_rotated_while_the_device_runs_is_said_at_each_outage(tmp_pat
                               password="first")
     refused = ("broker 127.0.0.1:%d refused the login as nrs-lobby-1: not authorised"
                % broker.port)
-    with broker, caplog.at_level(logging.INFO, "bedboard.link"), \
+    with broker, caplog.at_level(logging.INFO, "bedboard"), \
             BrokerLink(settings, "nrs-lobby-1", min_backoff=0.2, max_backoff=0.4) as link:
         assert link.wait_connected(10)
         for outage in (1, 2):
@@ -136,7 +136,7 @@ def test_two_devices_given_one_id_each_say_so_once(mosquitto, caplog):
     settings = BrokerSettings(host=mosquitto.host, port=mosquitto.port)
     case = ("another client is connected with this device's client id nrs-lobby-1 — two "
             "devices given one id, or another account taking its session")
-    with caplog.at_level(logging.INFO, "bedboard.link"), \
+    with caplog.at_level(logging.INFO, "bedboard"), \
             BrokerLink(settings, "nrs-lobby-1", min_backoff=0.2, max_backoff=0.4), \
             BrokerLink(settings, "nrs-lobby-1", min_backoff=0.2, max_backoff=0.4):
         assert wait_for(lambda: sum(case in m for m in said(caplog, logging.ERROR)) == 2,
