@@ -9,8 +9,13 @@ The rules (docs/contract.md, ``broker.hosts``):
   current one fails, whatever the failure: it cannot be reached, it refuses,
   it accepts TCP but does not complete the MQTT handshake within the bound,
   it closes the connection before answering, or it drops a good connection;
-* within one round of the list the next node is tried after ``min_backoff``;
-  each full round that fails doubles that, up to ``max_backoff``;
+* within one round of the list the next node is tried ``min_backoff`` after
+  the failed attempt began; each full round that fails doubles that, up to
+  ``max_backoff``.  Counted from the attempt's start, not its end: a node that
+  fails slowly (no answer within the bound, a cluster node that closes a new
+  session after seconds) has already spaced the attempts, and after a node
+  hangs a cluster may refuse new sessions for a while — waiting on top of
+  each slow failure would only add to the time to get back in;
 * each failure is said once per outage — once per node *and* reason, so a
   node that was lost and then refuses the login says both, and a node that
   keeps refusing says it once — at ERROR when the device's own settings are
@@ -54,8 +59,11 @@ class Failover:
         """``(host, port)`` of the node in use or to try next."""
         return self.addresses[self.at]
 
-    def failed(self, failure, lost=False):
-        """The current node failed (``lost``: it dropped a good connection); return a Move."""
+    def failed(self, failure, lost=False, spent=0.0):
+        """The current node failed (``lost``: it dropped a good connection); return a Move.
+
+        ``spent``: seconds since the failed attempt began (0 for a lost connection).
+        """
         host, port = failed = self.current
         if lost:
             text = "lost broker %s:%d (%s)" % (host, port, failure.text)
@@ -69,7 +77,8 @@ class Failover:
             return Move("%s; reconnecting" % text if first else None, level, failed, None)
         self.at = (self.at + 1) % len(self.addresses)
         rounds = (self._failed - 1) // len(self.addresses)
-        delay = min(self._max_backoff, self._min_backoff * 2 ** min(rounds, 16))
+        delay = max(0.0, min(self._max_backoff, self._min_backoff * 2 ** min(rounds, 16))
+                    - spent)
         said = "%s; trying %s:%d next" % ((text,) + self.current) if first else None
         if not first:
             _LOG.debug("%s; trying %s:%d in %.1f s", text, *self.current, delay)

@@ -85,10 +85,13 @@ class Handshakes:
         try:
             with self._lock:
                 self._attempt += 1
+                self._attempt_began = time.monotonic()
                 self._attempt_over, self._overdue = False, False
                 self._paho_log.take()
                 with self._state:
                     changed = self._mark_connected(False)
+                if self._watchdog is not None:
+                    self._watchdog.cancel()
                 self._watchdog = threading.Timer(self._connect_timeout,
                                                  self._handshake_overdue,
                                                  args=(self._attempt,))
@@ -124,7 +127,8 @@ class Handshakes:
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._takeovers.failed()
-        self._move_on(self._failover.failed(failure))
+        self._move_on(self._failover.failed(failure, spent=time.monotonic()
+                                            - self._attempt_began))
 
     def _move_on(self, move):
         """Log ``move`` and point paho at its node (network thread, between attempts)."""
@@ -157,34 +161,44 @@ class Handshakes:
         if reason_code.is_failure:
             self._attempt_failed(refusal(reason_code, self.broker.username))
             return
+        stopping = changed = False
         with self._lock:
-            if self._attempt_over:
-                return            # the watchdog gave up on it: its socket is shut
-            self._attempt_over = True
-            if self._watchdog is not None:
+            late = self._overdue or self._attempt_over
+            if not late:
+                self._attempt_over = True
                 self._watchdog.cancel()
-            if self._stopping:
-                # stop() began while this connection was being set up: it
-                # must not leave a retained "online" behind.
-                _LOG.info("connected to broker %s:%d while stopping: offline, and "
-                          "disconnecting", *self.address)
-                client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
-                client.disconnect()
-                return
-            self._hand_over_again(client)
-            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
-            if self._subscriptions:
-                client.subscribe([(topic, SUBSCRIBE_QOS) for topic in self._subscriptions])
-            self._connection += 1
-            with self._state:
-                changed = self._mark_connected(True)
-        _LOG.info("connected to broker %s:%d as %s", *self.address, self.device_id)
-        self._takeovers.connected(time.monotonic())
-        if self._failover.connected() and len(self._failover.addresses) > 1:
-            client.reconnect_delay_set(min_delay=self._min_backoff,
-                                       max_delay=self._max_backoff)
-        if changed:
-            self._tell_connection(True)
+                stopping = self._stopping
+                if stopping:
+                    # stop() began while this connection was being set up:
+                    # it must not leave a retained "online" behind.
+                    client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+                    client.disconnect()
+                else:
+                    changed = self._came_up(client)
+        if late:
+            # the CONNACK came after the watchdog had shut the socket
+            self._attempt_failed(no_answer(self._connect_timeout))
+        elif stopping:
+            _LOG.info("connected to broker %s:%d while stopping: offline, and "
+                      "disconnecting", *self.address)
+        else:
+            _LOG.info("connected to broker %s:%d as %s", *self.address, self.device_id)
+            self._takeovers.connected(time.monotonic())
+            if self._failover.connected() and len(self._failover.addresses) > 1:
+                client.reconnect_delay_set(min_delay=self._min_backoff,
+                                           max_delay=self._max_backoff)
+            if changed:
+                self._tell_connection(True)
+
+    def _came_up(self, client):
+        """Hand everything over on the new connection (``_lock`` held); mark it up."""
+        self._hand_over_again(client)
+        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if self._subscriptions:
+            client.subscribe([(topic, SUBSCRIBE_QOS) for topic in self._subscriptions])
+        self._connection += 1
+        with self._state:
+            return self._mark_connected(True)
 
     def _hand_over_again(self, client):
         """Before anything new: what earlier connections left unacknowledged, then what was kept."""
@@ -208,7 +222,7 @@ class Handshakes:
             changed = self._mark_connected(False)
         keepalive = str(reason_code) == "Keep alive timeout"
         if lost:
-            self._connection_lost(reason_code, socket_error, keepalive)
+            self._connection_lost(socket_error, keepalive)
         elif not self._attempt_over:
             self._attempt_failed(no_answer(self._connect_timeout)
                                  if self._overdue or keepalive
@@ -216,7 +230,7 @@ class Handshakes:
         if changed:
             self._tell_connection(False)
 
-    def _connection_lost(self, reason_code, socket_error, keepalive):
+    def _connection_lost(self, socket_error, keepalive):
         if keepalive:
             failure = Failure("no answer within the keepalive, %d s"
                               % self.broker.keepalive)

@@ -104,6 +104,7 @@ class BrokerLink(Handshakes):
         self._started = False
         self._stopping = False
         self._attempt = 0             # connection attempts so far
+        self._attempt_began = 0.0     # time.monotonic() when it began
         self._attempt_over = True     # the current attempt connected or failed
         self._overdue = False         # … was cut short for not answering in time
         self._watchdog = None

@@ -101,7 +101,7 @@ class Session:
 
     def _open_on(self, host, port):
         """Log in on one node within ``connect_timeout``; raise LinkError saying why not."""
-        client = self._client if self._client is not None else self._new_client()
+        client = self._client
         self._connect(client, host, port)
         client.loop_start()
         if not self._answered.wait(self.connect_timeout):
@@ -120,7 +120,7 @@ class Session:
         failures = []
         for host, port in self.broker.addresses:
             if failures:
-                self._new_client()
+                self._new_client()         # a fresh client for each node tried
             try:
                 self._open_on(host, port)
             except LinkError as exc:

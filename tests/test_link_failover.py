@@ -202,3 +202,25 @@ def test_a_node_that_hangs_while_connected_is_left_at_the_keepalive(tmp_path, ca
     finally:
         first.close()
         second.close()
+
+
+def test_a_slow_failure_has_already_waited_its_backoff():
+    # After a node hangs, a cluster may close new sessions for a while, each
+    # after seconds: waiting min_backoff on top of each slow failure only
+    # added to the time to get back in (failover right after a NATS node
+    # hung: 11-45 s, then 5-18 s).  The backoff counts from each attempt's start.
+    from bedboard.failover import Failover
+    from bedboard.mqttclient import Failure
+    nodes = [("a", 1), ("b", 2), ("c", 3)]
+    failover = Failover(nodes, min_backoff=1, max_backoff=30)
+    hung = failover.failed(Failure("did not answer"), spent=5.0)
+    closed = failover.failed(Failure("closed before answering"), spent=4.0)
+    refused = failover.failed(Failure("refused"), spent=0.25)
+    assert [(m.address, m.delay) for m in (hung, closed, refused)] == [
+        (("b", 2), 0.0), (("c", 3), 0.0), (("a", 1), 0.75)]
+    # the next round waits twice as long from each attempt's start, and so on
+    assert failover.failed(Failure("did not answer"), spent=5.0).delay == 0.0
+    assert failover.failed(Failure("refused"), spent=0.5).delay == 1.5
+    failover.failed(Failure("refused"), spent=0.0)
+    assert failover.failed(Failure("refused"), spent=0.0).delay == 4.0
+    assert failover.connected() and failover.failed(Failure("x"), lost=True).delay == 1.0
