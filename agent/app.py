@@ -100,7 +100,8 @@ class WardAgent(StartUp, Corrections):
             self.link = link_factory(
                 settings.broker, settings.id, subscriptions=self._set_subscriptions(),
                 on_message=lambda received: self._inbox.put(Arrived(received)),
-                on_connection=lambda up: self._inbox.put(Linked(up)),
+                on_connection=lambda up: self._inbox.put(
+                    Linked(up, self.link.connection)),
                 on_published=lambda mid: self._inbox.put(Acked(mid)),
                 min_backoff=min_backoff, max_backoff=max_backoff)
         except BaseException:
@@ -228,9 +229,9 @@ class WardAgent(StartUp, Corrections):
         elif isinstance(item, Acked):
             self.publisher.acked(item.mid)
         elif isinstance(item, Linked):
-            self._linked(item.connected, now)
+            self._linked(item, now)
         elif isinstance(item, Arrived):
-            self._arrived(item.received)
+            self._arrived(item.received, now)
         elif isinstance(item, EndOfInput):
             self._draining = now + item.timeout
             self._flush()
@@ -239,10 +240,10 @@ class WardAgent(StartUp, Corrections):
             _LOG.info("stopping")
             self._exit = 0
 
-    def _linked(self, connected, now):
+    def _linked(self, linked, now):
         checks = [c for c in (self._recovery, self._audit) if c is not None]
-        if connected:
-            self.publisher.connected()
+        if linked.connected:
+            self.publisher.connected(linked.connection)
             for check in checks:
                 check.connected(now)
         else:
@@ -298,9 +299,9 @@ class WardAgent(StartUp, Corrections):
         self.publisher.mismatched = len(self._contacts.mismatched)
         return True
 
-    def _arrived(self, received):
+    def _arrived(self, received, now):
         if self._recovery is not None and self._recovery.wants(received.topic):
-            if self._recovery.take(received):
+            if self._recovery.take(received, now):
                 self._recovered()
         elif self._audit is not None and self._audit.wants(received.topic):
             if self._audit.take(received):

@@ -39,9 +39,15 @@ class BedChanged:
 
 @dataclass(frozen=True)
 class Linked:
-    """The broker link connected (True) or lost its connection (False)."""
+    """The broker link connected (True) or lost its connection (False).
+
+    ``connection`` is the link's number for the connection that came up (or
+    the last one): what the agent's publisher hands over is for that
+    connection only.
+    """
 
     connected: bool
+    connection: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,26 @@ SPEC.md's rules, as the agent keeps them:
   PUBACK for it arrives (paho keeps its own session in memory only);
 * the current state (QoS 1, retained) after each change, on every connect
   and every ``heartbeat`` — states are coalesced: only the latest matters;
-* nothing is handed to paho while the agent knows the link is down: on the
-  next connect, whatever the outbox still holds is sent again, from its
-  oldest event.  paho also re-sends what it had in flight, so an event may
-  arrive twice (at-least-once); it never goes missing, and the first copy of
-  each arrives in ``seq`` order (the outbox is always sent from its oldest);
-* the retained state never stays behind: paho re-sends what it had in flight
-  only *after* the connect callback, so the current state published on a
-  reconnect can reach the broker before the re-sent copy of an older one,
-  which the broker then keeps.  PUBACKs on one connection come in the order
-  the broker took the messages, so when a state is acknowledged after a
-  later-published one was, the broker holds the older: the current state is
-  published again at once (SPEC rule 1 would only fix it at the heartbeat);
+* **one connection at a time**: everything is handed to the link for the
+  connection the agent was told of (``publish(..., connection=N)``), and
+  the link sends it on that connection only.  The agent's view of the link
+  may be stale — its loop can be busy while the link drops and comes back,
+  the connection events queued behind the work — so when the link answers
+  that connection N is not the one up, nothing was sent: the publisher
+  stops handing anything over until the next connection event, and then
+  sends the outbox again from its oldest event, then the current state.
+  The link never sends them again itself, so nothing of an older
+  connection can overtake them: the first copy of each event reaches the
+  broker in ``seq`` order, and the broker never takes an older state after
+  a newer one.  An event may still arrive twice (its PUBACK lost with the
+  connection): at least once, never missing;
+* states are acknowledged in the order they were handed over on one
+  connection; should one ever be acknowledged after a later-handed one
+  (a broker that reorders), the current state is published again at once
+  (SPEC rule 1 would only fix it at the heartbeat);
+* each event is counted delivered once, however many of its copies are
+  acknowledged, so :attr:`Publisher.undelivered` (the status LED) never
+  shows an event owed as delivered;
 * nothing at all while :meth:`Publisher.hold` is in force — the agent holds
   its output while it checks its ledger against the broker.
 
@@ -49,11 +57,13 @@ class Publisher:
         self._ledger = None
         self.online = False
         self.holding = False
+        self._connection = None  # the link's number of the connection the agent knows
         self.mismatched = 0      # bed contacts the count does not follow (the agent's)
         self._epoch = 0          # one per connection
         self._handed = 0         # highest seq handed to paho in this epoch
         self._in_flight = 0      # events of this epoch not yet acknowledged
         self._mids = {}          # mid → (epoch, "event" | "state", seq, serial)
+        self._copies = {}        # seq → mids of the event's copies not yet acknowledged
         self._delivered = set()  # acknowledged events the ledger still holds
         self.state_acked = -1    # highest seq of a state the broker acknowledged
         self._serial = 0         # states handed to paho, in order
@@ -77,9 +87,16 @@ class Publisher:
             self._begin_epoch()
 
     # -- what the loop tells it ----------------------------------------------
-    def connected(self):
-        """The link (re)connected: send the outbox again, then the state."""
+    def connected(self, connection):
+        """The link's connection number ``connection`` is up: the outbox again, then the state.
+
+        What was handed over on earlier connections will never be
+        acknowledged now (the link does not send it again): forgotten.
+        """
         self.online = True
+        self._connection = connection
+        self._mids.clear()
+        self._copies.clear()
         if self._ledger is not None and not self.holding:
             self._begin_epoch()
 
@@ -119,9 +136,12 @@ class Publisher:
                 self.publish_state()
             self._acked_serial = max(self._acked_serial, serial)
         else:
+            # the event is delivered: its other copies' PUBACKs count for nothing
+            for copy in self._copies.pop(seq, ()):
+                other = self._mids.pop(copy, None) if copy != mid else entry
+                if other is not None and other[0] == self._epoch:
+                    self._in_flight -= 1
             self._delivered.add(seq)
-            if epoch == self._epoch:
-                self._in_flight -= 1
             self.pump()
         return True
 
@@ -186,13 +206,19 @@ class Publisher:
                 if seq in self._delivered:
                     continue
                 try:
-                    info = self._link.publish(self._event_topic, payload, qos=1)
+                    info = self._link.publish(self._event_topic, payload, qos=1,
+                                              connection=self._connection)
                 except LinkError as exc:
                     _LOG.warning("event seq %d not handed to the broker link: %s; "
                                  "it stays in the outbox", seq, exc)
                     self._handed = seq - 1
                     return
+                if info is None:
+                    self._stale()
+                    self._handed = seq - 1
+                    return
                 self._mids[info.mid] = (self._epoch, "event", seq, 0)
+                self._copies.setdefault(seq, set()).add(info.mid)
                 self._in_flight += 1
 
     def _publish_state(self, state):
@@ -200,9 +226,18 @@ class Publisher:
             return
         try:
             info = self._link.publish(self._state_topic, state.to_json(), retain=True,
-                                      qos=1)
+                                      qos=1, connection=self._connection)
         except LinkError as exc:
             _LOG.warning("state seq %d not handed to the broker link: %s", state.seq, exc)
             return
+        if info is None:
+            self._stale()
+            return
         self._serial += 1
         self._mids[info.mid] = (self._epoch, "state", state.seq, self._serial)
+
+    def _stale(self):
+        """The link is not on the connection the agent knows: wait for its news."""
+        _LOG.debug("the link is no longer on connection %s: handing nothing over until "
+                   "the agent hears of the next one", self._connection)
+        self.online = False

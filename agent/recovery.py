@@ -51,6 +51,16 @@ runs at every start, why the agent republishes its state on every connect
 and heartbeat, and why a count recovered from the broker stays marked
 ``unconfirmed`` until a bed manager confirms it.
 
+A cluster node that has just restarted may answer before it has loaded the
+retained messages again (NATS keeps them in JetStream): an empty answer
+there is not to be believed at once, or the agent would start from its
+config at seq 0 and overwrite the ward's real state once the node catches
+up.  So with ``recheck`` (the agent gives it with ``broker.hosts``; a single
+Mosquitto loads its retained messages before it accepts a connection) an
+answer that found nothing is asked again ``recheck`` seconds later — the
+state subscription renewed, the barrier published again — and only a
+second empty answer is taken as "nothing".
+
 A lost answer (a SUBACK or the echo lost, an ACL that denies the read) must
 not leave the agent waiting for ever: while connected, after
 ``retry_after`` seconds without the barrier, :meth:`Recovery.tick`
@@ -70,6 +80,7 @@ from .ward import WardCounts
 _LOG = logging.getLogger(__name__)
 
 RETRY_AFTER = 5.0   # seconds connected without the barrier before subscribing again
+EMPTY_RECHECK = 5.0  # seconds before a cluster's empty answer is asked again
 
 
 class Recovery:
@@ -80,7 +91,7 @@ class Recovery:
     """
 
     def __init__(self, link, prefix, ward, agent_id, retry_after=RETRY_AFTER,
-                 purpose="recovery"):
+                 purpose="recovery", recheck=0.0):
         self._link = link
         self.state_topic = ward_topic(prefix, ward, "state")
         self.status_topic = status_topic(prefix, agent_id)
@@ -90,6 +101,9 @@ class Recovery:
         self.unreadable = None  # why a state on the broker could not be used
         self.finished = False
         self.renewals = 0       # how often the subscriptions were renewed
+        self.recheck = recheck  # seconds before an empty answer is asked again (0: never)
+        self.rechecked = False
+        self._recheck_at = None
         self._asked_at = None   # when the barrier was last published (while connected)
 
     def begin(self, now):
@@ -113,7 +127,12 @@ class Recovery:
         self._asked_at = None
 
     def tick(self, now):
-        """Subscribe and ask again if the answer is overdue; return whether it did."""
+        """Subscribe and ask again if the answer is overdue (or to be checked); return whether it did."""
+        if not self.finished and self._recheck_at is not None and now >= self._recheck_at:
+            self._recheck_at, self.rechecked = None, True
+            self._link.renew(self.state_topic)
+            self.ask(now)
+            return True
         if self.finished or self._asked_at is None \
                 or now - self._asked_at < self.retry_after:
             return False
@@ -136,8 +155,8 @@ class Recovery:
         """Whether a message on ``topic`` is for the recovery."""
         return topic in (self.state_topic, self.status_topic)
 
-    def take(self, received):
-        """Look at one message; return True once the answer is complete."""
+    def take(self, received, now=0.0):
+        """Look at one message (at ``now``); return True once the answer is complete."""
         if self.finished:
             return True
         if received.topic == self.state_topic:
@@ -151,8 +170,23 @@ class Recovery:
                     self.found = state
         elif received.topic == self.status_topic and not received.retained \
                 and received.payload == ONLINE:
-            self.finished = True
+            if self.found is None and self.recheck and not self.rechecked:
+                self._empty_answer(now)
+            else:
+                self.finished = True
         return self.finished
+
+    def _empty_answer(self, now):
+        """The first answer found nothing: ask again in ``recheck`` seconds."""
+        self._asked_at = None
+        if self._recheck_at is not None:
+            return
+        self._recheck_at = now + self.recheck
+        host, port = self._link.address
+        _LOG.warning("broker %s:%d holds no state for %s: a cluster node that has just "
+                     "restarted may not have loaded its retained messages yet — asking "
+                     "again in %.0f s before believing it", host, port, self.state_topic,
+                     self.recheck)
 
 
 def is_old_copy(found, ledger):

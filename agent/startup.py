@@ -23,7 +23,7 @@ from bedboard.payloads import utc_now
 from . import ward as rules
 from .events import BedChanged
 from .ledger import Ledger
-from .recovery import Recovery, is_old_copy, starting_point
+from .recovery import EMPTY_RECHECK, Recovery, is_old_copy, starting_point
 from .uplink import Uplink, portal_body
 from .ward import Intent, WardCounts
 
@@ -42,12 +42,15 @@ class StartUp:
         ward = self.settings.ward
         return lambda state: portal_body(ward, state)
 
-    def _check_for(self, purpose):
+    def _check_for(self, purpose, recheck=0.0):
         return Recovery(self.link, self.settings.broker.prefix, self.settings.ward,
-                        self.settings.id, retry_after=self.retry_after, purpose=purpose)
+                        self.settings.id, retry_after=self.retry_after, purpose=purpose,
+                        recheck=recheck)
 
     def _recover(self, now):
-        self._recovery = self._check_for("recovery")
+        # a cluster's node may answer before it loaded its retained messages
+        cluster = len(self.settings.broker.addresses) > 1
+        self._recovery = self._check_for("recovery", EMPTY_RECHECK if cluster else 0.0)
         self._check_began = now
         self._recovery_nag_at = now + RECOVERY_PATIENCE
         _LOG.warning("no ledger in %s: reading this ward's last state from the broker "

@@ -7,8 +7,11 @@ Delivery is at-least-once and in ``seq`` order: the body waits in the
 ledger's ``uplink`` table (written in the same transaction as the change)
 until the portal answers 2xx.  Failures — no connection, a timeout, 5xx,
 408, 429, a redirect — are retried with backoff (doubling, with jitter, up
-to ``max_backoff``; a ``Retry-After`` is honoured within that ceiling).  Any
-other 4xx is logged and skipped: that change would never be accepted.
+to ``max_backoff``; a ``Retry-After`` is honoured within that ceiling).  A
+401 or 403 is the agent's token refused, not the change: the change is
+kept and retried the same way, and the refusal said at ERROR — once an
+hour while it lasts, and once more when the portal takes a change again.
+Any other 4xx is logged and skipped: that change would never be accepted.
 
 All of it runs on the uplink's own thread with its own ledger connection,
 so a slow or dead portal never delays GPIO handling or MQTT publishing.
@@ -18,6 +21,7 @@ import json
 import logging
 import random
 import threading
+import time
 
 import requests
 
@@ -29,6 +33,8 @@ _LOG = logging.getLogger(__name__)
 
 FIRST_BACKOFF = 1.0
 IDLE_WAIT = 30.0
+REFUSED_TOKEN = (401, 403)
+SAY_REFUSED_EVERY = 3600.0   # seconds between the ERRORs of a token still refused
 
 
 def portal_body(ward, state):
@@ -64,6 +70,7 @@ class Uplink:
         self._queue = None
         self.posted = 0
         self.skipped = 0
+        self._refused_said = None   # time.monotonic() of the last "token refused" ERROR
 
     def start(self):
         """Open the queue and start the thread."""
@@ -139,7 +146,14 @@ class Uplink:
         if 200 <= status < 300:
             self.posted += 1
             _LOG.debug("portal took seq %d (%d)", seq, status)
+            if self._refused_said is not None:
+                self._refused_said = None
+                _LOG.warning("portal %s takes changes again (seq %d)", self.settings.url,
+                             seq)
             return None
+        if status in REFUSED_TOKEN:
+            self._say_refused(seq, status, response.reason)
+            return 0
         if 400 <= status < 500 and status not in (408, 429):
             self.skipped += 1
             _LOG.error("portal refused seq %d with %d %s: skipped (it would never "
@@ -148,3 +162,14 @@ class Uplink:
         _LOG.warning("portal answered %d %s for seq %d: will retry", status,
                      response.reason, seq)
         return _retry_after(response) or 0
+
+    def _say_refused(self, seq, status, reason):
+        now = time.monotonic()
+        if self._refused_said is not None and now - self._refused_said < SAY_REFUSED_EVERY:
+            _LOG.debug("portal refused the token again (%d, seq %d)", status, seq)
+            return
+        self._refused_said = now
+        _LOG.error("portal %s refused this agent's token with %d %s (seq %d): every "
+                   "change is kept and retried, none reaches the portal until it "
+                   "takes the token — check uplink.token_file (said again in an hour "
+                   "if it lasts)", self.settings.url, status, reason, seq)

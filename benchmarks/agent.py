@@ -10,7 +10,13 @@ On a private Mosquitto, in one run:
   add the input's ``debounce``, 0.05 s by default);
 * sustained durable presses per second: presses as fast as the pins can be
   driven, each committed (fsync'd) to the ledger before it counts;
-* the resident memory of a real ``bed-agent --simulate`` process.
+* the resident memory of a real ``bed-agent --simulate`` process;
+* order under a storm (issue 17): 3,000 presses as fast as the pins go
+  while the agent's link is dropped every 0.3 s (a proxy between it and the
+  broker cuts every connection), watched by a subscriber on the broker
+  itself: how long, in all, the broker's retained state was older than one
+  it had already taken (target 0), and how many events reached it for the
+  first time out of seq order (target 0).
 
 ``measure()`` returns the rows; run ``python -m benchmarks.agent`` to print them.
 """
@@ -33,10 +39,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agent.app import WardAgent
 from agent.config import AgentSettings, InputSettings
 from bedboard.mosquitto import PrivateBroker
-from bedboard.payloads import WardState
+from bedboard.payloads import WardEvent, WardState
 from bedboard.settings import BrokerSettings
 from bedboard.topics import WardKey, ward_topic
 
+STORM_PRESSES = 3000
+DROP_EVERY = 0.3
 LATENCY_PRESSES = 600
 BURST_PRESSES = 1000
 FLOOR_MESSAGES = 600
@@ -132,9 +140,9 @@ def ward_settings(port, state_dir, ward=WARD, agent_id=AGENT_ID):
 class MockAgent:
     """A WardAgent on mock pins, its loop on a thread."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, **options):
         self.factory = MockFactory()
-        self.agent = WardAgent(settings, self.factory)
+        self.agent = WardAgent(settings, self.factory, **options)
         self.thread = threading.Thread(target=self.agent.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20
@@ -206,6 +214,85 @@ def press_throughput(port, state_dir, count=BURST_PRESSES):
     return count / committed, count / delivered
 
 
+def _behind(states, ended):
+    """``(seconds, times)`` the broker held a state older than one it had taken."""
+    high, since, total, times = -1, None, 0.0, 0
+    for arrived, seq in states:
+        if seq < high:
+            if since is None:
+                since, times = arrived, times + 1
+        else:
+            if since is not None:
+                total, since = total + arrived - since, None
+            high = seq
+    if since is not None:
+        total += ended - since
+    return total, times
+
+
+def _out_of_order(seqs):
+    """How many events came for the first time after a higher seq's first copy."""
+    seen, last, count = set(), -1, 0
+    for seq in seqs:
+        if seq in seen:
+            continue
+        seen.add(seq)
+        if seq < last:
+            count += 1
+        last = max(last, seq)
+    return count
+
+
+def storm_under_drops(port, state_dir, count=STORM_PRESSES, drop_every=DROP_EVERY):
+    """Presses as fast as the pins go while the link is dropped every ``drop_every`` s.
+
+    Returns ``(seconds behind, times behind, events out of order, drops, seconds
+    to deliver everything)``, as a subscriber on the broker itself saw it.
+    """
+    from tests.net_helpers import FaultyProxy  # pylint: disable=import-outside-toplevel
+    proxy = FaultyProxy(port)
+    states = _Listener(port, ward_topic("crs", WARD, "state"))
+    events = _Listener(port, ward_topic("crs", WARD, "event"))
+    running = MockAgent(ward_settings(proxy.port, state_dir), min_backoff=0.05,
+                        max_backoff=0.5)
+    stop, drops = threading.Event(), [0]
+
+    def dropping():
+        while not stop.wait(drop_every):
+            proxy.cut()
+            proxy.resume()
+            drops[0] += 1
+
+    chaos = threading.Thread(target=dropping, daemon=True)
+    try:
+        first = running.agent.ledger.seq
+        started = time.monotonic()
+        chaos.start()
+        for number in range(count):
+            running.press("taken" if number % 2 == 0 else "freed")
+        running.wait_seq(first + count)
+        deadline = time.monotonic() + 120
+        while any(running.agent.undelivered()[:2]):
+            if time.monotonic() > deadline:
+                raise RuntimeError("benchmark: the storm's presses were not all delivered")
+            time.sleep(0.01)
+        delivered = time.monotonic() - started
+        stop.set()
+        chaos.join(5)
+        time.sleep(0.5)                      # the last states reach the subscriber
+        ended = time.monotonic()
+        seqs = [(t, WardState.parse(p).seq) for t, p in list(states.arrivals)]
+        firsts = [WardEvent.parse(p).seq for _, p in list(events.arrivals)]
+    finally:
+        stop.set()
+        running.close()
+        states.close()
+        events.close()
+        proxy.close()
+    behind, times = _behind(seqs, ended)
+    return behind, times, _out_of_order(firsts), drops[0], delivered
+
+
 def agent_rss(port, workdir, presses=20):
     """(RSS, peak RSS) in MiB of a real ``bed-agent --simulate`` after some presses."""
     config = os.path.join(workdir, "agent.yaml")
@@ -254,6 +341,8 @@ def measure():
         committed, delivered = press_throughput(broker.port,
                                                 os.path.join(workdir, "burst"))
         rss, peak = agent_rss(broker.port, workdir)
+        behind, times, disorder, drops, stormed = storm_under_drops(
+            broker.port, os.path.join(workdir, "storm"))
     finally:
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
@@ -275,6 +364,12 @@ def measure():
         dict(what="agent RSS (bed-agent --simulate, after 20 presses)", value=rss,
              unit="MiB", target=("<=", 40.0)),
         dict(what="agent peak RSS", value=peak, unit="MiB", target=("<=", 40.0)),
+        dict(what="%d presses, the link dropped every %.1f s (%d drops, all delivered in "
+             "%.1f s): time the broker's retained state was behind a newer one it had "
+             "taken" % (STORM_PRESSES, DROP_EVERY, drops, stormed), value=behind, unit="s",
+             target=("<=", 0.0), note="%d time(s)" % times),
+        dict(what="  … events whose first copy reached the broker out of seq order",
+             value=disorder, unit="events", target=("<=", 0)),
     ]
 
 

@@ -12,12 +12,20 @@ a single Mosquitto.  A real ``bed-display`` with 120 tiles (20 hospitals ×
   departments and the statuses of its 600 agents — against what a board
   subscribed to every ``{p}/device/+/status`` would receive (counted with a
   plain client on the same broker).
+
+And failover from a hung node (issue 17; target ≤ 10 s): a device's link
+with the defaults (a 5 s handshake bound, 1 s before the next node) whose
+first node is SIGSTOPped — a Mosquitto pair, and node 1 of the 3-node NATS
+cluster: start → connected to another node; and a link connected to a
+node that then hangs (keepalive 5 s, as the cluster tests use; the default
+30 s leaves such a node after up to a minute): hang → connected elsewhere.
 """
 
 import dataclasses
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,8 +36,10 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bedboard.link import BrokerLink
 from bedboard.mosquitto import PrivateBroker
 from bedboard.natscluster import PrivateNatsCluster
+from bedboard.settings import BrokerSettings
 from bedboard.topics import WardKey, status_topic, ward_topic
 
 from .common import FrameFollower, display_env, status_mib, stop, ward_state
@@ -41,6 +51,7 @@ HOSPITALS = 500
 DEPARTMENTS = 6
 WARDS_PER_DEPARTMENT = 5
 BOARD_HOSPITALS = 20            # 20 × 6 = 120 tiles
+SETTLE_AFTER_HANG = 30.0        # seconds after a NATS node hangs before the settled figure
 
 
 def _key(hospital, department, ward):
@@ -146,6 +157,105 @@ def _count_at_start(host, port, filters, settle=3.0):
     return got[0]
 
 
+def _settings(addresses, keepalive=30):
+    return BrokerSettings(host=addresses[0][0], port=addresses[0][1], keepalive=keepalive,
+                          hosts=tuple(addresses))
+
+
+def _connected_elsewhere(link, hung, timeout=60.0):
+    """Seconds until ``link`` is connected to a node other than ``hung``."""
+    started = time.monotonic()
+    while not (link.connected and link.address != hung):
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("benchmark: the link never left the hung node %s:%d" % hung)
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+def _start_past(addresses, hung, runs, name):
+    """Seconds from a link's start to its connection past the hung node, ``runs`` times."""
+    samples = []
+    for run in range(runs):
+        link = BrokerLink(_settings(addresses), "bench-failover-%s-%d" % (name, run))
+        link.start()
+        try:
+            samples.append(_connected_elsewhere(link, hung))
+        finally:
+            link.stop(timeout=0.5)
+    return samples
+
+
+def _hang_under(addresses, pid, name):
+    """Seconds from SIGSTOP of the node a link is on to its connection to another."""
+    link = BrokerLink(_settings(addresses, keepalive=5), "bench-failover-%s-under" % name)
+    link.start()
+    try:
+        if not link.wait_connected(30) or link.address != addresses[0]:
+            raise RuntimeError("benchmark: the link did not connect to the first node")
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            return _connected_elsewhere(link, addresses[0])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        link.stop(timeout=0.5)
+
+
+def _each(samples):
+    return "each: %s s" % ", ".join("%.1f" % sample for sample in samples)
+
+
+def failover(workdir, runs=5):
+    """The failover rows: a hung first node, and a node that hangs under a link."""
+    quiet = logging.getLogger("bedboard")
+    level, quiet.level = quiet.level, logging.CRITICAL
+    rows = []
+    try:
+        hung = PrivateBroker(workdir=os.path.join(workdir, "hung")).start()
+        good = PrivateBroker(workdir=os.path.join(workdir, "good")).start()
+        try:
+            pair = [(hung.host, hung.port), (good.host, good.port)]
+            os.kill(hung.process.pid, signal.SIGSTOP)
+            try:
+                starts = _start_past(pair, pair[0], runs, "mosquitto")
+            finally:
+                os.kill(hung.process.pid, signal.SIGCONT)
+            under = _hang_under(pair, hung.process.pid, "mosquitto")
+        finally:
+            hung.close()
+            good.close()
+        rows += [dict(what="two Mosquittos, the first hung (SIGSTOP): link start → "
+                      "connected to the other, worst of %d" % runs, value=max(starts),
+                      unit="s", target=("<=", 10.0), note=_each(starts)),
+                 dict(what="  … a node that hangs under a connected link (keepalive 5 s) "
+                      "→ connected to the other", value=under, unit="s")]
+        with PrivateNatsCluster(workdir=os.path.join(workdir, "nats-failover")) as nats:
+            nodes = [(nats.host, node.mqtt_port) for node in nats.nodes]
+            pid = nats.node(0).process.pid
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                (first,) = _start_past(nodes, nodes[0], 1, "nats-first")
+                time.sleep(SETTLE_AFTER_HANG)
+                starts = _start_past(nodes, nodes[0], runs, "nats")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            nats.wait_healthy()
+            time.sleep(10)                      # the cluster settles again
+            under = _hang_under(nodes, pid, "nats")
+        rows += [dict(what="NATS, 3 nodes, node 1 hung (SIGSTOP) just now: link start → "
+                      "connected to another", value=first, unit="s", target=("<=", 10.0),
+                      note="the other nodes close new sessions until JetStream has moved "
+                      "the hung node's leaders"),
+                 dict(what="  … %.0f s after the hang: worst of %d" % (SETTLE_AFTER_HANG,
+                                                                    runs),
+                      value=max(starts), unit="s", target=("<=", 10.0), note=_each(starts)),
+                 dict(what="  … node 1 hangs under a connected link (keepalive 5 s) → "
+                      "connected to another", value=under, unit="s")]
+    finally:
+        quiet.level = level
+    return rows
+
+
 def measure():
     """The rows of the state-tier figures."""
     workdir = tempfile.mkdtemp(prefix="bedboard-bench-cluster-")
@@ -193,6 +303,7 @@ def measure():
                 dict(what="%s: … with {p}/device/+/status instead" % label,
                      value=wildcard, unit="messages"),
             ]
+        rows += failover(workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return rows

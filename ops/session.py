@@ -6,10 +6,17 @@ as client id, reconnecting for ever.  A command a person runs must fail at
 once and say why (wrong password, certificate, no broker), must leave no
 status behind (``bedboard status`` would list the tool as a device), and
 two bed managers running it at once must not kick each other off (so each
-session has a client id of its own).  What it shares with the link is the
-way broker settings become a paho client: login and TLS from
-:class:`~bedboard.settings.BrokerSettings`, paho's errors turned into
-:class:`~bedboard.errors.LinkError`.
+session has a client id of its own).
+
+What it shares with the link (:mod:`bedboard.mqttclient`): the way broker
+settings become a paho client (login, TLS, paho's own log lines kept at
+debug — its "Client is not connected" after a clean disconnect is no
+error), the host-list behaviour — ``broker.hosts`` tried in order, and the
+next node tried whenever one fails, whatever the failure: not reached,
+refused, no CONNACK within ``CONNECT_TIMEOUT`` (a hung or partitioned node
+accepts TCP and says nothing), or closed before answering — and
+subscriptions at QoS 0 (on a NATS cluster a QoS 1 subscription is a
+replicated JetStream consumer, whose creation fails while a node is down).
 """
 
 import logging
@@ -22,9 +29,9 @@ import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from bedboard.errors import LinkError
+from bedboard.mqttclient import CONNECT_TIMEOUT, SUBSCRIBE_QOS, new_client
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,50 +46,48 @@ class Heard:
     received: float
 
 
-def _refusal(broker, reason_code):
+def _refusal(broker, host, port, reason_code):
     text = str(reason_code)
     login = broker.username or "(no user name)"
     if "authori" in text.lower() or "password" in text.lower():
         return ("the broker %s:%d refused the login as %s: %s (check broker.username "
-                "and the password in broker.password_file)" % (broker.host, broker.port,
-                                                              login, text))
-    return "the broker %s:%d refused the connection: %s" % (broker.host, broker.port, text)
+                "and the password in broker.password_file)" % (host, port, login, text))
+    return "the broker %s:%d refused the connection: %s" % (host, port, text)
 
 
 class Session:
     """One connection to the broker for the length of a command."""
 
-    def __init__(self, broker, name="bedboard"):
+    def __init__(self, broker, name="bedboard", connect_timeout=CONNECT_TIMEOUT):
         self.broker = broker
         self.heard = queue.Queue()
-        self._connected = threading.Event()
-        self._refused = None
+        self.connect_timeout = connect_timeout
+        self._client_id = "%s-%s" % (name, os.urandom(4).hex())
+        self._client = None
+        self._answered = threading.Event()   # the current attempt connected or failed
+        self._failure = None                  # why it failed
         self._acks = {}
         self._acks_lock = threading.Lock()
-        client_id = "%s-%s" % (name, os.urandom(4).hex())
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   clean_session=True, protocol=mqtt.MQTTv311)
-        self._client.enable_logger(logging.getLogger("bedboard.paho"))
-        try:
-            if broker.username:
-                self._client.username_pw_set(broker.username, broker.password)
-            if broker.tls is not None:
-                self._client.tls_set(ca_certs=broker.tls.ca, certfile=broker.tls.cert,
-                                     keyfile=broker.tls.key,
-                                     tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            raise LinkError("broker TLS/login setup failed: %s" % exc) from exc
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_ack
-        self._client.on_publish = self._on_publish
-        self._client.on_disconnect = self._on_disconnect
+        self._new_client()                    # the TLS/login setup fails here, at once
+
+    def _new_client(self):
+        client = new_client(self.broker, self._client_id, self.connect_timeout,
+                            reconnect=False)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_ack
+        client.on_publish = self._on_publish
+        client.on_disconnect = self._on_disconnect
+        self._client = client
+        self._answered.clear()
+        self._failure = None
+        return client
 
     # -- life cycle --------------------------------------------------------
-    def _connect(self, host, port):
-        """Open the connection to one node; raise LinkError saying why not."""
+    def _connect(self, client, host, port):
+        """Open the TCP (and TLS) connection to one node; raise LinkError saying why not."""
         try:
-            self._client.connect(host, port, keepalive=max(self.broker.keepalive, 10))
+            client.connect(host, port, keepalive=max(self.broker.keepalive, 10))
         except ssl.SSLCertVerificationError as exc:
             raise LinkError("TLS: the broker's certificate was not accepted: %s (check "
                             "broker.tls.ca, and that %s is a name in the certificate)"
@@ -94,38 +99,52 @@ class Session:
             raise LinkError("cannot reach the broker at %s:%d: %s"
                             % (host, port, exc.strerror or exc)) from None
 
-    def open(self, timeout=10.0):
-        """Connect and log in (to the first node of ``broker.hosts`` that answers).
+    def _open_on(self, host, port):
+        """Log in on one node within ``connect_timeout``; raise LinkError saying why not."""
+        client = self._client
+        self._connect(client, host, port)
+        client.loop_start()
+        if not self._answered.wait(self.connect_timeout):
+            self._failure = ("the broker at %s:%d did not answer the MQTT handshake "
+                             "within %.0f s" % (host, port, self.connect_timeout))
+        if self._failure is not None:
+            self._abandon()
+            raise LinkError(self._failure)
 
-        Raises LinkError saying why not.
+    def open(self):
+        """Connect and log in, to the first node of ``broker.hosts`` that answers.
+
+        Raises LinkError saying why not — every node's reason, when there are
+        several.
         """
-        broker = self.broker
-        failure = None
-        for host, port in broker.addresses:
+        failures = []
+        for host, port in self.broker.addresses:
+            if failures:
+                self._new_client()         # a fresh client for each node tried
             try:
-                self._connect(host, port)
+                self._open_on(host, port)
             except LinkError as exc:
-                failure = exc
+                failures.append(str(exc))
                 continue
-            failure = None
-            break
-        if failure is not None:
-            raise failure
-        self._client.loop_start()
-        deadline = time.monotonic() + timeout
-        while not self._connected.is_set() and self._refused is None:
-            if time.monotonic() > deadline:
-                self.close()
-                raise LinkError("the broker at %s:%d did not answer within %.0f s"
-                                % (broker.host, broker.port, timeout))
-            time.sleep(0.01)
-        if self._refused is not None:
-            self.close()
-            raise LinkError(self._refused)
-        return self
+            if failures:
+                _LOG.warning("%s; used %s:%d", "; ".join(failures), host, port)
+            return self
+        if len(failures) == 1:
+            raise LinkError(failures[0])
+        raise LinkError("no node of the broker answered: %s" % "; ".join(failures))
+
+    def _abandon(self):
+        """Leave this attempt's client: disconnect, and stop its thread within a bound."""
+        client, self._client = self._client, None
+        client.disconnect()
+        stopper = threading.Thread(target=client.loop_stop, daemon=True)
+        stopper.start()
+        stopper.join(2.0)
 
     def close(self):
         """Leave the broker and stop the network thread."""
+        if self._client is None:
+            return
         try:
             self._client.disconnect()
         finally:
@@ -139,17 +158,20 @@ class Session:
 
     # -- traffic -----------------------------------------------------------
     def subscribe(self, topic_filters, timeout=5.0):
-        """Subscribe at QoS 1 and wait for the broker's SUBACK."""
-        result, mid = self._client.subscribe([(f, 1) for f in topic_filters])
+        """Subscribe (at QoS 0, see the module docstring) and wait for the SUBACK."""
+        result, mid = self._client.subscribe([(f, SUBSCRIBE_QOS) for f in topic_filters])
         if result != mqtt.MQTT_ERR_SUCCESS:
             raise LinkError("subscribe failed: %s" % mqtt.error_string(result))
         codes = self._wait_ack(mid, timeout, "the subscription to %s"
                                % ", ".join(topic_filters))
-        refused = [f for f, code in zip(topic_filters, codes or ())
+        refused = [(f, str(code)) for f, code in zip(topic_filters, codes or ())
                    if getattr(code, "is_failure", False)]
         if refused:
-            raise LinkError("the broker refused the subscription to %s (not allowed "
-                            "for %s?)" % (", ".join(refused), self.broker.username))
+            raise LinkError("the broker refused the subscription to %s (%s): check that "
+                            "its ACL lets %s read it" % (
+                                ", ".join(f for f, _ in refused),
+                                ", ".join(sorted({why for _, why in refused})),
+                                self.broker.username or "this login"))
 
     def publish(self, topic, payload, timeout=5.0):
         """Publish at QoS 1, not retained, and wait until the broker has it."""
@@ -178,14 +200,17 @@ class Session:
             time.sleep(0.005)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if client is not self._client:
+            return
         if reason_code.is_failure:
-            self._refused = _refusal(self.broker, reason_code)
-        else:
-            self._connected.set()
+            self._failure = _refusal(self.broker, client.host, client.port, reason_code)
+        self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
-        if not self._connected.is_set() and self._refused is None:
-            self._refused = _refusal(self.broker, reason_code)
+        if client is self._client and not self._answered.is_set():
+            self._failure = ("the broker at %s:%d closed the connection before answering "
+                             "the MQTT handshake" % (client.host, client.port))
+            self._answered.set()
 
     def _on_ack(self, client, userdata, mid, reason_codes, properties):
         with self._acks_lock:

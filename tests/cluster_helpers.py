@@ -254,3 +254,31 @@ def contiguous(events):
         if not firsts or seq != firsts[-1]:
             firsts.append(seq)
     return bool(firsts) and all(b == a + 1 for a, b in zip(firsts, firsts[1:])), seqs
+
+
+def paused_node(cluster, index):
+    """SIGSTOP node ``index`` for a ``with`` block (a hung node: its sockets still
+    accept, nothing answers), SIGCONT it after."""
+    from .net_helpers import paused  # pylint: disable=import-outside-toplevel
+    return paused(cluster.node(index).process.pid)
+
+
+def write_operator(folder, hosts, wait=15):
+    """An operator's config listing the cluster's ``hosts``; returns its path."""
+    path = os.path.join(str(folder), "operator.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(textwrap.dedent("""\
+            broker:
+              hosts: %s
+              keepalive: 5
+            operator:
+              heartbeat: 10
+              wait: %d
+            """) % (hosts_yaml(hosts), wait))
+    return path
+
+
+def bedboard(*args, timeout=90):
+    """Run the operators' tool (``python -m ops``) to its end; return the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "ops"] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)

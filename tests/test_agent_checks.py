@@ -24,8 +24,9 @@ from bedboard.link import BrokerLink
 from bedboard.mosquitto import PrivateBroker, free_port
 from bedboard.payloads import SetReply, WardEvent, WardState
 
-from .agent_helpers import (EVENT, REPLY, STATE, STATUS, Proxy, RunningAgent, events,
-                            set_command, states, wait_state, write_config)
+from .agent_helpers import (AGENT_ID as AGENT, EVENT, REPLY, STATE, STATUS, Proxy,
+                            RunningAgent, events, set_command, states, wait_state,
+                            write_config)
 from .probe import Probe
 
 
@@ -92,6 +93,39 @@ def test_a_recovered_count_is_unconfirmed_until_a_bed_manager_sets_it(
         in caplog.text
     assert [(e.seq, e.kind, e.unconfirmed) for e in events(probe)][-3:] == [
         (4, "freed", True), (5, "set", False), (6, "taken", False)]
+
+
+def test_an_empty_answer_from_a_cluster_node_is_asked_again_before_it_is_believed(
+        tmp_path, mosquitto, probe, caplog):
+    # Issue 17, finding 7: a NATS node that has just restarted may answer
+    # before it has loaded its retained messages; a recovery through it found
+    # nothing and started from the config at seq 0 — a count that was not the
+    # ward's, under a seq consumers had long passed.  Here a proxy keeps the
+    # broker's retained messages from the agent, as such a node would, until
+    # the agent has had its first (empty) answer.
+    from dataclasses import replace
+    from agent.config import load_agent
+    from .net_helpers import FaultyProxy
+    caplog.set_level(logging.INFO)
+    probe.publish(STATE, WardState(capacity=40, occupied=12, blocked=1, seq=57,
+                                   at=datetime_utc(), agent=AGENT).to_json(), retain=True)
+    config = write_config(tmp_path, mosquitto.port, capacity=40, occupied=3)
+    with FaultyProxy(mosquitto.port) as node:
+        node.forget_retained()
+        nodes = (("127.0.0.1", node.port), ("127.0.0.1", mosquitto.port))
+        broker = replace(load_agent(config).broker, hosts=nodes)
+        with RunningAgent(config, broker=broker) as running:
+            wait_until(lambda: node.forgotten >= 1, 10, "the state kept from the agent")
+            time.sleep(1.0)                     # the barrier's echo: an empty answer
+            node.forget_retained(False)         # the node has loaded them now
+            running.wait_ready(15)
+            ledger = running.agent.ledger
+            assert (ledger.seq, ledger.counts, ledger.unconfirmed) == (
+                57, WardCounts(40, 12, 1), True)
+            assert running.press("taken").state.seq == 58
+            running.wait_delivered()
+    assert min(s.seq for s in states(probe)) == 57
+    assert "broker 127.0.0.1:%d holds no state for %s" % (node.port, STATE) in caplog.text
 
 
 # -- an old ledger copy: never a reused seq -----------------------------------

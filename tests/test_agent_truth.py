@@ -3,42 +3,55 @@
 A rule-based state machine drives the real agent — :class:`agent.app.WardAgent`
 with its ward rules, a real :class:`~agent.ledger.Ledger` in a temporary
 folder and the real :class:`~agent.publisher.Publisher` — one queue item at a
-time, on a clock of its own.  Only paho and the broker are stood in for, by
-:class:`Network`: the client's session (QoS 1 messages kept until their
-PUBACK and sent again after the next connect callback, as paho does), one
-TCP stream each way (what is in flight is lost with the connection), and a
-broker that handles the client's packets in order, keeps retained messages,
-sends a subscription's retained messages while it handles the SUBSCRIBE (in
-any order among the filters of one packet: MQTT promises none), and echoes
-live messages to subscribers with the retain flag cleared.
+time, on a clock of its own.  Only paho, the link and the broker are stood
+in for, by :class:`Network` and :class:`FakeLink`, with the link's promises
+(bedboard/link.py): nothing handed over between a connection attempt and
+its CONNACK; at the CONNACK, first what paho held unacknowledged from
+earlier connections (but what was published for one connection only), then
+what was kept while down; one TCP stream each way (what is in flight is
+lost with the connection); and a broker that handles the client's packets
+in order, keeps retained messages, sends a subscription's retained messages
+while it handles the SUBSCRIBE (in any order among the filters of one
+packet: MQTT promises none), and echoes live messages to subscribers with
+the retain flag cleared.
 
 The machine presses buttons, moves a bed contact, lets the broker take the
 next packet or the client the next answer, drops and restores the
-connection (paho's re-sends before or after the agent reacts), lets time
-pass (heartbeats, retries), SIGKILLs the agent (the ledger is reopened),
-loses its ledger, restores an old copy of it, and has the bed manager send
-``set`` commands.  After every step it checks:
+connection, lets time pass (heartbeats, retries), SIGKILLs the agent (the
+ledger is reopened), loses its ledger, restores an old copy of it, and has
+the bed manager send ``set`` commands.  It also makes the agent's loop
+*lag*: while it lags, presses, answers and the link's connection events
+queue up in the agent's inbox, in the order they happened, and the loop
+takes them later — one at a time or all at once — with a view of the link
+that is stale (a press handled while the link has dropped and come back).
+After every step it checks:
 
 * **no acknowledged press lost** — after a SIGKILL the reopened ledger has
   the last accepted change; once the network settles, every accepted change
   of the current ledger is on the broker as its event;
 * **a seq is never reused for a different state** — among every state the
   broker took;
+* **events in order, the retained state never back — at every step**, during
+  reconnects too: the first copy of each event the broker takes comes in
+  seq order, and the broker never takes a state older than the one it
+  holds;
 * **the retained state never stays behind** — once the network settles it is
-  the agent's current state (SPEC allows one heartbeat; the agent repairs it
-  at the next PUBACK);
+  the agent's current state;
+* **an event owed is never counted delivered** — the agent's count of
+  undelivered events (its status LED) is at least the number of accepted
+  events whose acknowledgement it has not read;
 * a count read from the broker or an old copy stays ``unconfirmed`` until a
   bed manager's ``set``, and every ``set`` gets its reply.
 
-``make test`` runs a hundred programs of up to 50 steps (about 5 s);
-``BEDBOARD_CHAOS=1`` (``make chaos``) runs 2,000 of up to 100 steps (about 2 min).
+``make test`` runs a hundred programs of up to 50 steps (about 10 s);
+``BEDBOARD_CHAOS=1`` (``make chaos``) runs 2,000 of up to 100 steps.
 """
 
+import json
 import os
 import queue
 import shutil
 import tempfile
-from dataclasses import dataclass
 
 import hypothesis.strategies as st
 import pytest
@@ -49,11 +62,11 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant,
 
 from agent.app import WardAgent
 from agent.config import load_agent
-from agent.events import Accepted, Pressed
-from bedboard.link import OFFLINE, ONLINE, Received
-from bedboard.payloads import SetReply, WardEvent, WardState
+from agent.events import Accepted, Arrived, Pressed
+from bedboard.payloads import WardState
 
-from .agent_helpers import EVENT, REPLY, SET, STATE, write_config
+from .agent_helpers import SET, STATE, write_config
+from .truth_network import FakeLink, Handing, Network
 
 settings.register_profile(
     "agent-truth", max_examples=100, stateful_step_count=50, deadline=None,
@@ -69,174 +82,6 @@ INPUTS = """\
   - {name: freed, kind: freed, pin: 17}
   - {name: blocked, kind: blocked, pin: 24}
   - {name: bed-12, kind: bed, pin: 22, bed: "12", debounce: 0}"""
-
-
-@dataclass
-class Info:
-    """What paho's publish() returns, as far as the agent looks."""
-
-    mid: int
-    rc: int = 0
-
-
-class Network:
-    """paho's session and the broker, one client at a time (see the module docstring)."""
-
-    def __init__(self):
-        self.retained = {}
-        self.states = []          # every state the broker took, in order
-        self.events = []          # every event the broker took, in order
-        self.replies = []
-        self.sets_delivered = []  # ids of the set commands the client read
-        self.replies_sent = []    # ids of the replies the client handed over
-        self.up = False
-        self.subscribed = set()
-        self.wire = []            # client → broker: ("pub", mid) / ("sub" | "unsub", filters)
-        self.downlink = []        # broker → client: ("ack", mid) / ("msg", topic, payload, retain)
-        self.session = {}         # mid → message: paho's unacknowledged QoS 1
-        self.content = {}         # mid → (topic, payload, retain), for ever
-        self._mid = 0
-        self.link = None
-
-    def new_mid(self):
-        self._mid += 1
-        return self._mid
-
-    # -- the connection --------------------------------------------------------
-    def connect(self, resend_first, agent_reacts):
-        """The link connects: online, subscriptions, the callback; paho's re-sends."""
-        link = self.link
-        self.up, self.subscribed = True, set()
-        pending = list(self.session)          # paho's, from before this connect
-        link.connected = True
-        link.send(link.status_topic, ONLINE, True)
-        if link.subscriptions:
-            self.wire.append(("sub", list(link.subscriptions)))
-        link.on_connection(True)
-        if resend_first:
-            self.wire += [("pub", mid) for mid in pending]
-            agent_reacts()
-        else:
-            agent_reacts()
-            self.wire += [("pub", mid) for mid in pending]
-
-    def drop(self):
-        """The connection is lost: what is in flight either way is gone; the will fires."""
-        self.up = False
-        self.wire, self.downlink, self.subscribed = [], [], set()
-        if self.link is not None:
-            self.retained[self.link.status_topic] = OFFLINE
-            if self.link.connected:
-                self.link.connected = False
-                self.link.on_connection(False)
-
-    # -- the broker --------------------------------------------------------------
-    def broker_step(self, order):
-        """The broker handles the next packet; ``order`` permutes one SUBSCRIBE's retained."""
-        kind, what = self.wire.pop(0)
-        if kind == "pub":
-            topic, payload, retain = self.content[what]
-            self._take(topic, payload, retain)
-            self.downlink.append(("ack", what))
-        elif kind == "sub":
-            self.subscribed.update(what)
-            found = [(t, self.retained[t]) for t in what if t in self.retained]
-            found = [found[i] for i in order(len(found))]
-            self.downlink += [("msg", t, p, True) for t, p in found]
-        else:
-            self.subscribed.difference_update(what)
-
-    def _take(self, topic, payload, retain):
-        if topic == STATE:
-            self.states.append(WardState.parse(payload))
-        elif topic == EVENT:
-            self.events.append(WardEvent.parse(payload))
-        elif topic == REPLY:
-            self.replies.append(SetReply.parse(payload))
-        if retain:
-            if payload:
-                self.retained[topic] = payload
-            else:
-                self.retained.pop(topic, None)
-        if topic in self.subscribed:
-            self.downlink.append(("msg", topic, payload, False))
-
-    def operator_publishes(self, topic, payload):
-        """Another client's message (a bed manager's set), taken at once."""
-        self._take(topic, payload, False)
-
-    def deliver(self):
-        """The client reads the next answer from the broker."""
-        item = self.downlink.pop(0)
-        if item[0] == "ack":
-            self.session.pop(item[1], None)
-            self.link.on_published(item[1])
-        else:
-            _, topic, payload, retain = item
-            if topic == SET:
-                import json
-                self.sets_delivered.append(json.loads(payload).get("id"))
-            self.link.on_message(Received(topic, payload, retain))
-
-
-class FakeLink:
-    """Stands in for BrokerLink (the same promises: see bedboard/link.py)."""
-
-    def __init__(self, network, broker, device_id, subscriptions=(), on_message=None,
-                 on_connection=None, on_published=None, **_):
-        from bedboard.topics import status_topic
-        self.network = network
-        self.status_topic = status_topic(broker.prefix, device_id)
-        self.subscriptions = list(subscriptions)
-        self.on_message, self.on_connection = on_message, on_connection
-        self.on_published = on_published
-        self.connected = False
-        network.link = self
-
-    def start(self):
-        pass
-
-    def stop(self, timeout=2.0):
-        pass
-
-    def send(self, topic, payload, retain):
-        network = self.network
-        mid = network.new_mid()
-        network.content[mid] = (topic, bytes(payload), retain)
-        network.session[mid] = True
-        if self.connected:
-            network.wire.append(("pub", mid))
-        return mid
-
-    def publish(self, topic, payload, retain=False, qos=1):
-        if topic == REPLY:
-            self.network.replies_sent.append(SetReply.parse(payload).id)
-        return Info(self.send(topic, payload, retain))
-
-    def refresh_status(self):
-        if not self.connected:
-            return None
-        return self.publish(self.status_topic, ONLINE, retain=True)
-
-    def subscribe(self, topic_filter):
-        if topic_filter in self.subscriptions:
-            return
-        self.subscriptions.append(topic_filter)
-        if self.connected:
-            self.network.wire.append(("sub", [topic_filter]))
-
-    def renew(self, topic_filter):
-        if topic_filter not in self.subscriptions or not self.connected:
-            return False
-        self.network.wire.append(("sub", [topic_filter]))
-        return True
-
-    def unsubscribe(self, topic_filter):
-        if topic_filter not in self.subscriptions:
-            return
-        self.subscriptions.remove(topic_filter)
-        if self.connected:
-            self.network.wire.append(("unsub", [topic_filter]))
 
 
 class AgentTruth(RuleBasedStateMachine):
@@ -265,12 +110,18 @@ class AgentTruth(RuleBasedStateMachine):
         self.expect_unconfirmed = None   # None: not known yet
         self._seq_counts = {}      # seq → counts of every state the broker took
         self._states_checked = 0
+        self._events_checked = 0
+        self._event_seqs = set()   # every seq of which the broker took an event
+        self._last_first = -1      # the seq of the latest event taken for the first time
+        self._retained_seq = -1    # the seq of the state the broker holds (-1: none)
+        self.lagging = False       # the agent's loop is busy: its inbox fills up
         self._launch()
         if settled:            # most programs begin with a ward already counting
             self._settle()
 
     # -- the agent's life ------------------------------------------------------
     def _launch(self):
+        self.lagging = False
         self.factory = MockFactory()
         self.outcomes = queue.SimpleQueue()
         network = self.network
@@ -293,9 +144,18 @@ class AgentTruth(RuleBasedStateMachine):
         """SIGKILL: nothing of the process survives but its ledger file."""
         if self.network.up:
             self.network.drop()
-        self.network.session.clear()
-        self.network.link = None
+        network = self.network
+        network.session.clear()
+        network.owned.clear()
+        network.kept.clear()
+        network.link = None
         agent = self.agent
+        while not agent._inbox.empty():     # read by paho, never handled: lost with it
+            item = agent._inbox.get_nowait()
+            if isinstance(item, Arrived) and item.received.topic == SET:
+                request = json.loads(item.received.payload).get("id")
+                if request in network.sets_delivered:
+                    network.sets_delivered.remove(request)
         if agent.ledger is not None:
             agent.ledger._db.close()       # the file stays as committed
         agent.panel.close()
@@ -303,20 +163,25 @@ class AgentTruth(RuleBasedStateMachine):
         self.agent = None
 
     def react(self):
-        """The agent's loop takes everything queued for it."""
+        """The agent's loop takes everything queued for it (unless it lags)."""
+        while not self.lagging and self._take_one():
+            pass
+
+    def _take_one(self):
+        """The agent's loop takes the next item of its inbox; return whether there was one."""
         agent = self.agent
-        while True:
-            try:
-                item = agent._inbox.get_nowait()
-            except queue.Empty:
-                break
-            agent.handle(item, self.now)
-            self._note_outcomes()
-            if agent.checked and not self.tracking:
-                self.tracking = True
-                assert agent.ledger.seq >= self.restored_under, (
-                    "an old copy was checked and stayed behind the broker's seq %d"
-                    % self.restored_under)
+        try:
+            item = agent._inbox.get_nowait()
+        except queue.Empty:
+            return False
+        agent.handle(item, self.now)
+        self._note_outcomes()
+        if agent.checked and not self.tracking:
+            self.tracking = True
+            assert agent.ledger.seq >= self.restored_under, (
+                "an old copy was checked and stayed behind the broker's seq %d"
+                % self.restored_under)
+        return True
 
     def _note_outcomes(self):
         while True:
@@ -334,6 +199,9 @@ class AgentTruth(RuleBasedStateMachine):
     # -- rules -------------------------------------------------------------------
     @rule(kind=st.sampled_from(["taken", "freed", "blocked"]))
     def press(self, kind):
+        if self.lagging:
+            self.agent._inbox.put(Pressed(kind, kind))   # handled when the loop gets to it
+            return
         self.agent.handle(Pressed(kind, kind), self.now)
         self.react()
 
@@ -354,6 +222,7 @@ class AgentTruth(RuleBasedStateMachine):
             return data.draw(st.permutations(list(range(count))), label="retained order")
         self.network.broker_step(order)
         self._check_states()
+        self._check_order()
 
     @precondition(lambda self: self.network.downlink)
     @rule()
@@ -371,16 +240,34 @@ class AgentTruth(RuleBasedStateMachine):
             self.press(kind)
 
     @precondition(lambda self: not self.network.up and self.network.link is not None)
-    @rule(resend_first=st.booleans())
-    def connection_back(self, resend_first):
-        self.network.connect(resend_first, self.react)
+    @rule()
+    def connection_back(self):
+        self.network.connect()
+        self.react()
+
+    @precondition(lambda self: not self.lagging)
+    @rule()
+    def loop_lags(self):
+        """The agent's loop is busy: what happens now queues up behind its work."""
+        self.lagging = True
+
+    @precondition(lambda self: self.lagging)
+    @rule()
+    def loop_takes_one_item(self):
+        self._take_one()
+
+    @precondition(lambda self: self.lagging)
+    @rule()
+    def loop_catches_up(self):
+        self.lagging = False
         self.react()
 
     @rule(seconds=st.sampled_from([0.5, 5.0, HEARTBEAT + 1]))
     def time_passes(self, seconds):
         self.now += seconds
-        self.agent.tick(self.now)
-        self.react()
+        if not self.lagging:           # the loop's clock work waits for the loop
+            self.agent.tick(self.now)
+            self.react()
 
     @rule()
     def sigkill(self):
@@ -431,6 +318,23 @@ class AgentTruth(RuleBasedStateMachine):
         self._settle()
 
     # -- the rules of SPEC ---------------------------------------------------------
+    def _check_order(self):
+        network = self.network
+        for event in network.events[self._events_checked:]:
+            if event.seq not in self._event_seqs:
+                assert event.seq > self._last_first, (
+                    "event seq %d reached the broker for the first time after seq %d: %r"
+                    % (event.seq, self._last_first, [e.seq for e in network.events]))
+                self._event_seqs.add(event.seq)
+                self._last_first = event.seq
+        self._events_checked = len(network.events)
+        retained = network.retained.get(STATE)
+        seq = WardState.parse(retained).seq if retained else -1
+        assert seq >= self._retained_seq, (
+            "the broker's retained state went back from seq %d to %d: states %r"
+            % (self._retained_seq, seq, [s.seq for s in network.states]))
+        self._retained_seq = seq
+
     def _check_states(self):
         for state in self.network.states[self._states_checked:]:
             counts = (state.capacity, state.occupied, state.blocked)
@@ -445,19 +349,39 @@ class AgentTruth(RuleBasedStateMachine):
         self._check_states()
 
     @invariant()
+    def events_come_in_order_and_the_retained_state_never_goes_back(self):
+        self._check_order()
+
+    @invariant()
+    def an_event_owed_is_never_counted_delivered(self):
+        agent = self.agent
+        if agent is None or agent.ledger is None or not self.tracking:
+            return
+        owed = {(seq, c.capacity, c.occupied, c.blocked) for seq, c in self.lineage}
+        owed -= self.network.acked
+        assert agent.undelivered()[0] >= len(owed), (
+            "the agent counts %d event(s) undelivered, but %d are owed: %s"
+            % (agent.undelivered()[0], len(owed), sorted(owed)))
+
+    @invariant()
     def every_set_command_read_is_answered(self):
+        if self.agent is None or not self.agent._inbox.empty():
+            return                  # read, and still queued for the agent's loop
         assert set(self.network.sets_delivered) <= set(self.network.replies_sent)
 
     def _settle(self):
         """Let everything flow until quiet; then the broker must hold the agent's truth."""
         network = self.network
+        self.lagging = False
+        self.react()
         if not network.up:
-            network.connect(True, self.react)
+            network.connect()
             self.react()
         for _ in range(10000):
             if network.wire:
                 network.broker_step(lambda count: range(count))
                 self._check_states()
+                self._check_order()
             elif network.downlink:
                 network.deliver()
                 self.react()
@@ -562,3 +486,40 @@ def test_a_bed_caught_up_onto_the_brokers_own_state_is_not_an_old_copy():
         1, False, set())
     assert agent.ledger.bed_counted("12") is True
     finish(machine)
+
+
+def test_an_event_acknowledged_twice_is_counted_delivered_once(tmp_path):
+    # Issue 17, finding 6: an event handed over twice (the outbox sent again
+    # from its oldest) and acknowledged twice, with the outbox cleaned up in
+    # between, was counted delivered twice: the status LED showed steady
+    # while a later event was still owed.
+    from agent import ward as rules
+    from agent.ledger import Ledger
+    from agent.publisher import Publisher
+    from agent.ward import WardCounts
+    from bedboard.payloads import utc_now
+    from .agent_helpers import AGENT_ID, WARD
+    ledger = Ledger.create(str(tmp_path / "state"), WARD, AGENT_ID, WardCounts(4, 0, 0),
+                           0, utc_now(), 4, "config")
+    link = Handing()
+    publisher = Publisher(link, "crs", WARD, AGENT_ID)
+    publisher.attach(ledger)
+    publisher.connected(1)
+
+    def change():
+        ledger.record(rules.press(ledger.counts, "taken"), AGENT_ID, utc_now())
+        publisher.changed()
+
+    change()                                 # seq 1, handed over once …
+    publisher.release()                      # … and again, from the oldest
+    first, second = link.mids_of_event(1)
+    change()                                 # seq 2: owed until its PUBACK
+    publisher.acked(first)
+    publisher.flush()                        # seq 1 leaves the outbox
+    publisher.acked(second)                  # its other copy's PUBACK
+    assert (publisher.undelivered, publisher.delivered) == (1, False)
+    (last,) = link.mids_of_event(2)
+    publisher.acked(last)
+    publisher.flush()
+    assert (publisher.undelivered, ledger.outbox_count) == (0, 0)
+    ledger.close()

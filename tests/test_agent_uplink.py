@@ -255,3 +255,28 @@ def test_stopping_never_closes_the_session_under_a_post(tmp_path):
     finally:
         session.release.set()
         ledger.close()
+
+
+def test_a_refused_token_keeps_every_change_and_says_so_once(tmp_path, mosquitto, portal,
+                                                             caplog):
+    # Issue 17, finding 7: a 401 or 403 was skipped like any 4xx, so a wrong
+    # token dropped every change, one ERROR each.  It is the token that is
+    # refused, not the change: keep it, retry, say it once an hour.
+    caplog.set_level(logging.INFO, "agent.uplink")
+    portal.answers = [(401, {}), (403, {}), (401, {}), (401, {}), (403, {})]
+    portal.start()
+    with RunningAgent(uplink_config(tmp_path, mosquitto.port, portal)) as running:
+        running.wait_ready()
+        for kind in ("taken", "taken"):
+            running.press(kind)
+        portal.wait_taken(2)
+    assert [(r[2]["seq"], r[3]) for r in portal.requests] == [
+        (1, 401), (1, 403), (1, 401), (1, 401), (1, 403), (1, 200), (2, 200)]
+    said = [(r.levelname, r.getMessage()) for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name == "agent.uplink"]
+    assert said == [
+        ("ERROR", "portal %s refused this agent's token with 401 Unauthorized (seq 1): "
+                  "every change is kept and retried, none reaches the portal until it "
+                  "takes the token — check uplink.token_file (said again in an hour if it "
+                  "lasts)" % portal.url),
+        ("WARNING", "portal %s takes changes again (seq 1)" % portal.url)]

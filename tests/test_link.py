@@ -16,6 +16,7 @@ from bedboard.payloads import WardState
 from bedboard.settings import BrokerSettings, TlsSettings
 from bedboard.topics import WardKey, status_topic, ward_topic
 
+from .net_helpers import ResettingNode
 from .probe import Probe
 
 WARD = WardKey("nrs", "medicine", "female-2")
@@ -180,6 +181,27 @@ def test_an_outage_is_logged_once_not_at_every_retry(broker_settings, mosquitto,
 
 
 
+def test_a_reset_connection_is_said_once_per_outage_not_as_paho_s_error(caplog):
+    # Issue 17, finding 5: a broker that dies with bytes unread resets the
+    # connection (RST), and paho logged "failed to receive on socket: [Errno
+    # 104] Connection reset by peer" at ERROR — at every retry when the node
+    # keeps doing it — besides the link's own warning.  This node answers
+    # each handshake, then resets the connection.
+    import logging
+    with ResettingNode() as node, caplog.at_level(logging.INFO):
+        settings = BrokerSettings(host=node.host, port=node.port)
+        with BrokerLink(settings, "nrs-lobby-1", min_backoff=0.1, max_backoff=0.2):
+            deadline = time.monotonic() + 10
+            while node.accepted < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    assert node.accepted >= 4
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    lost = [r.getMessage() for r in caplog.records if r.getMessage().startswith("lost")]
+    assert errors == []
+    assert len(lost) >= 3 and all(m == "lost broker %s:%d (connection reset by peer); "
+                                  "reconnecting" % (node.host, node.port) for m in lost)
+
+
 # -- who sends what, whatever the threads do (paho's client stood in for) ------
 
 class RecordingClient:
@@ -227,6 +249,12 @@ class RecordingClient:
     def loop_stop(self):
         self.sent.append(("loop_stop",))
 
+    def drop_out_messages(self):
+        return []
+
+    def socket(self):
+        return None
+
     def held_filters(self):
         """The filters the broker would hold after what was sent, in order."""
         held = []
@@ -259,9 +287,16 @@ def link_on(client, subscriptions=("a",)):
     return link
 
 
+def connack_of(link, client):
+    """A connection attempt of ``link`` answered by a CONNACK, as paho's thread runs it."""
+    link._handle_pre_connect(client, None)
+    link._handle_connect(client, None, None, connack(), None)
+
+
 def connecting(link, client):
     """Start the connect handler on a 'network thread', held inside its subscribe."""
     client.hold_next_subscribe()
+    link._handle_pre_connect(client, None)
     thread = threading.Thread(target=link._handle_connect,
                               args=(client, None, None, connack(), None))
     thread.start()
@@ -304,7 +339,7 @@ def test_subscriptions_before_and_after_a_connect_are_each_sent_once():
     client = RecordingClient()
     link = link_on(client)
     link.subscribe("b")                        # before: the connect sends it
-    link._handle_connect(client, None, None, connack(), None)
+    connack_of(link, client)
     link.subscribe("c")                        # after: sent at once
     link.subscribe("c")                        # already held: not again
     assert [e for e in client.sent if e[0] == "subscribe"] == [
@@ -314,7 +349,7 @@ def test_subscriptions_before_and_after_a_connect_are_each_sent_once():
     link._handle_disconnect(client, None, None, connack(), None)
     link.subscribe("d")                        # while down: on the next connect
     assert client.subscribes_of("d") == 0 and not link.renew("c")
-    link._handle_connect(client, None, None, connack(), None)
+    connack_of(link, client)
     assert client.sent[-1] == ("subscribe", ["a", "b", "c", "d"])
 
 
@@ -325,7 +360,7 @@ def test_a_connection_that_comes_up_while_stopping_says_offline():
     link = link_on(client)
     link._started = True                       # as start() leaves it
     link.stop(timeout=0.1)
-    link._handle_connect(client, None, None, connack(), None)
+    connack_of(link, client)
     assert client.statuses() == [b"offline"]
     assert client.sent[-1] == ("disconnect",) and client.subscribes_of("a") == 0
     assert not link.connected
@@ -336,7 +371,7 @@ def test_refresh_status_only_while_connected():
     client = RecordingClient()
     link = link_on(client)
     assert link.refresh_status() is None
-    link._handle_connect(client, None, None, connack(), None)
+    connack_of(link, client)
     link.refresh_status()
     assert client.statuses() == [b"online", b"online"]
     assert [e[3] for e in client.sent if e[0] == "publish"] == [True, True]

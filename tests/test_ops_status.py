@@ -226,3 +226,54 @@ def test_status_tries_a_cluster_s_nodes_in_order(tmp_path, mosquitto, probe):
                       "127.0.0.1:1,127.0.0.1:%d" % mosquitto.port)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[2].startswith("nrs/icu/unit-1")
+
+
+# paho's network thread, after a clean disconnect, runs its loop once more in
+# 1-3 runs of 10 under load, and that loop logs "Client is not connected" at
+# ERROR.  Here it is made to run that loop every time.
+LOOP_AFTER_DISCONNECT = """
+import sys, time
+import paho.mqtt.client as mqtt
+from ops.__main__ import main
+disconnect = mqtt.Client.disconnect
+def disconnect_then_loop(self, *args, **kwargs):
+    rc = disconnect(self, *args, **kwargs)
+    time.sleep(0.3)          # paho's thread sends DISCONNECT and closes the socket
+    self.loop(0)             # and goes round its loop once more
+    return rc
+mqtt.Client.disconnect = disconnect_then_loop
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_status_says_nothing_of_paho_s_loop_after_its_disconnect(tmp_path, mosquitto, probe):
+    # Issue 16, finding 12: `bedboard status` printed "bedboard: error: Client
+    # is not connected…" in 1-3 runs of 10, with exit 0.
+    probe.publish(STATE, _state(3), retain=True)
+    operator = write_operator(tmp_path, mosquitto.port)
+    result = subprocess.run([sys.executable, "-c", LOOP_AFTER_DISCONNECT, "status",
+                             "--config", operator, "--listen", "0"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[2].startswith("nrs/icu/unit-1")
+
+
+def test_status_gets_past_a_node_that_hangs_and_one_that_closes_at_once(tmp_path, mosquitto,
+                                                                        probe):
+    # Issue 17, finding 3: the tool moved on only when the TCP connect failed;
+    # a node that accepts and never answers (hung, partitioned) held it, and
+    # one that closed at once was taken for a refusal.
+    from .net_helpers import ClosingNode, SilentNode
+    probe.publish(STATE, _state(3), retain=True)
+    operator = write_operator(tmp_path, mosquitto.port)
+    with SilentNode() as silent, ClosingNode() as closing:
+        result = bedboard("status", "--config", operator, "--listen", "0.3", "--broker",
+                          "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d"
+                          % (silent.port, closing.port, mosquitto.port))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2].startswith("nrs/icu/unit-1")
+    assert result.stderr == (
+        "bedboard: warning: the broker at 127.0.0.1:%d did not answer the MQTT handshake "
+        "within 5 s; the broker at 127.0.0.1:%d closed the connection before answering "
+        "the MQTT handshake; used 127.0.0.1:%d\n" % (silent.port, closing.port,
+                                                     mosquitto.port))
