@@ -8,7 +8,6 @@ readers of configs still name file, line and key.
 """
 
 import json
-import os
 import random
 import resource
 import subprocess
