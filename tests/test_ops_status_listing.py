@@ -159,7 +159,7 @@ def test_a_snapshot_whose_login_is_refused_exits_1(tmp_path):
                                  capture_output=True, text=True, timeout=60,
                                  env=display_env())
         assert refused.returncode == 1, refused.stderr
-        assert "refused the connection (Not authorized)" in refused.stderr
+        assert "refused the login as nrs-lobby-1: not authorised" in refused.stderr
         assert refused.stderr.rstrip().splitlines()[-1] == (
             "bed-display: the broker 127.0.0.1:%d answers but did not let this board in "
             "(the log above says why: its login or TLS); %s shows the board without it"
