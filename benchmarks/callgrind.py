@@ -104,7 +104,7 @@ def read_dump(path):
     callgrind output file, or None for a dump no :class:`Marks` asked for (the
     one callgrind writes when the process ends)."""
     name, total, objects = None, None, {}
-    current, inclusive = None, False
+    current, inclusive, names = None, False, {}
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             head = line[:1]
@@ -116,7 +116,9 @@ def read_dump(path):
                 if len(fields) > 1:
                     objects[current] = objects.get(current, 0) + int(fields[1])
             elif line.startswith("ob="):
-                current = line[3:].strip()
+                current = _name(line[3:].strip(), names)
+            elif line.startswith("cob="):       # names an object for later ob= too
+                _name(line[4:].strip(), names)
             elif line.startswith("calls="):
                 inclusive = True
             elif line.startswith(_TRIGGER):
@@ -126,6 +128,16 @@ def read_dump(path):
     if name is None or total is None:
         return None
     return name, total, objects
+
+
+def _name(text, names):
+    """An object's name from ``ob=``: ``/path``, or compressed ``(3) /path`` then ``(3)``."""
+    if not text.startswith("("):
+        return text
+    key, _, rest = text.partition(")")
+    if rest.strip():
+        names[key] = rest.strip()
+    return names.get(key, text)
 
 
 def whole_process(path):

@@ -31,6 +31,7 @@ from . import callgrind, pi
 
 _LOG = logging.getLogger(__name__)
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = 3
 SPREAD_TARGET = 2.0     # % between the largest and the smallest of the three runs
 IMPORTS = ("import ctypes, os; marks = ctypes.CDLL(os.environ[%r]); marks.bb_start(); "
@@ -104,11 +105,15 @@ def shares(objects):
                      if value / total >= 0.005)
 
 
+def _env():
+    return dict(os.environ, PYTHONPATH=ROOT)
+
+
 def _native_seconds(scenario):
     """``{part: CPU seconds per item}`` of one native run of ``scenario``."""
     result = subprocess.run([callgrind.python(), "-m", "benchmarks.counted", scenario],
                             capture_output=True, text=True, timeout=900, check=False,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                            env=_env())
     if result.returncode != 0:
         raise RuntimeError("benchmarks.counted %s failed: %s" % (
             scenario, (result.stderr.strip().splitlines() or ["?"])[-1]))
@@ -130,10 +135,12 @@ def count_all(runs=RUNS, scenarios=SCENARIOS, library=None):
             for run in range(runs):
                 _LOG.info("counting %s, run %d", scenario, run + 1)
                 parts, objects = callgrind.count([python, "-m", "benchmarks.counted",
-                                                  scenario], library=library)
+                                                  scenario], env=_env(), library=library)
                 if scenario.startswith("start-up"):
-                    bare, _ = callgrind.count([python, "-c", "pass"], at_start=True)
-                    imports, _ = callgrind.count([python, "-c", IMPORTS], library=library)
+                    bare, _ = callgrind.count([python, "-c", "pass"], env=_env(),
+                                              at_start=True)
+                    imports, _ = callgrind.count([python, "-c", IMPORTS], env=_env(),
+                                                 library=library)
                     parts = {name: value + bare["process"] + imports["imports x1"]
                              for name, value in parts.items()}
                 for name, value in _per_item(parts).items():
@@ -161,7 +168,7 @@ def rows_for(figure, counts, kinds, native, ratio, ratio_range):
         note += "; here %.3g ms of CPU, %.2f G instructions/s" % (seconds * 1e3,
                                                                    value / seconds / 1e9)
     rows = [dict(what="instructions: " + figure.what, value=value / 1e6,
-                 unit="M instructions", note=note)]
+                 unit="M instructions", note=note, runs=[c / 1e6 for c in found])]
     for core in pi.CORES:
         ms = pi.seconds(value, core, ratio) * 1e3
         worst = pi.pessimistic(value, core, ratio_range) * 1e3
@@ -201,6 +208,33 @@ def measure():
                          "interpreted Python" % core.label(), value=core.ipc, unit="IPC",
                          note="%.1f to %.1f; see benchmarks/pi.py" % (core.low, core.high)))
     return rows
+
+
+def closing(rows):
+    """BENCHMARKS.md's note on the counts: each run's, their spread, and the projection's basis."""
+    lines = ["## Instruction counts, run by run", "",
+             "Each figure counted %d times under callgrind (x86-64, this run's "
+             "interpreter); the table's figure is the median. Spread: (largest − "
+             "smallest) ÷ median, target ≤ %.0f %%." % (RUNS, SPREAD_TARGET), "",
+             "| figure | %s | spread |" % " | ".join("run %d (M)" % (n + 1)
+                                                    for n in range(RUNS)),
+             "| --- |%s ---: |" % (" ---: |" * RUNS)]
+    for row in rows:
+        if row.get("runs"):
+            runs = row["runs"]
+            lines.append("| %s | %s | %.2f %% |" % (
+                row["what"].replace("instructions: ", ""),
+                " | ".join("%.3f" % value for value in runs),
+                spread(runs)))
+    ratio, ratio_range, source = pi.arm_ratio()
+    lines += ["", "Projected: time = instructions × %.3f AArch64 instructions per x86-64 "
+              "one (%.2f to %.2f; %s) ÷ (clock × IPC). IPC assumed for interpreted "
+              "Python: %s. Why these, and what a projection leaves out: "
+              "`benchmarks/pi.py`; the calibration: `python -m benchmarks.calibrate`."
+              % (ratio, ratio_range[0], ratio_range[1], source, "; ".join(
+                  "%s %.1f (%.1f to %.1f)" % (core.label(), core.ipc, core.low, core.high)
+                  for core in pi.CORES))]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

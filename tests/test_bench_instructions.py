@@ -110,3 +110,27 @@ def test_a_calibration_file_sets_the_instruction_ratio(tmp_path):
     assert pi.arm_ratio(str(path)) == (1.08, (1.02, 1.14), "calibrated: qemu")
     path.write_text("{not json")
     assert pi.arm_ratio(str(path))[0] == pi.ARM_PER_X86
+
+
+def test_the_calibration_says_what_it_measured_and_what_it_assumed():
+    from benchmarks import calibrate
+    mine, debian, arm = "this venv (callgrind)", "Debian amd64 (qemu)", "Debian arm64 (qemu)"
+    amd64_only = {"a": {mine: 100.0, debian: 90.0}, "b": {mine: 200.0, debian: 160.0}}
+    partly = calibrate.summary(amd64_only)
+    assert partly["ratio"] == pytest.approx(pi.ARM_PER_X86 * 0.85)
+    assert partly["how"].startswith("partly measured") and "assumed" in partly["how"]
+    both = {"a": {mine: 100.0, debian: 90.0, arm: 110.0},
+            "b": {mine: 200.0, debian: 160.0, arm: 240.0},
+            "c": {mine: 100.0, debian: 90.0, arm: 100.0}}
+    measured = calibrate.summary(both)
+    assert measured["ratio"] == pytest.approx(1.1)
+    assert measured["range"] == [1.0, 1.2]
+    assert measured["how"].startswith("measured")
+
+
+def test_the_qemu_counting_plugin_builds(tmp_path):
+    if callgrind.available():
+        pytest.skip(callgrind.available())
+    from benchmarks import calibrate
+    library = calibrate.build_plugin(str(tmp_path))
+    assert os.path.getsize(library) > 0
