@@ -150,8 +150,9 @@ def whole_process(path):
 
 
 def valgrind_command(out_file, at_start=False):
-    """The ``valgrind`` words that run a command under callgrind."""
+    """The ``valgrind`` words that run a command under callgrind (its own log in a file)."""
     return ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % out_file,
+            "--log-file=%s-valgrind.log" % out_file,
             "--instr-atstart=%s" % ("yes" if at_start else "no"), "--dump-instr=no",
             "--compress-strings=no", "--compress-pos=no"]
 
@@ -180,6 +181,9 @@ def count(argv, env=None, timeout=3600, library=None, at_start=False):
             raise RuntimeError("%s under callgrind exited %d: %s" % (
                 " ".join(argv[-2:]), result.returncode,
                 (result.stderr.strip().splitlines() or ["?"])[-1][:300]))
+        if result.stderr.strip():
+            _LOG.warning("%s under callgrind said: %s", " ".join(argv[-2:]),
+                         result.stderr.strip()[-2000:])
         if at_start:
             return {"process": whole_process(out)}, {}
         parts, objects = {}, {}

@@ -130,8 +130,10 @@ def _board(path, clock, broker=None):
     """A BoardApp on the config ``path``: on ``broker``'s port, or fed by hand."""
     settings = config.read(path)
     if broker is not None:
-        settings = replace(settings, broker=override_broker(settings.broker, "%s:%d" % (
-            broker.host, broker.port)))
+        # valgrind runs the board ~50× slower: a keepalive of 30 s would let the
+        # broker drop it mid-count (and resend every retained message)
+        settings = replace(settings, broker=replace(override_broker(
+            settings.broker, "%s:%d" % (broker.host, broker.port)), keepalive=3600))
     app = BoardApp(settings, clock=clock.monotonic, wall_clock=clock.wall,
                    clock_synced=lambda: True,
                    **({} if broker is not None else {"link_factory": _NoLink}))
@@ -253,6 +255,10 @@ def burst(marks, folder):
             marks.stop("burst x1")
         finally:
             publisher.close()
+        if app.feed.received != received + len(payloads):
+            raise RuntimeError("the burst's board received %d messages, not %d (it "
+                               "reconnected?)" % (app.feed.received - received,
+                                                  len(payloads)))
         if not _showing(app, screen, folder, _tile_sums(final, per_tile)):
             raise RuntimeError("after the burst the board does not show the final figures")
         app.link.stop()
@@ -278,6 +284,9 @@ def start_up(marks, folder, wards):
         _wait_received(app.feed, 2 * wards)
         _frame(app, screen, clock)
         marks.stop("start-up %d wards x1" % wards)
+        if app.feed.received != 2 * wards:
+            raise RuntimeError("the start-up's board received %d messages, not %d (it "
+                               "reconnected?)" % (app.feed.received, 2 * wards))
         if not _showing(app, screen, folder, _tile_sums(states, per_tile)):
             raise RuntimeError("the start-up's board does not show every tile live")
         app.link.stop()

@@ -120,37 +120,48 @@ def _native_seconds(scenario):
     return _per_item(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+def _count_run(scenario, library):
+    """``({part: per-item count}, {part: {object: instructions}})`` of one run."""
+    python = callgrind.python()
+    parts, objects = callgrind.count([python, "-m", "benchmarks.counted", scenario],
+                                     env=_env(), library=library)
+    if scenario.startswith("start-up"):
+        bare, _ = callgrind.count([python, "-c", "pass"], env=_env(), at_start=True)
+        imports, _ = callgrind.count([python, "-c", IMPORTS], env=_env(), library=library)
+        parts = {name: value + bare["process"] + imports["imports x1"]
+                 for name, value in parts.items()}
+    return _per_item(parts), objects
+
+
 def count_all(runs=RUNS, scenarios=SCENARIOS, library=None):
-    """``({(scenario, part): [per-item counts, one a run]}, {(scenario, part): shares})``.
+    """``({(scenario, part): [per-item counts, one a run]}, {(scenario, part): shares},
+    {scenario: why it could not be counted})``.
 
     The start-up scenarios' counts include the interpreter's and the
-    imports' (counted alongside, run by run).
+    imports' (counted alongside, run by run).  A scenario that fails is
+    said so; the others are still counted.
     """
     folder = tempfile.mkdtemp(prefix="bedboard-bench-instructions-")
-    counts, kinds = {}, {}
+    counts, kinds, failed = {}, {}, {}
     try:
         library = library or callgrind.build_marks(folder)
-        python = callgrind.python()
         for scenario in scenarios:
             for run in range(runs):
                 _LOG.info("counting %s, run %d", scenario, run + 1)
-                parts, objects = callgrind.count([python, "-m", "benchmarks.counted",
-                                                  scenario], env=_env(), library=library)
-                if scenario.startswith("start-up"):
-                    bare, _ = callgrind.count([python, "-c", "pass"], env=_env(),
-                                              at_start=True)
-                    imports, _ = callgrind.count([python, "-c", IMPORTS], env=_env(),
-                                                 library=library)
-                    parts = {name: value + bare["process"] + imports["imports x1"]
-                             for name, value in parts.items()}
-                for name, value in _per_item(parts).items():
+                try:
+                    parts, objects = _count_run(scenario, library)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                    _LOG.error("could not count %s: %s", scenario, exc)
+                    failed[scenario] = str(exc)[:300]
+                    break
+                for name, value in parts.items():
                     counts.setdefault((scenario, name), []).append(value)
                 if run == 0:
                     for name, found in objects.items():
                         kinds[(scenario, name.rpartition(" x")[0])] = shares(found)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return counts, kinds
+    return counts, kinds, failed
 
 
 def rows_for(figure, counts, kinds, native, ratio, ratio_range):
@@ -187,18 +198,27 @@ def measure():
     why = callgrind.available()
     if why:
         raise RuntimeError(why)
-    counts, kinds = count_all()
+    counts, kinds, failed = count_all()
     native = {}
     for scenario in SCENARIOS:
-        for name, seconds in _native_seconds(scenario).items():
-            native[(scenario, name)] = seconds
+        try:
+            for name, seconds in _native_seconds(scenario).items():
+                native[(scenario, name)] = seconds
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+            _LOG.error("could not time %s natively: %s", scenario, exc)
     ratio, ratio_range, source = pi.arm_ratio()
     rows = []
     for figure in FIGURES:
+        if figure.scenario in failed:
+            rows.append(dict(what="instructions: " + figure.what, value=float("nan"),
+                             unit="M instructions", note="not counted: %s"
+                             % failed[figure.scenario]))
+            continue
         rows += rows_for(figure, counts, kinds, native, ratio, ratio_range)
-    spreads = [spread(found) for found in counts.values()]
+    spreads = [spread(found) for found in counts.values() if len(found) > 1]
     rows.append(dict(what="instruction counts: the largest spread of %d runs (of %d figures)"
-                     % (RUNS, len(counts)), value=max(spreads), unit="%",
+                     % (RUNS, len(spreads)), value=max(spreads) if spreads else float("nan"),
+                     unit="%",
                      target=("<=", SPREAD_TARGET)))
     rows.append(dict(what="projection: AArch64 instructions per x86-64 instruction",
                      value=ratio, unit="×", note="%s; %.2f to %.2f" % (
