@@ -171,6 +171,15 @@ def _wait_received(feed, count, timeout=900.0):
         time.sleep(0.005)
 
 
+def _broker_said_nothing_wrong(broker):
+    """Raise if the broker dropped a message or a client timed out (a count would be off)."""
+    with open(broker.log_path, encoding="utf-8", errors="replace") as handle:
+        wrong = [line.strip() for line in handle
+                 if "dropped" in line.lower() or "exceeded timeout" in line]
+    if wrong:
+        raise RuntimeError("the broker: %s (%d such lines)" % (wrong[0], len(wrong)))
+
+
 def _received(topic, payload, retained=False):
     return Received(topic, payload, retained)
 
@@ -238,23 +247,21 @@ def burst(marks, folder):
                 payloads.append((ward_topic(prefix, ward_key(i, per_tile), "state"),
                                  final[i].to_json()))
         size = len(payloads) // BURST_FRAMES
-        batches = [RawPublisher.packets(payloads[n * size:(n + 1) * size
-                                                 if n < BURST_FRAMES - 1 else None])
-                   for n in range(BURST_FRAMES)]
+        bounds = [n * size for n in range(BURST_FRAMES)] + [len(payloads)]
+        batches = [RawPublisher.packets(payloads[start:end])
+                   for start, end in zip(bounds, bounds[1:])]
         publisher = RawPublisher(broker.port)
         try:
             received = app.feed.received
             marks.start()
-            for number, batch in enumerate(batches):
+            for batch, sent in zip(batches, bounds[1:]):
                 publisher.sock.sendall(batch)
-                _wait_received(app.feed, received + min(len(payloads),
-                                                        (number + 1) * size
-                                                        if number < BURST_FRAMES - 1
-                                                        else len(payloads)))
+                _wait_received(app.feed, received + sent)
                 _frame(app, screen, clock)
             marks.stop("burst x1")
         finally:
             publisher.close()
+        _broker_said_nothing_wrong(broker)
         if app.feed.received != received + len(payloads):
             raise RuntimeError("the burst's board received %d messages, not %d (it "
                                "reconnected?)" % (app.feed.received - received,
@@ -284,6 +291,7 @@ def start_up(marks, folder, wards):
         _wait_received(app.feed, 2 * wards)
         _frame(app, screen, clock)
         marks.stop("start-up %d wards x1" % wards)
+        _broker_said_nothing_wrong(broker)
         if app.feed.received != 2 * wards:
             raise RuntimeError("the start-up's board received %d messages, not %d (it "
                                "reconnected?)" % (app.feed.received, 2 * wards))
