@@ -14,8 +14,10 @@ board's process makes before its first frame (``display.__main__``,
 ``display.app``, ``display.screen``: pygame, paho, PyYAML, the board), and
 the in-process part (:func:`benchmarks.counted.start_up`).
 
-Each scenario also runs once natively, timed by the process's CPU time:
-instructions ÷ that time is this machine's rate, a check on the Pi's.
+Each scenario also runs once natively, timed by the process's CPU time
+(user and system, every thread) over the marked part: its instructions ÷
+that time is this machine's rate, a check on the Pi's (a busy machine, or
+one waiting on fsync, shows a low rate).
 """
 
 import json
@@ -121,47 +123,51 @@ def _native_seconds(scenario):
 
 
 def _count_run(scenario, library):
-    """``({part: per-item count}, {part: {object: instructions}})`` of one run."""
+    """``({part: per-item count}, {part: per-item count of the marked part alone},
+    {part: {object: instructions}})`` of one run."""
     python = callgrind.python()
     parts, objects = callgrind.count([python, "-m", "benchmarks.counted", scenario],
                                      env=_env(), library=library)
+    marked = parts
     if scenario.startswith("start-up"):
         bare, _ = callgrind.count([python, "-c", "pass"], env=_env(), at_start=True)
         imports, _ = callgrind.count([python, "-c", IMPORTS], env=_env(), library=library)
         parts = {name: value + bare["process"] + imports["imports x1"]
                  for name, value in parts.items()}
-    return _per_item(parts), objects
+    return _per_item(parts), _per_item(marked), objects
 
 
 def count_all(runs=RUNS, scenarios=SCENARIOS, library=None):
     """``({(scenario, part): [per-item counts, one a run]}, {(scenario, part): shares},
-    {scenario: why it could not be counted})``.
+    {scenario: why it could not be counted}, {(scenario, part): the marked part's
+    own count, the last run's})``.
 
     The start-up scenarios' counts include the interpreter's and the
     imports' (counted alongside, run by run).  A scenario that fails is
     said so; the others are still counted.
     """
     folder = tempfile.mkdtemp(prefix="bedboard-bench-instructions-")
-    counts, kinds, failed = {}, {}, {}
+    counts, kinds, failed, marked = {}, {}, {}, {}
     try:
         library = library or callgrind.build_marks(folder)
         for scenario in scenarios:
             for run in range(runs):
                 _LOG.info("counting %s, run %d", scenario, run + 1)
                 try:
-                    parts, objects = _count_run(scenario, library)
+                    parts, own, objects = _count_run(scenario, library)
                 except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
                     _LOG.error("could not count %s: %s", scenario, exc)
                     failed[scenario] = str(exc)[:300]
                     break
                 for name, value in parts.items():
                     counts.setdefault((scenario, name), []).append(value)
+                    marked[(scenario, name)] = own[name]
                 if run == 0:
                     for name, found in objects.items():
                         kinds[(scenario, name.rpartition(" x")[0])] = shares(found)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return counts, kinds, failed
+    return counts, kinds, failed, marked
 
 
 def rows_for(figure, counts, kinds, native, ratio, ratio_range):
@@ -174,10 +180,10 @@ def rows_for(figure, counts, kinds, native, ratio, ratio_range):
         "%.2f" % (c / 1e6) for c in found), spread(found))
     if kinds.get((figure.scenario, figure.part)):
         note += "; " + kinds[(figure.scenario, figure.part)]
-    seconds = native.get((figure.scenario, figure.part))
-    if seconds:
-        note += "; here %.3g ms of CPU, %.2f G instructions/s" % (seconds * 1e3,
-                                                                   value / seconds / 1e9)
+    seconds, marked = native.get((figure.scenario, figure.part), (None, None))
+    if seconds and marked:
+        note += "; natively here %.3g ms of CPU for %.4g M of them, %.2f G " \
+                "instructions/s" % (seconds * 1e3, marked / 1e6, marked / seconds / 1e9)
     rows = [dict(what="instructions: " + figure.what, value=value / 1e6,
                  unit="M instructions", note=note, runs=[c / 1e6 for c in found])]
     for core in pi.CORES:
@@ -187,8 +193,7 @@ def rows_for(figure, counts, kinds, native, ratio, ratio_range):
                    note="pessimistic %.3g ms" % worst)
         if core is pi.PI4 and figure.pi4_ms is not None:
             row["target"] = ("<=", figure.pi4_ms)
-            row["note"] += "; %s there too" % ("met" if worst <= figure.pi4_ms
-                                                else "not met")
+            row["note"] += ": %s" % ("met" if worst <= figure.pi4_ms else "not met")
         rows.append(row)
     return rows
 
@@ -198,12 +203,12 @@ def measure():
     why = callgrind.available()
     if why:
         raise RuntimeError(why)
-    counts, kinds, failed = count_all()
-    native = {}
+    counts, kinds, failed, marked = count_all()
+    native = {}         # (scenario, part): (CPU seconds natively, the marked part's count)
     for scenario in SCENARIOS:
         try:
             for name, seconds in _native_seconds(scenario).items():
-                native[(scenario, name)] = seconds
+                native[(scenario, name)] = (seconds, marked.get((scenario, name)))
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
             _LOG.error("could not time %s natively: %s", scenario, exc)
     ratio, ratio_range, source = pi.arm_ratio()
@@ -232,20 +237,20 @@ def measure():
 
 def closing(rows):
     """BENCHMARKS.md's note on the counts: each run's, their spread, and the projection's basis."""
+    runs = max([len(row["runs"]) for row in rows if row.get("runs")] or [RUNS])
     lines = ["## Instruction counts, run by run", "",
              "Each figure counted %d times under callgrind (x86-64, this run's "
              "interpreter); the table's figure is the median. Spread: (largest − "
-             "smallest) ÷ median, target ≤ %.0f %%." % (RUNS, SPREAD_TARGET), "",
+             "smallest) ÷ median, target ≤ %.0f %%." % (runs, SPREAD_TARGET), "",
              "| figure | %s | spread |" % " | ".join("run %d (M)" % (n + 1)
-                                                    for n in range(RUNS)),
-             "| --- |%s ---: |" % (" ---: |" * RUNS)]
+                                                    for n in range(runs)),
+             "| --- |%s ---: |" % (" ---: |" * runs)]
     for row in rows:
         if row.get("runs"):
-            runs = row["runs"]
             lines.append("| %s | %s | %.2f %% |" % (
                 row["what"].replace("instructions: ", ""),
-                " | ".join("%.3f" % value for value in runs),
-                spread(runs)))
+                " | ".join("%.3f" % value for value in row["runs"]),
+                spread(row["runs"])))
     ratio, ratio_range, source = pi.arm_ratio()
     lines += ["", "Projected: time = instructions × %.3f AArch64 instructions per x86-64 "
               "one (%.2f to %.2f; %s) ÷ (clock × IPC). IPC assumed for interpreted "
