@@ -164,7 +164,9 @@ def count_all(runs=RUNS, scenarios=SCENARIOS, library=None):
                     marked[(scenario, name)] = own[name]
                 if run == 0:
                     for name, found in objects.items():
-                        kinds[(scenario, name.rpartition(" x")[0])] = shares(found)
+                        kinds[(scenario, name.rpartition(" x")[0])] = (
+                            "the board's part: " if scenario.startswith("start-up")
+                            else "") + shares(found)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return counts, kinds, failed, marked
