@@ -1,4 +1,4 @@
-"""Instructions counted by valgrind's callgrind: the marks a process sets, and the runs that read them.
+"""Instructions counted by valgrind's callgrind: the marks a process sets, the runs that read them.
 
 These VMs expose no hardware counters (``perf stat -e instructions`` says
 ``<not supported>``); callgrind counts every instruction the process

@@ -20,12 +20,13 @@ the machine (or of valgrind, ~50× slower than native).
   redrawn and shown (``Screen.present``, SDL's dummy driver).
 * **burst**: a real ``BoardApp`` on a private Mosquitto, connected, showing
   200 wards on 40 tiles; 10,000 state messages written to the broker in 60
-  equal batches, the board drawing one frame after each batch has arrived —
+  batches, the board drawing one frame after each batch has arrived —
   60 frames, what a board meeting the 1 s target draws at 60 Hz.  Counted:
   everything the board's process executes meanwhile (paho's network thread
-  reading and parsing the packets, the feed, the model, the 60 frames); not
-  Mosquitto's work, and not the ~60 ``sendall`` calls of the benchmark's own
-  publisher (a few hundred instructions each, in this process).
+  reading and parsing the packets, the feed, the model, the 60 frames), and
+  with it, small beside them, the benchmark's own ~60 ``sendall`` calls and
+  its polling for the arrivals (a few hundred instructions each); not
+  Mosquitto's work.
 * **start-up**: wards' states and their agents' statuses retained on a
   private Mosquitto; counted from reading the config to the frame in which
   every tile shows its figures live: the config read, the ``BoardApp``

@@ -45,7 +45,7 @@ IMPORTS = ("import ctypes, os; marks = ctypes.CDLL(os.environ[%r]); marks.bb_sta
 class Figure:
     """One counted figure: where it is counted, what it is called, its Pi 4 target."""
 
-    scenario: str        # of benchmarks.counted (or "start-up" pieces, below)
+    scenario: str        # of benchmarks.counted
     part: str            # the counted part's name, without its " xN"
     what: str
     pi4_ms: float = None  # the Pi 4 projection's target, ms
