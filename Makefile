@@ -44,7 +44,10 @@ chaos: $(STAMP)
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout=0 \
 		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py) tests/test_chaos.py
 
-# Speed and memory, end to end (about 15 minutes): BENCHMARKS.md and bench.json.
+# Speed and memory, end to end, and instructions counted by valgrind's callgrind
+# with their Raspberry Pi 4/5 projections (about 45 minutes, two thirds of it
+# callgrind): BENCHMARKS.md and bench.json.  One part alone, e.g. the counts:
+# .venv/bin/python -m benchmarks instructions --out /tmp/b.md --json /tmp/b.json
 bench: $(STAMP)
 	@scripts/system-deps --bench
 	$(BIN)/python -m benchmarks

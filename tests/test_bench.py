@@ -82,3 +82,35 @@ def test_percentiles_are_by_nearest_rank():
 def test_a_target_in_words_only_is_shown_and_not_judged():
     assert bench.target_text(row(3.0, "≤ 1 % of a core")) == "≤ 1 % of a core"
     assert bench.met(row(3.0, "≤ 1 % of a core")) is None
+
+
+# -- ratio targets: a timing judged against a figure of the same run ---------------
+
+def test_a_timing_is_also_judged_by_its_ratio_to_a_figure_of_the_same_run():
+    rows = [dict(row(800.0, ("<=", 1000.0), what="burst: 10000 states across 200 wards"),
+                 part="paint"),
+            dict(row(140.0, None, what="  … of which the broker took the messages in"),
+                 part="paint"),
+            dict(row(2000.0, ("<=", 1000.0), what="burst: 10000 states elsewhere"),
+                 part="other")]
+    judged = bench.by_ratio(rows)
+    assert len(judged) == 4
+    ratio = judged[1]
+    assert ratio["part"] == "paint" and ratio["unit"] == "×"
+    assert abs(ratio["value"] - 800.0 / 140.0) < 1e-9
+    assert bench.met(ratio) is True
+    assert "140 ms, same run" in ratio["what"]
+    slower = bench.by_ratio([dict(rows[0], value=1200.0), rows[1]])
+    assert bench.met(slower[1]) is False        # 8.6 × the broker's intake
+    assert bench.by_ratio([rows[0]]) == [rows[0]]   # no reference measured: no verdict
+
+
+def test_the_ratio_targets_name_figures_the_parts_report():
+    from benchmarks import paint
+    with open(paint.__file__, encoding="utf-8") as handle:
+        source = handle.read()
+    for part, what, reference, _, _ in bench.RATIOS:
+        assert part == "paint"
+        assert what == "burst: %d states" % paint.BURST_MESSAGES
+        assert 'what="burst: %d states across' in source
+        assert reference in source
