@@ -20,7 +20,8 @@ def _program(path):
         return [sys.executable, "-m", "agent", "--config", path, "--check"]
     if "display" in top:
         return [sys.executable, "-m", "display", "--config", path, "--check"]
-    assert "operator" in top, "%s is no bedboard config" % path
+    assert "operator" in top or "hospital" in top or "hospitals" in top, (
+        "%s is no bedboard config" % path)    # an operator's config, or an inventory
     return [sys.executable, "-m", "ops", "check", path]
 
 
