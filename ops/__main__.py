@@ -292,13 +292,14 @@ def _check(args):
     # pylint: disable=import-outside-toplevel
     from .devices import (check_together, config_paths, files_elsewhere, in_file_order,
                           read_device)
-    from .inventory import is_inventory, read_inventory
+    from .inventory import is_inventory
+    from .plan import check_inventory
     problems, devices, inventories = [], [], []
     judge = files_elsewhere if args.role == "broker" else None
     for path in config_paths(args.configs):
         try:
             if is_inventory(path):
-                inventories.append((path, read_inventory(path)))
+                inventories.append((path, check_inventory(path)))
             else:
                 devices.append(read_device(path, judge))
         except ConfigError as exc:

@@ -17,6 +17,9 @@ the CA as ``ca.crt``.
 import json
 import logging
 import os
+import re
+
+import yaml
 
 from agent.config import DEFAULT_STATE_DIR
 
@@ -27,13 +30,43 @@ _LOG = logging.getLogger(__name__)
 CA_FILE = "ca.crt"
 AGENT_FILES = {"config": "agent.yaml", "secret": "agent.secret"}
 DISPLAY_FILES = {"config": "display.yaml", "secret": "display.secret"}
+PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./-]*")
 HEADER = ("# Made by \"bedboard plan\" from the hospital's inventory: change the inventory\n"
           "# and plan again rather than this file.\n")
 
 
+def _yaml_printable(char):
+    """Whether ``char`` stands for itself in a YAML quoted scalar (YAML 1.1, 5.1 and 5.4).
+
+    Not a line break either (NEL, LS, PS): inside quotes YAML folds those.
+    """
+    code = ord(char)
+    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or code >= 0x10000) and char not in "\u2028\u2029"
+
+
 def quoted(text):
-    """``text`` as a YAML (JSON) double-quoted string."""
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` as a YAML double-quoted string (JSON's, any unprintable character escaped)."""
+    return "".join(c if _yaml_printable(c) else "\\u%04x" % ord(c)
+                   for c in json.dumps(text, ensure_ascii=False))
+
+
+def _plain(text):
+    """``text`` for a comment: on one line, printable."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def scalar(text):
+    """``text`` as a YAML scalar: plain when YAML reads it back as this text, else quoted.
+
+    An id is a slug, and slugs YAML would take for something else exist:
+    ``on`` (true), ``null``, ``0x10`` (16), ``1_000`` (1000), ``0123`` (83).
+    """
+    try:
+        plain = PLAIN.fullmatch(text) and yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else quoted(text)
 
 
 def label_text(label):
@@ -45,18 +78,18 @@ def label_text(label):
 
 def _broker(broker, username, password_file, ca_file):
     lines = ["broker:",
-             "  host: %s" % broker.host,
+             "  host: %s" % scalar(broker.host),
              "  port: %d" % broker.port,
-             "  prefix: %s" % broker.prefix,
-             "  username: %s" % username,
-             "  password_file: %s" % password_file]
+             "  prefix: %s" % scalar(broker.prefix),
+             "  username: %s" % scalar(username),
+             "  password_file: %s" % scalar(password_file)]
     if broker.tls:
-        lines.append("  tls: {ca: %s}" % ca_file)
+        lines.append("  tls: {ca: %s}" % scalar(ca_file))
     return lines
 
 
 def _name(hospital):
-    return hospital.name.get("en") if hospital.name and hospital.name.get("en") \
+    return _plain(hospital.name.get("en")) if hospital.name and hospital.name.get("en") \
         else hospital.id
 
 
@@ -65,14 +98,14 @@ def agent_text(inventory, ward):
     hospital = inventory.hospital(ward.hospital)
     department = hospital.department(ward.department)
     lines = ["# %s: the ward agent of %s — %s, ward %s." % (
-        ward.agent, _name(hospital), department.label.get("en") or department.id,
+        ward.agent, _name(hospital), _plain(department.label.get("en") or department.id),
         ward.id)]
     lines += HEADER.splitlines()
     lines += ["agent:",
-              "  id: %s" % ward.agent,
-              "  hospital: %s" % ward.hospital,
-              "  department: %s" % ward.department,
-              "  ward: %s" % ward.id,
+              "  id: %s" % scalar(ward.agent),
+              "  hospital: %s" % scalar(ward.hospital),
+              "  department: %s" % scalar(ward.department),
+              "  ward: %s" % scalar(ward.id),
               "  capacity: %d" % ward.capacity,
               "  occupied: %d" % ward.occupied,
               "  state_dir: %s" % DEFAULT_STATE_DIR]
@@ -114,7 +147,7 @@ def display_text(inventory, board):
     hospital = inventory.hospital(board.hospital)
     lines = ["# %s: a lobby board of %s." % (board.id, _name(hospital))]
     lines += HEADER.splitlines()
-    lines += ["display:", "  id: %s" % board.id]
+    lines += ["display:", "  id: %s" % scalar(board.id)]
     if board.title is not None:
         lines.append("  title: %s" % label_text(board.title))
     if board.size is not None:
@@ -126,13 +159,13 @@ def display_text(inventory, board):
         lines.append("  message: %s" % label_text(board.message))
     lines += _broker(inventory.broker, board.id,
                      os.path.join(ETC, DISPLAY_FILES["secret"]), os.path.join(ETC, CA_FILE))
-    lines += ["board:", "  hospital: %s" % board.hospital, "  tiles:"]
+    lines += ["board:", "  hospital: %s" % scalar(board.hospital), "  tiles:"]
     for tile in board.tiles:
-        lines.append("    - department: %s" % tile.department)
+        lines.append("    - department: %s" % scalar(tile.department))
         if tile.hospital != board.hospital:
-            lines.append("      hospital: %s" % tile.hospital)
+            lines.append("      hospital: %s" % scalar(tile.hospital))
         if tile.wards:
-            lines.append("      wards: [%s]" % ", ".join(tile.wards))
+            lines.append("      wards: [%s]" % ", ".join(scalar(w) for w in tile.wards))
         lines.append("      label: %s" % label_text(tile.label))
     return "\n".join(lines) + "\n"
 
@@ -146,6 +179,6 @@ def operator_text(inventory, name, secret_path, ca_path):
     lines += _broker(inventory.broker, name, secret_path, ca_path)
     lines.append("operator:")
     if len(inventory.hospitals) == 1:
-        lines.append("  hospital: %s" % inventory.hospitals[0].id)
+        lines.append("  hospital: %s" % scalar(inventory.hospitals[0].id))
     lines.append("  heartbeat: 60")
     return "\n".join(lines) + "\n"

@@ -28,9 +28,10 @@ the configs made from it are then read by the devices' own readers
 import ipaddress
 import logging
 import os
+import re
 from dataclasses import dataclass
 
-from agent.config import ACK_KINDS, HIGHEST_PIN, LOWEST_PIN, _id_check
+from agent.config import ACK_KINDS, HIGHEST_PIN, LOWEST_PIN, _bed_label, _id_check
 from agent.ward import COUNTING_KINDS
 from bedboard.errors import ConfigError, ContractError
 from bedboard.payloads import MAX_BEDS
@@ -48,6 +49,7 @@ _LOG = logging.getLogger(__name__)
 # as docs/install.md ("Wiring a ward panel") shows.
 STANDARD_BUTTONS = (("freed", 17), ("taken", 27), ("blocked", 22), ("unblocked", 23))
 DEFAULT_OPERATORS = ("bed-manager",)
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,7 @@ def _host_name(value):
         return
     except ValueError:
         pass
-    if len(value) > 253 or not value.isascii() or any(c.isspace() or c in "/@:[]"
-                                                       for c in value):
+    if len(value) > 253 or not HOST_NAME.fullmatch(value):
         raise ValueError("must be a host name or an IP address, got %r" % value)
 
 
@@ -194,6 +195,13 @@ def _read_panel(ward, capacity, default=Panel()):
         given = sec.section("beds")
         for label in list(given.mapping):
             pin = _pin(given, label, pins)
+            try:
+                if isinstance(label, bool) or not isinstance(label, (str, int)):
+                    raise ValueError("must be text or a number, got %r" % (label,))
+                _bed_label(str(label))
+            except ValueError as exc:
+                given.problem(label, "a bed's label %s" % exc)
+                continue
             if pin is not None:
                 beds.append((str(label), pin))
         if not given.mapping:
@@ -262,7 +270,10 @@ def _read_wards(dept, hospital, department, default_panel):
 
 def _read_departments(sec, hospital, panel):
     departments, seen = [], set()
-    for item, path, line in sec.items("departments"):
+    items = sec.items("departments")
+    if not items and isinstance(sec.raw("departments", None), list):
+        sec.problem("departments", "must list at least one department")
+    for item, path, line in items:
         dept = sec.item_section(item, path, line)
         ident = dept.text("id", check=_id_check(check_slug, "department"))
         label = _read_label(dept, "label")

@@ -76,6 +76,7 @@ class Made:
     text: str
     line: int               # where the inventory names it
     path: str
+    meant: tuple            # what its device must read in it (see _read_back)
 
 
 @dataclass
@@ -94,10 +95,27 @@ class Planned:
 def made_configs(inventory):
     """Every device's config as text, in the inventory's order: a list of Made."""
     made = [Made(ward.agent, AGENT, AGENT_FILES, agent_text(inventory, ward), ward.line,
-                 ward.path) for ward in inventory.wards]
+                 ward.path, (ward.agent, ward.hospital, ward.department, ward.id,
+                             ward.capacity, len(ward.panel.buttons + ward.panel.beds)))
+            for ward in inventory.wards]
     made += [Made(board.id, DISPLAY, DISPLAY_FILES, display_text(inventory, board),
-                  board.line, board.path) for board in inventory.boards]
+                  board.line, board.path,
+                  (board.id, board.hospital) + tuple((t.hospital, t.department, t.wards)
+                                                     for t in board.tiles))
+             for board in inventory.boards]
     return made
+
+
+def _read_back(config):
+    """What a device read in its config, as :class:`Made`'s ``meant`` says it."""
+    settings = config.settings
+    if config.kind == AGENT:
+        ward = settings.ward
+        return (settings.id, ward.hospital, ward.department, ward.ward, settings.capacity,
+                len(settings.inputs))
+    board = settings.board
+    return (settings.display.id, board.hospital) + tuple(
+        (t.hospital, t.department, t.wards) for t in board.tiles)
 
 
 def _check_made(inventory, made, devices_folder):
@@ -121,11 +139,27 @@ def _check_made(inventory, made, devices_folder):
                              "%s" % (name, device.line, device.path, device.kind, problem)
                              for problem in exc.problems]
                 continue
+            if _read_back(config) != device.meant:
+                problems.append("%s:%d: %s: the %s config made from this reads back as %s, "
+                                "not %s (a bug in bedboard plan)" % (
+                                    name, device.line, device.path, device.kind,
+                                    _read_back(config), device.meant))
             read.append(replace(config, path=os.path.join(
                 devices_folder, device.id, device.files["config"])))
     if problems:
         raise ConfigError(problems)
     return read
+
+
+def check_inventory(path):
+    """Read the inventory at ``path`` and check every config plan would make of it.
+
+    Returns the Inventory; raises ConfigError as :func:`plan` would, writing
+    nothing (``bedboard check INVENTORY``).
+    """
+    inventory = read_inventory(path)
+    _check_made(inventory, made_configs(inventory), "devices")
+    return inventory
 
 
 def _read(path):

@@ -1,6 +1,9 @@
 """An inventory is read as every config is: every problem at once, with its file, line and key."""
 
+import json
 import os
+
+import yaml
 
 from .ops_helpers import bedboard
 from .plan_helpers import write_inventory
@@ -127,3 +130,62 @@ board:
     assert "  port: 8884\n" in lobby
     operator = (out / "operators" / "desk-1.yaml").read_text()
     assert "operator:\n  heartbeat: 60\n" in operator     # no one hospital: every one
+
+
+def test_any_text_in_a_label_reads_back_from_the_config_as_written(tmp_path):
+    # found by tests/test_fuzz_inventory.py: a control character in a hospital's name
+    # went raw into the config's header comment, and its agent refused the file
+    name = 'St. "Mary\'s"\n  agent: {id: evil}\x1b # \u2028 — হাসপাতাল\x85'
+    inventory = write_inventory(tmp_path, text="""\
+        hospital: {id: sskm, name: {en: %s}}
+        broker: {host: broker.lan}
+        departments:
+          - {id: icu, label: %s, wards: [{id: unit-1, capacity: 2}]}
+        boards: [{id: lobby}]
+        """ % (json.dumps(name), json.dumps(name)))
+    out = tmp_path / "plan"
+    result = bedboard("plan", inventory, "--out", out)
+    assert result.returncode == 0, result.stderr
+    board = yaml.safe_load((out / "devices" / "lobby" / "display.yaml").read_text())
+    assert board["display"]["title"] == {"en": name}
+    assert board["board"]["tiles"] == [{"department": "icu", "label": {"en": name}}]
+    agent = (out / "devices" / "sskm-icu-unit-1" / "agent.yaml").read_text()
+    assert "evil" not in yaml.safe_load(agent)["agent"].values()
+    assert agent.splitlines()[0].startswith("# sskm-icu-unit-1: the ward agent of St. ")
+
+
+def test_a_bed_s_label_is_judged_as_its_agent_judges_it(tmp_path):
+    # found by tests/test_fuzz_inventory.py: an empty label passed the inventory, and
+    # plan's last check (the agent's own reader) refused the config made from it
+    inventory = write_inventory(tmp_path, text="""\
+        hospital: {id: sskm}
+        broker: {host: broker.lan}
+        departments:
+          - id: icu
+            wards: [{id: unit-1, capacity: 4, panel: {beds: {"": 5, "a/b": 6, 7: 13}}}]
+        """)
+    result = bedboard("check", inventory)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "sskm.yaml:5: departments[0].wards[0].panel.beds.: a bed's label must be a label "
+        "of up to 32 letters, digits, spaces, '.', '_' or '-', got \"\"",
+        "sskm.yaml:5: departments[0].wards[0].panel.beds.a/b: a bed's label must be a "
+        "label of up to 32 letters, digits, spaces, '.', '_' or '-', got \"a/b\""]
+
+
+def test_ids_yaml_would_take_for_numbers_or_booleans_stay_text(tmp_path):
+    inventory = write_inventory(tmp_path, text="""\
+        hospital: {id: "on"}
+        broker: {host: broker.lan}
+        departments:
+          - id: "0x10"
+            wards: [{id: "0123", capacity: 2}, {id: "null", capacity: 2}]
+        """)
+    out = tmp_path / "plan"
+    result = bedboard("plan", inventory, "--out", out)
+    assert result.returncode == 0, result.stderr
+    agent = yaml.safe_load((out / "devices" / "on-0x10-0123" / "agent.yaml").read_text())
+    assert agent["agent"]["hospital"] == "on"            # not True
+    assert agent["agent"]["department"] == "0x10"        # not 16
+    assert agent["agent"]["ward"] == "0123"              # not 83
+    assert sorted(os.listdir(out / "devices")) == ["on-0x10-0123", "on-0x10-null"]
