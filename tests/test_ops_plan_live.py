@@ -91,18 +91,19 @@ def test_a_planned_hospital_comes_up_over_tls_and_status_names_what_did_not(tmp_
                                  "--root", root)
             assert installed.returncode == 0, installed.stderr
         env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1")
-        agent = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "agent", "--config",
-             _installed_copy(panel_root, "agent.yaml", tmp_path), "--simulate"],
-            cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(tmp_path / "agent.log", "w", encoding="utf-8"))
+        with open(tmp_path / "agent.log", "w", encoding="utf-8") as log:
+            agent = subprocess.Popen(  # pylint: disable=consider-using-with
+                [sys.executable, "-m", "agent", "--config",
+                 _installed_copy(panel_root, "agent.yaml", tmp_path), "--simulate"],
+                cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=log)
         frames, picture = tmp_path / "frames.jsonl", tmp_path / "board.png"
-        board = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "display", "--config",
-             _installed_copy(board_root, "display.yaml", tmp_path), "--snapshot",
-             str(picture), "--snapshot-every", "1", "--frame-log", str(frames)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "board.log", "w", encoding="utf-8"))
+        with open(tmp_path / "board.log", "w", encoding="utf-8") as log:
+            board = subprocess.Popen(  # pylint: disable=consider-using-with
+                [sys.executable, "-m", "display", "--config",
+                 _installed_copy(board_root, "display.yaml", tmp_path), "--snapshot",
+                 str(picture), "--snapshot-every", "1", "--frame-log", str(frames)],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         # the inventory's count, then a press: both on the board, live
         _wait_for_tile(frames, "sskm/icu", 9, board)
         assert _press(agent, "press taken") == \
@@ -141,6 +142,7 @@ def test_a_planned_hospital_comes_up_over_tls_and_status_names_what_did_not(tmp_
         if agent is not None:
             agent.stdin.close()
             agent.wait(30)
+            agent.stdout.close()
         if board is not None:
             board.send_signal(signal.SIGTERM)
             board.wait(30)
