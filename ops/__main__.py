@@ -7,7 +7,7 @@
     bedboard set --config CONFIG HOSPITAL/DEPARTMENT/WARD [--occupied N]
                  [--blocked N] [--capacity N] --by NAME [--reason TEXT]
     bedboard status --config CONFIG [--json] [--listen SECONDS] [--inventory FILE]
-    bedboard check CONFIG...
+    bedboard check CONFIG|INVENTORY...
 
 Exit status, as bed-agent's and bed-display's: 0 on success, 2 for a usage
 or config error (every problem on its own line as ``file:line: key: text``),
@@ -22,8 +22,7 @@ import sys
 
 from bedboard.errors import BedboardError, ConfigError
 
-from . import OpsError
-from . import arguments
+from . import OpsError, arguments
 from .broker import broker_config, report
 from .broker_conf import Layout, Listeners
 
@@ -194,7 +193,8 @@ def build_parser():
                      help="use this broker instead of the config's")
     sta.set_defaults(run=_status)
 
-    chk = commands.add_parser("check", help="check configs (agent, display or operator)")
+    chk = commands.add_parser("check", help="check configs (agent, display or operator) "
+                              "and inventories")
     chk.add_argument("configs", nargs="+", metavar="CONFIG",
                      help="configs; a folder stands for every .yaml under it")
     chk.add_argument("--role", choices=("broker", "device"), default="broker",
