@@ -1,9 +1,11 @@
 """`make demo`: the five colleges of the Central Referral System, live on a board.
 
-Starts a private Mosquitto on a free loopback port, one real
-``bed-agent --simulate`` per ward that the chosen board shows (configs in
-``config/demo/agents/``), the real ``bed-display``, and a driver that presses
-the wards' buttons at a human pace.  With a screen the board opens in a
+Plans the demo's hospitals from their inventory (``bedboard plan`` of
+config/demo-hospitals.yaml, into ``.demo/plan/``: demo/configs.py), then
+starts a private Mosquitto on a free loopback port, one real
+``bed-agent --simulate`` per ward that the chosen board shows, each from
+the config plan made for it, the real ``bed-display``, and a driver that
+presses the wards' buttons at a human pace.  With a screen the board opens in a
 window; without one it says so and rewrites a snapshot PNG every few
 seconds.  Ctrl-C stops everything, and nothing is left running.
 
@@ -21,24 +23,33 @@ import threading
 import time
 
 from agent.config import load_agent
-from bedboard.errors import ConfigError
+from bedboard.errors import BedboardError, ConfigError
+from ops import OpsError
 from bedboard.mosquitto import PrivateBroker
 from bedboard.settings import BrokerSettings
 from display.config import TileSpec, read as read_display_config
 
 from .activity import Activity
 from .cast import Board, Ward, stop_all
+from .configs import INVENTORY, demo_copies, plan_demo, write_copies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = os.path.join(ROOT, "config", "demo")
 BOARDS = {"nrs": "nrs-lobby.yaml", "portrait": "nrs-lobby-portrait.yaml",
           "referral": "referral.yaml"}
 
 
-def read_wards():
+def prepare(workdir):
+    """Plan the demo's hospitals into ``workdir/plan``, runnable copies into ``workdir/configs``."""
+    planned = plan_demo(os.path.join(workdir, "plan"))
+    configs = os.path.join(workdir, "configs")
+    write_copies(demo_copies(planned), configs)
+    return planned, configs
+
+
+def read_wards(configs):
     """Every demo ward: ``{agent id: (config path, WardKey)}``, read as bed-agent reads it."""
     wards = {}
-    for path in sorted(glob.glob(os.path.join(CONFIGS, "agents", "*.yaml"))):
+    for path in sorted(glob.glob(os.path.join(configs, "agents", "*.yaml"))):
         agent = load_agent(path)
         wards[agent.id] = (path, agent.ward)
     return wards
@@ -56,6 +67,12 @@ def board_tiles(board_path, wards):
                                     if key.hospital == board.hospital})]
     return [[agent_id for agent_id, (_, key) in wards.items() if spec.covers(key)]
             for spec in specs]
+
+
+def _shown(path):
+    """``path`` from the repository when it is in it, else as it is."""
+    inside = os.path.relpath(path, ROOT)
+    return path if inside.startswith("..") else inside
 
 
 def has_screen():
@@ -86,9 +103,7 @@ def main(argv=None):
     """Run the demo until Ctrl-C (or ``--seconds``); 0 when everything stopped cleanly."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    board_path = BOARDS.get(args.board)
-    board_path = os.path.join(CONFIGS, board_path) if board_path else args.board
-    if not os.path.isfile(board_path):
+    if args.board not in BOARDS and not os.path.isfile(args.board):
         print("make demo: no board %r (choose nrs, portrait or referral)" % args.board,
               file=sys.stderr)
         return 2
@@ -97,11 +112,17 @@ def main(argv=None):
         os.makedirs(os.path.join(workdir, folder), exist_ok=True)
 
     try:
-        all_wards = read_wards()
+        planned, configs = prepare(workdir)
+        board_path = os.path.join(configs, BOARDS[args.board]) \
+            if args.board in BOARDS else args.board
+        all_wards = read_wards(configs)
         tiles = board_tiles(board_path, all_wards)
     except ConfigError as exc:
         print("make demo: a demo config is broken:\n%s" % exc, file=sys.stderr)
         return 2
+    except (OpsError, BedboardError) as exc:
+        print("make demo: cannot plan %s: %s" % (INVENTORY, exc), file=sys.stderr)
+        return 1
     shown = sorted({agent_id for tile in tiles for agent_id in tile})
 
     stop = threading.Event()
@@ -125,12 +146,16 @@ def main(argv=None):
         board.start()
         activity.start()
         print("make demo: Mosquitto on %s, %d simulated wards, board %s"
-              % (address, len(wards), os.path.relpath(board_path, ROOT)))
+              % (address, len(wards), _shown(board_path)))
         if headless:
             print("make demo: no screen here, so the board is written to %s every %g s"
                   % (snapshot, args.snapshot_every))
         print("make demo: type 'AGENT-ID press taken' (or freed, blocked, unblocked) "
               "to press a ward's button; 'wards' lists them; Ctrl-C stops everything.")
+        print("make demo: the wards and boards are bedboard plan's, of %s (in %s: %d "
+              "devices, %d unchanged since the last start)" % (
+                  _shown(INVENTORY), _shown(planned.out), len(planned.devices),
+                  sum(1 for state in planned.devices.values() if state == "unchanged")))
         threading.Thread(target=_console, args=(wards, stop), daemon=True).start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while not stop.wait(0.5):

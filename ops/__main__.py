@@ -2,11 +2,12 @@
 
     bedboard broker-config CONFIG... --out DIR [--operator NAME] [--rotate ID] ...
     bedboard cluster-config CONFIG... --out DIR [--operator NAME] [--bridge HOSPITAL]
-    bedboard install CONFIG [--root DIR] [--dry-run] [--secret FILE] ...
+    bedboard plan INVENTORY --out DIR [--rotate ID] [--new-ca] ...
+    bedboard install CONFIG|BUNDLE [--root DIR] [--dry-run] [--secret FILE] ...
     bedboard set --config CONFIG HOSPITAL/DEPARTMENT/WARD [--occupied N]
                  [--blocked N] [--capacity N] --by NAME [--reason TEXT]
-    bedboard status --config CONFIG [--json] [--listen SECONDS]
-    bedboard check CONFIG...
+    bedboard status --config CONFIG [--json] [--listen SECONDS] [--inventory FILE]
+    bedboard check CONFIG|INVENTORY...
 
 Exit status, as bed-agent's and bed-display's: 0 on success, 2 for a usage
 or config error (every problem on its own line as ``file:line: key: text``),
@@ -20,107 +21,51 @@ import os
 import sys
 
 from bedboard.errors import BedboardError, ConfigError
-from bedboard.settings import parse_address
-from bedboard.topics import check_device_id, check_slug
 
-from . import OpsError
-from .broker import Bridge, broker_config, report
+from . import OpsError, arguments
+from .broker import broker_config, report
 from .broker_conf import Layout, Listeners
 
 _LOG = logging.getLogger(__name__)
 
 
-# -- argument types --------------------------------------------------------
-
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a port number, got %r" % text) from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be between 1 and 65535, got %d" % value)
-    return value
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number, got %r" % text) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative, got %d" % value)
-    return value
-
-
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a number of seconds, got %r"
-                                         % text) from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("must be between 0 and 3600, got %s" % text)
-    return value
-
-
-def _name(text):
-    try:
-        return check_device_id(text, "name")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _slug(text):
-    try:
-        return check_slug(text, "hospital")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _address_or_none(text):
-    return None if text.lower() == "none" else text
-
-
 # -- the parser ------------------------------------------------------------
 
-def _bridge(args):
-    """The Bridge the command line describes, or None."""
-    if bool(args.bridge_cert) != bool(args.bridge_key):
-        raise ConfigError(["--bridge-cert and --bridge-key go together"])
-    if bool(args.bridge_user) != bool(args.bridge_password_file):
-        raise ConfigError(["--bridge-user and --bridge-password-file go together"])
-    given = [flag for flag, value in (
-        ("--bridge-ca", args.bridge_ca), ("--bridge-cert", args.bridge_cert),
-        ("--bridge-user", args.bridge_user), ("--bridge-insecure", args.bridge_insecure))
-        if value]
-    if given and not args.bridge_to:
-        raise ConfigError(["%s: needs --bridge-to" % ", ".join(given)])
-    if args.bridge_cert and not args.bridge_ca:
-        raise ConfigError(["--bridge-cert needs --bridge-ca (the cluster's CA)"])
-    if not args.bridge_to:
-        return None
-    tls = (args.bridge_ca, args.bridge_cert, args.bridge_key) if args.bridge_ca else None
-    return Bridge(nodes=args.bridge_to, tls=tls, username=args.bridge_user,
-                  password_file=args.bridge_password_file,
-                  insecure=args.bridge_insecure)
-
-
-def _nodes(text):
-    nodes = []
-    for part in text.split(","):
-        try:
-            nodes.append(parse_address(part.strip(), 1883))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return nodes
+def _broker_machine_args(parser, plain_port=1883):
+    """The options broker-config and plan share: passwords, listeners, the broker's folders."""
+    parser.add_argument("--rotate", action="append", default=[], metavar="ID",
+                        help="give this device (or operator) a new password; repeatable")
+    parser.add_argument("--new-secrets", action="store_true",
+                        help="make new passwords for every account whose secrets/ file is "
+                        "gone though passwd names it (each device then needs its new one)")
+    parser.add_argument("--legacy-set", action="store_true",
+                        help="operators may also send on the old, unattributed set topic "
+                        "(agents and tools older than per-operator set topics)")
+    parser.add_argument("--plain-listen", type=arguments.address_or_none, default="127.0.0.1",
+                        metavar="ADDRESS", help="where plain MQTT listens (default "
+                        "127.0.0.1: this machine only; 0.0.0.0: every interface; none: "
+                        "off)")
+    parser.add_argument("--plain-port", type=arguments.port, default=plain_port, metavar="PORT")
+    parser.add_argument("--tls-listen", default=None, metavar="ADDRESS",
+                        help="where TLS listens (default: every interface)")
+    parser.add_argument("--etc", default=Layout.etc, metavar="DIR",
+                        help="where the broker machine keeps acl and passwd "
+                        "(default %s)" % Layout.etc)
+    parser.add_argument("--data-dir", default=Layout.data_dir, metavar="DIR",
+                        help="Mosquitto's persistence folder (default %s)"
+                        % Layout.data_dir)
+    parser.add_argument("--include-dir", type=arguments.address_or_none,
+                        default=Layout.include_dir, metavar="DIR",
+                        help="a folder of extra broker config, e.g. a bridge (default %s; "
+                        "none: no such line)" % Layout.include_dir)
 
 
 def build_parser():
     """The argparse parser of every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="bedboard", description="The operators' tool of bedboard: provision the "
-        "broker, install a Pi, correct a ward, see the fleet.  Protocol: "
-        "docs/contract.md.")
+        prog="bedboard", description="The operators' tool of bedboard: plan a "
+        "hospital, provision the broker, install a Pi, correct a ward, see the fleet.  "
+        "Protocol: docs/contract.md.")
     parser.add_argument("--verbose", action="store_true",
                         help="debug logging, and a traceback on an unexpected error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -133,30 +78,17 @@ def build_parser():
                      ".yaml under it")
     cfg.add_argument("--out", required=True, metavar="DIR",
                      help="where to write acl, passwd, secrets/ and bedboard.conf")
-    cfg.add_argument("--operator", type=_name, action="append", default=[],
+    cfg.add_argument("--operator", type=arguments.name, action="append", default=[],
                      metavar="NAME", help="an operator account (one per person: "
                      "repeatable), which may send corrections in its own name and "
                      "read everything (default: one, bed-manager)")
-    cfg.add_argument("--rotate", action="append", default=[], metavar="ID",
-                     help="give this device (or operator) a new password; repeatable")
-    cfg.add_argument("--new-secrets", action="store_true",
-                     help="make new passwords for every account whose secrets/ file is "
-                     "gone though passwd names it (each device then needs its new one)")
-    cfg.add_argument("--legacy-set", action="store_true",
-                     help="operators may also send on the old, unattributed set topic "
-                     "(agents and tools older than per-operator set topics)")
-    cfg.add_argument("--plain-listen", type=_address_or_none, default="127.0.0.1",
-                     metavar="ADDRESS", help="where plain MQTT listens (default "
-                     "127.0.0.1: this machine only; 0.0.0.0: every interface; none: off)")
-    cfg.add_argument("--plain-port", type=_port, default=1883, metavar="PORT")
+    _broker_machine_args(cfg)
     cfg.add_argument("--tls-cert", metavar="FILE", help="the broker's certificate "
                      "(with --tls-key and --tls-ca: a TLS listener)")
     cfg.add_argument("--tls-key", metavar="FILE", help="the broker's private key")
     cfg.add_argument("--tls-ca", metavar="FILE", help="the CA that signed it")
-    cfg.add_argument("--tls-listen", default=None, metavar="ADDRESS",
-                     help="where TLS listens (default: every interface)")
-    cfg.add_argument("--tls-port", type=_port, default=8883, metavar="PORT")
-    cfg.add_argument("--bridge-to", type=_nodes, default=None, metavar="HOST:PORT[,...]",
+    cfg.add_argument("--tls-port", type=arguments.port, default=8883, metavar="PORT")
+    cfg.add_argument("--bridge-to", type=arguments.nodes, default=None, metavar="HOST:PORT[,...]",
                      help="also write bridge.conf: this hospital's states, events and "
                           "statuses forwarded to the state cluster, every node listed")
     cfg.add_argument("--bridge-ca", metavar="FILE", help="the state cluster's CA, on the "
@@ -164,7 +96,7 @@ def build_parser():
     cfg.add_argument("--bridge-cert", metavar="FILE", help="this hospital's client "
                      "certificate for the cluster (with --bridge-key)")
     cfg.add_argument("--bridge-key", metavar="FILE", help="its private key")
-    cfg.add_argument("--bridge-user", type=_name, metavar="NAME",
+    cfg.add_argument("--bridge-user", type=arguments.name, metavar="NAME",
                      help="the bridge's user on the cluster (bedboard cluster-config "
                      "makes it: bridge-HOSPITAL)")
     cfg.add_argument("--bridge-password-file", metavar="FILE",
@@ -172,15 +104,21 @@ def build_parser():
                      "bridge.conf, mode 640)")
     cfg.add_argument("--bridge-insecure", action="store_true",
                      help="let the bridge go out without TLS or without a login")
-    cfg.add_argument("--etc", default=Layout.etc, metavar="DIR",
-                     help="where the broker machine keeps acl and passwd "
-                     "(default %s)" % Layout.etc)
-    cfg.add_argument("--data-dir", default=Layout.data_dir, metavar="DIR",
-                     help="Mosquitto's persistence folder (default %s)" % Layout.data_dir)
-    cfg.add_argument("--include-dir", type=_address_or_none, default=Layout.include_dir,
-                     metavar="DIR", help="a folder of extra broker config, e.g. a "
-                     "bridge (default %s; none: no such line)" % Layout.include_dir)
     cfg.set_defaults(run=_broker_config)
+
+    pla = commands.add_parser(
+        "plan", help="from a hospital's inventory: every device's config, the broker's "
+        "files, the CA and the broker's certificate, one bundle per Pi")
+    pla.add_argument("inventory", metavar="INVENTORY", help="the hospital's inventory "
+                     "(docs/config.md, \"The inventory\")")
+    pla.add_argument("--out", required=True, metavar="DIR",
+                     help="where to write ca/, secrets/, broker/, devices/, bundles/ and "
+                     "operators/ (again: changes only what the inventory changed)")
+    pla.add_argument("--new-ca", action="store_true",
+                     help="make a new CA even though this folder had one (every device "
+                     "then needs its bundle installed again)")
+    _broker_machine_args(pla, plain_port=None)
+    pla.set_defaults(run=_plan)
 
     clu = commands.add_parser(
         "cluster-config", help="write the NATS state cluster's accounts, users and "
@@ -190,10 +128,10 @@ def build_parser():
                      "folder: every .yaml under it)")
     clu.add_argument("--out", required=True, metavar="DIR",
                      help="where to write accounts.conf and secrets/")
-    clu.add_argument("--operator", type=_name, action="append", default=[],
+    clu.add_argument("--operator", type=arguments.name, action="append", default=[],
                      metavar="NAME", help="an operator account, one per person "
                      "(repeatable; default: one, bed-manager)")
-    clu.add_argument("--bridge", type=_slug, action="append", default=[],
+    clu.add_argument("--bridge", type=arguments.slug, action="append", default=[],
                      metavar="HOSPITAL", help="a user bridge-HOSPITAL for that hospital's "
                      "broker bridge (repeatable)")
     clu.add_argument("--rotate", action="append", default=[], metavar="ID",
@@ -204,7 +142,8 @@ def build_parser():
 
     inst = commands.add_parser("install", help="install a ward panel or a lobby "
                                "display on this Pi (as root)")
-    inst.add_argument("config", metavar="CONFIG", help="the device's config")
+    inst.add_argument("config", metavar="CONFIG|BUNDLE", help="the device's config, or "
+                      "its bundle from bedboard plan (ID.tar.gz: config, password and CA)")
     inst.add_argument("--root", metavar="DIR", help="install into this folder instead "
                       "of / (skips what only a running system can do, and says so)")
     inst.add_argument("--dry-run", action="store_true",
@@ -221,14 +160,14 @@ def build_parser():
     cor.add_argument("--config", required=True, metavar="FILE",
                      help="the operator's config (its broker: section logs in)")
     cor.add_argument("ward", metavar="HOSPITAL/DEPARTMENT/WARD")
-    cor.add_argument("--occupied", type=_count, metavar="N")
-    cor.add_argument("--blocked", type=_count, metavar="N")
-    cor.add_argument("--capacity", type=_count, metavar="N")
+    cor.add_argument("--occupied", type=arguments.count, metavar="N")
+    cor.add_argument("--blocked", type=arguments.count, metavar="N")
+    cor.add_argument("--capacity", type=arguments.count, metavar="N")
     cor.add_argument("--by", required=True, metavar="NAME",
                      help="who makes the correction (kept in the ward's audit trail)")
     cor.add_argument("--reason", metavar="TEXT", help="why, in one line (at most 200 "
                      "characters)")
-    cor.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
+    cor.add_argument("--wait", type=arguments.seconds, default=None, metavar="SECONDS",
                      help="how long to wait for the ward's answer (default: the "
                      "config's operator.wait, 10)")
     cor.add_argument("--broker", metavar="HOST[:PORT]",
@@ -240,18 +179,22 @@ def build_parser():
                      help="an operator's config; a display's (what that board "
                      "shows, as it judges it); or an agent's (its own ward)")
     sta.add_argument("--json", action="store_true", help="one JSON document")
-    sta.add_argument("--listen", type=_seconds, default=5.0, metavar="SECONDS",
+    sta.add_argument("--listen", type=arguments.seconds, default=5.0, metavar="SECONDS",
                      help="how long to listen for live messages (default 5; a "
                      "heartbeat × 1.25 tells every ward)")
-    sta.add_argument("--hospital", type=_slug, metavar="ID", help="only this hospital's wards")
+    sta.add_argument("--hospital", type=arguments.slug, metavar="ID", help="only this hospital's wards")
     sta.add_argument("--devices", nargs="+", metavar="CONFIG",
                      help="the device configs (a folder: every .yaml under it): their "
                      "wards and devices are listed even when never heard")
+    sta.add_argument("--inventory", metavar="INVENTORY",
+                     help="a hospital's inventory: its every ward and device is listed, "
+                     "never heard or not")
     sta.add_argument("--broker", metavar="HOST[:PORT]",
                      help="use this broker instead of the config's")
     sta.set_defaults(run=_status)
 
-    chk = commands.add_parser("check", help="check configs (agent, display or operator)")
+    chk = commands.add_parser("check", help="check configs (agent, display or operator) "
+                              "and inventories")
     chk.add_argument("configs", nargs="+", metavar="CONFIG",
                      help="configs; a folder stands for every .yaml under it")
     chk.add_argument("--role", choices=("broker", "device"), default="broker",
@@ -281,11 +224,27 @@ def _broker_config(args):
     layout = Layout(etc=args.etc, data_dir=args.data_dir, include_dir=args.include_dir)
     written = broker_config(args.configs, args.out, listeners, layout,
                             operators=args.operator or ["bed-manager"],
-                            rotate=args.rotate, bridge=_bridge(args),
+                            rotate=args.rotate, bridge=arguments.bridge(args),
                             new_secrets=args.new_secrets, legacy_set=args.legacy_set)
     for warning in written.warnings:
         _LOG.warning("%s", warning)
     for line in report(written):
+        print(line)
+    return 0
+
+
+def _plan(args):
+    # pylint: disable=import-outside-toplevel
+    from .plan import Machine, plan, report as plan_report
+    layout = Layout(etc=args.etc, data_dir=args.data_dir, include_dir=args.include_dir)
+    machine = Machine(plain_listen=args.plain_listen, plain_port=args.plain_port,
+                      tls_listen=args.tls_listen, layout=layout)
+    planned = plan(args.inventory, args.out, machine, rotate=args.rotate,
+                   new_secrets=args.new_secrets, new_ca=args.new_ca,
+                   legacy_set=args.legacy_set)
+    for warning in planned.broker.warnings:
+        _LOG.warning("%s", warning)
+    for line in plan_report(planned):
         print(line)
     return 0
 
@@ -304,7 +263,17 @@ def _cluster_config(args):
 
 
 def _install(args):
-    from .install import install      # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from .bundle import install_bundle, is_bundle
+    from .install import install
+    if is_bundle(args.config):
+        given = [flag for flag, value in (("--secret", args.secret), ("--ca", args.ca))
+                 if value]
+        if given:
+            raise ConfigError(["%s: the bundle carries the device's password and CA"
+                               % ", ".join(given)])
+        return install_bundle(args.config, root=args.root, dry_run=args.dry_run,
+                              uplink_token=args.uplink_token)
     return install(args.config, root=args.root, dry_run=args.dry_run,
                    secret=args.secret, ca=args.ca, uplink_token=args.uplink_token)
 
@@ -323,11 +292,16 @@ def _check(args):
     # pylint: disable=import-outside-toplevel
     from .devices import (check_together, config_paths, files_elsewhere, in_file_order,
                           read_device)
-    problems, devices = [], []
+    from .inventory import is_inventory
+    from .plan import check_inventory
+    problems, devices, inventories = [], [], []
     judge = files_elsewhere if args.role == "broker" else None
     for path in config_paths(args.configs):
         try:
-            devices.append(read_device(path, judge))
+            if is_inventory(path):
+                inventories.append((path, check_inventory(path)))
+            else:
+                devices.append(read_device(path, judge))
         except ConfigError as exc:
             problems += exc.problems
     problems += check_together(devices, one_broker=False)
@@ -335,6 +309,10 @@ def _check(args):
         raise ConfigError(in_file_order(problems, devices))
     for device in devices:
         print("%s: OK: %s %s" % (device.path, device.kind, device.id or "(no username)"))
+    for path, inventory in inventories:
+        print("%s: OK: inventory of %s (%d ward(s), %d board(s), %d operator(s))" % (
+            path, ", ".join(h.id for h in inventory.hospitals), len(inventory.wards),
+            len(inventory.boards), len(inventory.operators)))
     if args.role == "broker" and any(device.files for device in devices):
         print("(the files the configs name are on the devices and were not looked for "
               "here: bedboard check --role device there, or the program's --check)")

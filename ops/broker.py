@@ -116,25 +116,26 @@ def _tls_hosts(devices):
     return hosts
 
 
-def _check_tls_files(listeners, devices):
+def _check_tls_files(listeners, devices, here=None):
     """Warnings for TLS files not here; errors for a CA, certificate or key that do not agree.
 
     The certificate is checked against the CA and every device's host
     (:mod:`ops.tls_check`) whenever the certificate and the CA are here;
-    the key, when it is readable too, against the certificate.
+    the key, when it is readable too, against the certificate.  ``here``:
+    ``(cert, key, ca)`` where the files are on this machine, when that is
+    not where the broker will read them (``bedboard plan``'s folder).
     """
     warnings = []
     if not listeners.tls:
         return warnings
-    if os.path.isfile(listeners.tls_cert) and os.path.isfile(listeners.tls_ca):
-        problems, said = check_server_tls(listeners.tls_cert, listeners.tls_ca,
-                                          _tls_hosts(devices))
+    cert, key, ca = here or (listeners.tls_cert, listeners.tls_key, listeners.tls_ca)
+    if os.path.isfile(cert) and os.path.isfile(ca):
+        problems, said = check_server_tls(cert, ca, _tls_hosts(devices))
         if problems:
             raise ConfigError(problems)
         warnings += said
     unreadable = False
-    for flag, path in (("--tls-cert", listeners.tls_cert), ("--tls-key", listeners.tls_key),
-                       ("--tls-ca", listeners.tls_ca)):
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key), ("--tls-ca", ca)):
         if not os.path.isfile(path):
             warnings.append("%s %s: not on this machine; it must be there on the broker "
                             "machine before Mosquitto starts" % (flag, path))
@@ -143,13 +144,11 @@ def _check_tls_files(listeners, devices):
     if not warnings and not unreadable:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:
-            context.load_cert_chain(listeners.tls_cert, listeners.tls_key)
-            context.load_verify_locations(listeners.tls_ca)
+            context.load_cert_chain(cert, key)
+            context.load_verify_locations(ca)
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(["--tls-cert %s, --tls-key %s, --tls-ca %s: not a usable "
-                               "certificate, key and CA: %s" % (
-                                   listeners.tls_cert, listeners.tls_key,
-                                   listeners.tls_ca, exc)]) from None
+                               "certificate, key and CA: %s" % (cert, key, ca, exc)]) from None
     return warnings
 
 
@@ -203,7 +202,8 @@ def make_out(out):
 
 
 def broker_config(configs, out, listeners, layout, operators=("bed-manager",), rotate=(),
-                  bridge=None, new_secrets=False, legacy_set=False):
+                  bridge=None, new_secrets=False, legacy_set=False, secrets_dir=None,
+                  tls_here=None, devices=None):
     """Read ``configs``, check them, write the broker's files into ``out``.
 
     ``operators``: the operator accounts, one per person.  ``bridge``: a
@@ -211,11 +211,17 @@ def broker_config(configs, out, listeners, layout, operators=("bed-manager",), r
     for the agents' hospital.  ``new_secrets``: make new passwords for users
     whose ``secrets/`` file is missing though ``passwd`` names them.
     ``legacy_set``: operators may also write the old, unattributed ``set``.
+    ``secrets_dir``: where the passwords are kept (default ``out/secrets``);
+    ``tls_here``: ``(cert, key, ca)`` where the TLS files are on this
+    machine, when not at the listeners' paths; ``devices``: the configs
+    already read (DeviceConfig), instead of reading them again (all three
+    for ``bedboard plan``).
 
     Raises ConfigError (every problem) or OpsError; returns Written.
     """
     operators = list(dict.fromkeys(operators))
-    devices = read_devices(configs, files_elsewhere)
+    if devices is None:
+        devices = read_devices(configs, files_elsewhere)
     problems = check_together(devices, operators)
     problems += _listener_problems(devices, listeners)
     hardware = [d for d in devices if d.kind != OPERATOR]
@@ -234,7 +240,7 @@ def broker_config(configs, out, listeners, layout, operators=("bed-manager",), r
     problems += _bridge_problems(bridge)
     if problems:
         raise ConfigError(in_file_order(problems, devices))
-    warnings = _check_tls_files(listeners, devices)
+    warnings = _check_tls_files(listeners, devices, tls_here)
     bridge_password = _bridge_password(bridge)
     if bridge is not None and bridge.insecure and (bridge.tls is None
                                                    or bridge.username is None):
@@ -255,7 +261,7 @@ def broker_config(configs, out, listeners, layout, operators=("bed-manager",), r
     displays = sum(1 for d in hardware if d.kind == DISPLAY)
 
     make_out(out)
-    secrets_ = Secrets(os.path.join(out, "secrets"))
+    secrets_ = Secrets(secrets_dir or os.path.join(out, "secrets"))
     passwd_path = os.path.join(out, "passwd")
     old_entries = read_passwd(passwd_path)
     if not new_secrets:

@@ -17,9 +17,11 @@ an agent's (its own ward: run on the ward's Pi, it tells whether the panel's
 login, certificate and broker work, in words).
 
 What the configs name is listed even when the broker never heard of it: a
-display's tiles' wards, an agent's own ward, and with ``--devices`` every
-ward and device of those configs — *never heard* is the verdict then, not
-silence.  Logging in with a device's own config takes that device's
+display's tiles' wards, an agent's own ward, with ``--devices`` every
+ward and device of those configs, and with ``--inventory`` every ward and
+device of a hospital's inventory (:mod:`ops.inventory`) — *never heard* is
+the verdict then, not silence, and the summary names the devices that have
+not come up.  Logging in with a device's own config takes that device's
 connection while it runs (the broker binds each account to one connection),
 and says so first.
 """
@@ -30,10 +32,11 @@ import time
 from datetime import datetime
 
 from bedboard.settings import override_broker
-from bedboard.topics import status_filter, ward_filter
+from bedboard.topics import WardKey, status_filter, ward_filter
 
 from .devices import AGENT, DISPLAY, OPERATOR, files_elsewhere, read_device, read_devices
 from .fleet import LIVE, NEVER_HEARD, NOT_REPORTING, RETAINED_ONLY, Fleet
+from .inventory import read_inventory
 from .session import Session
 
 _LOG = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class Look:
     """What to look at, and how to judge it, from the config and the command line."""
 
     def __init__(self, device, hospital=None, configured=()):
+        """``configured``: ``(kind, device id, WardKey or None)`` of what must be listed."""
         settings = device.settings
         self.broker = settings.broker
         self.filters = None
@@ -79,13 +83,12 @@ class Look:
             board_covers = self.covers
             self.covers = lambda key: key.hospital == hospital and board_covers(key)
         prefix = self.broker.prefix
-        for other in configured:
-            if other.kind == AGENT and (self.covers is None
-                                        or self.covers(other.settings.ward)):
-                self.wards.add(other.settings.ward)
-                self.devices.add(other.id)
-            elif other.kind == DISPLAY and device.kind == OPERATOR:
-                self.devices.add(other.id)
+        for kind, ident, ward in configured:
+            if kind == AGENT and (self.covers is None or self.covers(ward)):
+                self.wards.add(ward)
+                self.devices.add(ident)
+            elif kind == DISPLAY and device.kind == OPERATOR:
+                self.devices.add(ident)
         if self.hospitals is not None:
             self.wards = {w for w in self.wards if w.hospital in self.hospitals}
         if self.hospitals is None:
@@ -233,6 +236,11 @@ def _summary(data):
     text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting%s." % (
         len(wards), live, retained, silent,
         " (%d never heard)" % never if never else "")
+    unheard = [d["id"] for d in data["devices"]
+                if d["configured"] and d["status"] == "no status"]
+    if unheard:
+        text += " Never heard: %s (%d device(s) that have not come up)." % (
+            ", ".join(unheard[:20]) + (", …" if len(unheard) > 20 else ""), len(unheard))
     duplicates = [d["id"] for d in data["devices"] if d["duplicate"]]
     if duplicates:
         text += " Two devices with one id? %s." % ", ".join(duplicates)
@@ -243,10 +251,20 @@ def _summary(data):
     return text
 
 
+def inventory_devices(inventory):
+    """``(kind, device id, WardKey or None)`` of every agent and board of ``inventory``."""
+    return [(AGENT, w.agent, WardKey(w.hospital, w.department, w.id))
+            for w in inventory.wards] + [(DISPLAY, b.id, None) for b in inventory.boards]
+
+
 def status_from_args(args):
     """Run ``bedboard status``; return the exit status."""
     device = read_device(args.config)
-    configured = read_devices(args.devices, files_elsewhere) if args.devices else ()
+    configured = [(d.kind, d.id, d.settings.ward if d.kind == AGENT else None)
+                  for d in (read_devices(args.devices, files_elsewhere)
+                            if args.devices else ())]
+    if args.inventory:
+        configured += inventory_devices(read_inventory(args.inventory))
     look = Look(device, hospital=args.hospital, configured=configured)
     if args.broker:
         look.broker = override_broker(look.broker, args.broker)

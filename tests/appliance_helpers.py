@@ -1,10 +1,11 @@
 """The hospital of docs/install.md on a booted machine: brought up by the guide, looked at as a technician would.
 
-:func:`bring_up` writes the device configs a technician keeps in ``~/nrs``
-(one ward agent, one lobby display), puts the wheelhouse where the guide's
-``scp`` would, and runs the guide's sections — the broker, the headless
-drop-ins, the ward panel, the lobby display — inside the machine, in that
-order, each in its own folder as on its own Pi.  The broker, the agent and
+:func:`bring_up` writes the hospital's inventory a technician keeps in
+``~/sskm.yaml`` (one ward, one lobby board), puts the wheelhouse where the
+guide's ``scp`` would, and runs the guide's sections — the plan, the broker
+from it, the headless drop-ins, the ward panel and the lobby display from
+their bundles — inside the machine, in that order, each in its own folder
+as on its own Pi.  The broker, the agent and
 the board share this one machine (and its loopback network).
 
 :class:`Hospital` then looks at it from inside: the units' states, the
@@ -24,64 +25,48 @@ import pytest
 from .guide_steps import debian_packages, section_scripts
 from .system_helpers import DEBIAN_ARCH, Machine, debian_root, wheelhouse
 
-WARD = "nrs/medicine/female-2"
-AGENT_ID, DISPLAY_ID = "nrs-medicine-female-2", "nrs-lobby-1"
+WARD = "sskm/medicine/female"
+AGENT_ID, DISPLAY_ID = "sskm-medicine-female", "sskm-lobby-1"
 BIN = "/opt/bedboard/.venv/bin"
 FRAMES = "/var/cache/bed-display/frames.jsonl"
 SIMULATE = "/run/bed-agent/simulate"
 UNITS = ("bed-agent.service", "bed-display.service")
-SECTIONS = (("The hospital broker", "/root"),
+SECTIONS = (("The plan", "/root"),
+            ("The hospital broker", "/root"),
             ("Without a screen or buttons: containers and tests", "/root"),
             ("A ward panel", "/root/ward"),
             ("A lobby display", "/root/lobby"))
-HEARTBEAT = 5      # the agent's, so that bedboard status hears it live within seconds
+HEARTBEAT = 5      # the agents', so that bedboard status hears one live within seconds
 CAPACITY = 40      # the ward's beds; it starts with none occupied
+OPERATOR = "/root/sskm-plan/operators/tech-sen.yaml"   # as plan writes it, where the plan is
 
-CONFIGS = {
-    "nrs/%s.yaml" % AGENT_ID: """\
-        agent: {id: nrs-medicine-female-2, hospital: nrs, department: medicine,
-                ward: female-2, capacity: 40, occupied: 0, state_dir: /var/lib/bed-agent,
-                heartbeat: %d}
-        broker: {host: broker.nrs.local, port: 8883, username: nrs-medicine-female-2,
-                 password_file: /etc/bedboard/agent.secret, tls: {ca: /etc/bedboard/tls/ca.crt}}
-        inputs:
-          - {name: freed, kind: freed, pin: 17}
-          - {name: taken, kind: taken, pin: 27}
-        """ % HEARTBEAT,
-    "nrs/%s.yaml" % DISPLAY_ID: """\
-        display:
-          id: nrs-lobby-1
-          title: {en: "NRS Medical College & Hospital", bn: "নীলরতন সরকার মেডিকেল কলেজ ও হাসপাতাল"}
-        broker: {host: broker.nrs.local, port: 8883, username: nrs-lobby-1,
-                 password_file: /etc/bedboard/display.secret, tls: {ca: /etc/bedboard/tls/ca.crt}}
-        board:
-          hospital: nrs
-          heartbeat: %d
-          tiles:
-            - {department: medicine, wards: [female-2], label: {en: "Medicine (Female)", bn: "মেডিসিন (মহিলা)"}}
-        """ % HEARTBEAT,
-    # An operator's own config, as the guide says: sister-das (one of the guide's
-    # --operator accounts) over plain MQTT on the broker machine, her password a
-    # copy of secrets/sister-das, mode 600.
-    "operator.yaml": """\
-        broker: {host: 127.0.0.1, port: 1883, username: sister-das,
-                 password_file: /root/sister-das.secret}
-        operator: {hospital: nrs, heartbeat: %d}
-        """ % HEARTBEAT,
-}
+# The technician's one file (docs/install.md, "Bringing up a hospital", step 1):
+# the guide's own names (the bundles sskm-medicine-female and sskm-lobby-1), a
+# ward with two buttons, a board with its tile, and the guide's operators.
+INVENTORY = """\
+    hospital: {id: sskm, name: {en: "SSKM Hospital", bn: "এসএসকেএম হাসপাতাল"}}
+    broker: {host: broker.sskm.lan}
+    heartbeat: %d
+    departments:
+      - id: medicine
+        label: {en: Medicine, bn: মেডিসিন}
+        wards:
+          - {id: female, capacity: 40, label: {en: Female, bn: মহিলা},
+             panel: {buttons: {freed: 17, taken: 27}}}
+    boards:
+      - {id: sskm-lobby-1, tiles: [{department: medicine, wards: [female]}]}
+    operators: [sister-das, tech-sen]
+    """ % HEARTBEAT
 
 
 def bring_up(machine, house, arch, timings):
     """Run the guide's sections on the booted ``machine``; their times go into ``timings``."""
-    for name, text in CONFIGS.items():
-        path = machine.path("/root/" + name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(textwrap.dedent(text))
+    with open(machine.path("/root/sskm.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(textwrap.dedent(INVENTORY))
     for folder in ("/root", "/root/ward", "/root/lobby"):      # where scp -r puts it
         shutil.copytree(house, machine.path("%s/wheelhouse-%s" % (folder, arch)))
     # The hospital's DNS names the broker; here it is this machine.
-    machine.run("echo '127.0.0.1 broker.nrs.local' >> /etc/hosts")
+    machine.run("echo '127.0.0.1 broker.sskm.lan' >> /etc/hosts")
     for heading, folder in SECTIONS:
         started = time.monotonic()
         for number, script in enumerate(section_scripts(heading), 1):
@@ -89,11 +74,6 @@ def bring_up(machine, house, arch, timings):
                                stdin=script, check=False, timeout=900)
             assert done.returncode == 0, "docs/install.md, '%s', block %d, failed:\n%s\n%s" % (
                 heading, number, done.stdout[-5000:], done.stderr[-6000:])
-            if heading == "The hospital broker" and number == 1:
-                # The guide, in words: the operator's config (written above), its
-                # password_file a copy of secrets/NAME, mode 600.
-                machine.run("install -m 600 /root/nrs-broker/secrets/sister-das "
-                            "/root/sister-das.secret")
         timings[heading] = time.monotonic() - started
 
 
@@ -207,16 +187,16 @@ class Hospital:
 
     def status(self, listen=HEARTBEAT + 2):
         """``bedboard status --json`` as the operator: the ward's entry, and all of it."""
-        out = self.machine.run("%s/bedboard status --config /root/operator.yaml --json "
-                               "--listen %d" % (BIN, listen), timeout=120).stdout
+        out = self.machine.run("%s/bedboard status --config %s --json "
+                               "--listen %d" % (BIN, OPERATOR, listen), timeout=120).stdout
         data = json.loads(out)
         ward = next((w for w in data["wards"] if w["ward"] == WARD), None)
         return ward, data
 
     def status_text(self, listen=HEARTBEAT + 2):
         """``bedboard status`` as a technician reads it."""
-        return self.machine.run("%s/bedboard status --config /root/operator.yaml "
-                                "--listen %d" % (BIN, listen), timeout=120).stdout
+        return self.machine.run("%s/bedboard status --config %s "
+                                "--listen %d" % (BIN, OPERATOR, listen), timeout=120).stdout
 
     def frames(self):
         """The board's frame log: one dict a frame that said something new."""

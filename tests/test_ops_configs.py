@@ -20,7 +20,8 @@ def _program(path):
         return [sys.executable, "-m", "agent", "--config", path, "--check"]
     if "display" in top:
         return [sys.executable, "-m", "display", "--config", path, "--check"]
-    assert "operator" in top, "%s is no bedboard config" % path
+    assert "operator" in top or "hospital" in top or "hospitals" in top, (
+        "%s is no bedboard config" % path)    # an operator's config, or an inventory
     return [sys.executable, "-m", "ops", "check", path]
 
 
@@ -38,7 +39,12 @@ def test_bedboard_check_takes_every_kind_and_a_folder(tmp_path):
     assert demo.returncode == 0, demo.stderr
     examples = bedboard("check", os.path.join(ROOT, "config", "examples"))
     assert examples.returncode == 0, examples.stderr
-    assert len(demo.stdout.splitlines() + examples.stdout.splitlines()) == len(SHIPPED)
+    inventory = bedboard("check", os.path.join(ROOT, "config", "demo-hospitals.yaml"))
+    assert inventory.stdout == ("%s: OK: inventory of cmc, sskm, rgkar, nrs, nmc (52 "
+                                "ward(s), 3 board(s), 1 operator(s))\n" % os.path.join(
+                                    ROOT, "config", "demo-hospitals.yaml"))
+    assert len(demo.stdout.splitlines() + examples.stdout.splitlines()
+               + inventory.stdout.splitlines()) == len(SHIPPED)
     assert "config/examples/operator.yaml: OK: operator (no username)" in examples.stdout
     # the two sets together are not one hospital's: the example's lobby is the demo's
     both = bedboard("check", os.path.join(ROOT, "config"))

@@ -2,9 +2,10 @@
 
 A Debian bookworm root (debootstrap, cached in ~/.cache/bedboard/roots) is
 booted in systemd-nspawn on a private network, and the guide's own commands
-(tests/guide_steps.py) bring up, on that one machine, the hospital broker
-(Debian's mosquitto with ``bedboard broker-config``'s output), one ward
-agent and one lobby display by ``bedboard install`` from the wheelhouse,
+(tests/guide_steps.py) bring up, on that one machine, a hospital planned
+from its inventory (``bedboard plan``): the hospital broker (Debian's
+mosquitto with the plan's broker folder), one ward agent and one lobby
+display by ``bedboard install BUNDLE`` with bedboard from the wheelhouse,
 under the shipped units with the guide's headless drop-ins.  Then, from
 inside, what the hospital would see: the units run and stay up, a press on
 the agent reaches the broker and the board's frame log, ``bedboard status``
