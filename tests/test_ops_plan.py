@@ -258,3 +258,26 @@ outputs:
     assert sorted(members(out / "bundles" / "nrs-icu-unit-2.tar.gz")) == [
         "agent.secret", "agent.yaml"]
     assert "listener 1883 0.0.0.0\n" in (out / "broker" / "bedboard.conf").read_text()
+
+
+def test_the_hospital_s_heartbeat_reaches_every_agent_board_and_operator(tmp_path):
+    # One number, so that the boards and the operators judge a retained copy by
+    # the heartbeat the agents really keep (a board assuming 60 s of an agent
+    # that beats every 5 s would wait twelve times too long to call it dead).
+    inventory = write_inventory(tmp_path)
+    with open(inventory, encoding="utf-8") as handle:
+        text = handle.read()
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write("heartbeat: 5\n" + text)
+    out = tmp_path / "plan"
+    _plan(inventory, out)
+    agent = yaml.safe_load((out / "devices" / "sskm-icu-unit-1" / "agent.yaml").read_text())
+    board = yaml.safe_load((out / "devices" / "sskm-lobby-1" / "display.yaml").read_text())
+    operator = yaml.safe_load((out / "operators" / "tech-sen.yaml").read_text())
+    assert (agent["agent"]["heartbeat"], board["board"]["heartbeat"],
+            operator["operator"]["heartbeat"]) == (5, 5, 5)
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write("heartbeat: 2\n" + text)
+    refused = bedboard("plan", inventory, "--out", tmp_path / "other")
+    assert (refused.returncode, refused.stderr) == (
+        2, "sskm.yaml:1: heartbeat: must be between 5 and 3600, got 2\n")
