@@ -108,7 +108,7 @@ class WardAgent(StartUp, Corrections):
             self.panel.close()
             raise
         self.publisher = Publisher(self.link, settings.broker.prefix, settings.ward,
-                                   settings.id)
+                                   settings.id, heartbeat=settings.heartbeat)
 
     # -- from other threads ------------------------------------------------
     def stop(self):

@@ -27,6 +27,11 @@ SPEC.md's rules, as the agent keeps them:
 * each event is counted delivered once, however many of its copies are
   acknowledged, so :attr:`Publisher.undelivered` (the status LED) never
   shows an event owed as delivered;
+* every state it publishes carries its progress *(issue 15)*: ``boot``, random
+  for this process (never reused), ``beat``, one more than the last state
+  this process handed over (change, heartbeat or reconnect alike), and
+  ``heartbeat``, its period — so a consumer tells a new publication from a
+  copy (a bridge's replay, a retained copy, a restored autosave);
 * nothing at all while :meth:`Publisher.hold` is in force — the agent holds
   its output while it checks its ledger against the broker.
 
@@ -35,7 +40,9 @@ reach it through that loop's queue, always after :meth:`Publisher.pump`
 recorded the message's ``mid`` — so an early PUBACK cannot be missed.
 """
 
+import dataclasses
 import logging
+import secrets
 
 from bedboard.errors import LinkError
 from bedboard.topics import ward_topic
@@ -48,8 +55,11 @@ WINDOW = 256  # events handed to paho and not yet acknowledged, at most
 class Publisher:
     """Delivers one ward's outbox and state through a BrokerLink."""
 
-    def __init__(self, link, prefix, ward, agent_id, window=WINDOW):
+    def __init__(self, link, prefix, ward, agent_id, window=WINDOW, heartbeat=60.0):
         self._link = link
+        self.boot = secrets.token_hex(8)       # this process's boot: never reused
+        self.beat = 0                          # states handed over in this boot
+        self._heartbeat = max(1, min(3600, int(round(heartbeat))))
         self._agent_id = agent_id
         self._state_topic = ward_topic(prefix, ward, "state")
         self._event_topic = ward_topic(prefix, ward, "event")
@@ -224,6 +234,9 @@ class Publisher:
     def _publish_state(self, state):
         if not self.online or self.holding:
             return
+        self.beat += 1
+        state = dataclasses.replace(state, boot=self.boot, beat=self.beat,
+                                    heartbeat=self._heartbeat)
         try:
             info = self._link.publish(self._state_topic, state.to_json(), retain=True,
                                       qos=1, connection=self._connection)

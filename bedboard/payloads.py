@@ -27,6 +27,8 @@ _AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})
 _BED_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}")
 _BY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 @._-]{0,63}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_BOOT = re.compile(r"[0-9a-f]{8,32}")
+MAX_HEARTBEAT = 3600
 MAX_REASON = 200
 
 
@@ -168,6 +170,11 @@ class WardState:
     unconfirmed: bool = False   # the count was taken from a copy that may be old
     synced: bool = False        # ``at`` was stamped by a synchronised clock
     mismatched: int = 0         # bed contacts whose position the count does not follow
+    # Progress (issue 15): sent by every new agent in every state it publishes;
+    # None from an old agent (all three, or none).
+    boot: str = None            # random per start of the agent's process, never reused
+    beat: int = None            # within one boot, rises by one with every publication
+    heartbeat: int = None       # the agent's heartbeat period, seconds
 
     def __post_init__(self):
         _beds("capacity", self.capacity)
@@ -180,6 +187,20 @@ class WardState:
         _flag("unconfirmed", self.unconfirmed)
         _flag("synced", self.synced)
         _beds("mismatched", self.mismatched)
+        given = [v is not None for v in (self.boot, self.beat, self.heartbeat)]
+        if any(given) and not all(given):
+            raise ContractError("boot, beat and heartbeat come together, or none of them")
+        if self.boot is not None:
+            if not isinstance(self.boot, str) or not _BOOT.fullmatch(self.boot):
+                raise ContractError("boot must be 8 to 32 characters of 0-9 a-f, got %s"
+                                    % _show(self.boot))
+            _integer("beat", self.beat, 1, MAX_SEQ)
+            _integer("heartbeat", self.heartbeat, 1, MAX_HEARTBEAT)
+
+    @property
+    def progressive(self):
+        """Whether it carries boot, beat and heartbeat (a new agent's state)."""
+        return self.boot is not None
 
     @property
     def vacant(self):
@@ -197,6 +218,8 @@ class WardState:
             out["synced"] = True
         if self.mismatched:
             out["mismatched"] = self.mismatched
+        if self.boot is not None:
+            out.update(boot=self.boot, beat=self.beat, heartbeat=self.heartbeat)
         return out
 
     def same_counts(self, other):
@@ -221,7 +244,9 @@ class WardState:
                    agent=_require(obj, "agent", "WardState"),
                    unconfirmed=obj.get("unconfirmed", False),
                    synced=obj.get("synced", False),
-                   mismatched=obj.get("mismatched", 0))
+                   mismatched=obj.get("mismatched", 0),
+                   boot=obj.get("boot"), beat=obj.get("beat"),
+                   heartbeat=obj.get("heartbeat"))
 
 
 @dataclass(frozen=True)
