@@ -50,7 +50,9 @@ otherwise it is unknown, and so is a tile's as long as one of its counted
 wards' is.  Neither ever decides liveness.
 """
 
+import bisect
 import logging
+import math
 
 from .config import Label, TileSpec
 from .reports import Report, Ward, describe
@@ -83,9 +85,15 @@ class Board(TileViews):
         self._specs = list(tiles or ())
         self._expected = {spec: spec.expected() for spec in self._specs}
         self._departments = {(s.hospital, s.department) for s in self._specs}
+        self._department_specs = {}       # (hospital, department) -> [TileSpec]
+        for spec in self._specs:
+            self._department_specs.setdefault((spec.hospital, spec.department),
+                                              []).append(spec)
         self._wards = {}                  # WardKey -> _Ward
         self._by_department = {}          # (hospital, department) -> [WardKey], sorted
         self._status = {}                 # agent -> True online, False offline
+        self._status_link = {}            # agent -> the connection its status last came on
+        self._agent_wards = {}            # agent -> {WardKey} of the reports it has
         self._told_full = False
         self._warned = {}                 # (kind, WardKey) -> monotonic time
         self._highlight = {}              # TileSpec -> (until, frozenset of ward keys)
@@ -120,14 +128,13 @@ class Board(TileViews):
 
     def agents(self):
         """Every agent named by a ward state the board keeps: whose status it needs."""
-        return {agent for ward in self._wards.values() for agent in ward.reports}
+        return set(self._agent_wards)
 
     def wants(self, key):
         """Whether ward ``key`` counts on any tile (or would make a new one)."""
         if self._fixed:
-            return (key.hospital, key.department) in self._departments and any(
-                spec.covers(key) for spec in self._specs
-                if spec.department == key.department and spec.hospital == key.hospital)
+            return any(spec.covers(key) for spec in self._department_specs.get(
+                (key.hospital, key.department), ()))
         return key.hospital == self.hospital
 
     # -- input ---------------------------------------------------------------
@@ -149,24 +156,22 @@ class Board(TileViews):
                     _LOG.warning("ignoring new wards such as %s: the board already "
                                  "follows %d wards", key, MAX_WARDS)
                 return False
-        covering = [spec for spec in self._specs if spec.covers(key)]
-        before = {spec: self._tile_figures(spec, now) for spec in covering}
-        if ward is None:
-            ward = Ward(key)
-            self._add_ward(ward)
-        agent = state.agent
+            ward = self._add_ward(key)
+        report = ward.reports.get(state.agent)
+        if state.progressive:
+            return self._receive_progress(ward, report, state, now, wall, retained)
+        return self._receive_old(ward, report, state, now, wall, retained)
+
+    def _receive_old(self, ward, report, state, now, wall, retained):
+        """An old agent's state (no progress on the wire): the retained rule."""
+        key, agent = ward.key, state.agent
+        candidate = not retained and self._candidate(ward, report, state, now)
+        before = self._before(ward, candidate, now)
         if not retained:
             self._prove_online(agent)
-        report = ward.reports.get(agent)
         lifetime = self.retained_for if retained else self.stale_after
-        was_current = report is not None and self._current(ward, now) is report
-        was_reporting = report is not None and self._reporting(report, now)
-        # a change is "live" only from a ward that already spoke live on this
-        # connection: what an agent publishes on its (or the board's) return
-        # may have happened during the outage
-        was_live = report is not None and report.live_link == self._link
-        shown_before = self._shown(ward, now)
         if report is None:
+            shown_before = self._shown(ward, now)
             report = Report(agent, state, now)
             self._keep_report(ward, report)
             report.changed = self._change_time(state, now, wall, retained, shown_before)
@@ -175,39 +180,35 @@ class Board(TileViews):
             applied = True
             if not state.same_counts(report.state):
                 report.changed = self._change_time(state, now, wall, retained, report)
-            report.state, report.reset, report.reused = state, False, False
+            report.state, report.reset, report.reused, report.doubt = state, False, False, False
         elif state.seq == report.state.seq and state.same_counts(report.state):
             applied = False
             if not retained:
-                report.reset = False   # a live heartbeat settles any doubt
+                report.reset = report.doubt = False   # a live heartbeat settles any doubt
             report.state = state       # the additive fields may have changed
         elif state.seq == report.state.seq and not retained:
-            self._warn("reused", key, "ward %s: agent %s sent seq %d again with other "
-                       "counts (%s, was %s): its panel restarted from an old copy",
-                       key, agent, state.seq, describe(state), describe(report.state))
+            self._warn_reused(key, report, state)
             report.changed = self._change_time(state, now, wall, retained, report)
-            report.state, report.reset, report.reused = state, False, True
+            report.state, report.reset, report.reused, report.doubt = state, False, True, False
             applied = True
         else:
             # Not applied (the contract's rule 2), and the figure shown is in doubt: a lower
             # seq sent live means the panel restarted from an old copy; a retained
             # copy that is older, or says other counts for the same seq, means
-            # the broker's memory and the board's disagree.  Either way the ward
-            # is not counted as live until a live message settles it.
+            # the broker's memory and the board's disagree (not a reset of the panel).
+            # Either way the ward is not counted as live until a live message settles it.
             if retained:
                 self._warn("stale-copy", key, "ward %s: the broker's copy from %s (seq %d, "
                            "%s) disagrees with seq %d applied (%s); not counted until %s "
                            "reports live", key, agent, state.seq, describe(state),
                            report.state.seq, describe(report.state), agent)
+                report.doubt = True
             else:
-                self._warn("lower", key, "ward %s: agent %s sent seq %d, lower than the %d "
-                           "applied (the contract's rule 2): its panel was reset; the ward is not "
-                           "counted until that agent passes %d", key, agent, state.seq,
-                           report.state.seq, report.state.seq)
+                self._warn_lower(key, report, state)
                 report.expires = max(report.expires, now + lifetime)
                 report.heard = now
-            report.reset = True
-            self._touch(key)
+                report.reset = True
+            self._touch_ward(ward)
             return True
         if not retained:
             report.heard = now
@@ -215,16 +216,129 @@ class Board(TileViews):
         report.expires = max(report.expires, now + lifetime)
         if applied:
             report.applied = now
+        self._after(ward, now, before, candidate and applied)
+        return True
+
+    def _receive_progress(self, ward, report, state, now, wall, retained):
+        """A state that carries progress (boot, beat): live only on progress.
+
+        Progress is a beat higher than any seen of a boot seen before, or the
+        first publication (beat 1) of a boot not seen before, arriving live.
+        Anything else is a copy: it may show a figure first seen, never life.
+        """
+        agent = state.agent
+        seen = report.boots.get(state.boot) if report is not None else None
+        progress = (state.beat > seen) if seen is not None else (
+            not retained and state.beat == 1)
+        candidate = progress and self._candidate(ward, report, state, now)
+        before = self._before(ward, candidate, now)
+        if report is None:
+            shown_before = self._shown(ward, now)
+            report = Report(agent, state, now)
+            self._keep_report(ward, report)
+            report.changed = self._change_time(state, now, wall, not progress, shown_before)
+            applied = True
+        else:
+            applied = self._apply_progress(ward.key, report, state, now, wall, progress)
+            if applied is None:
+                report.seen(state.boot, state.beat)
+                return False            # a copy: it proves nothing and shows nothing new
+        report.seen(state.boot, state.beat)
+        if progress:
+            self._prove_online(agent)
+            report.heard, report.live_link, report.proven = now, self._link, True
+            report.expires = max(report.expires, now + self._window(state))
+        if applied:
+            report.applied = now
+        self._after(ward, now, before, candidate and applied)
+        return True
+
+    def _apply_progress(self, key, report, state, now, wall, progress):
+        """Apply ``state`` to a known report: True applied, False not applied (but its
+        standing changed), None a copy that changes nothing."""
+        held = report.state
+        restart = report.restart
+        if restart is not None and progress and state.boot == restart[0] \
+                and state.seq > restart[1] and not state.unconfirmed:
+            # The agent restarted at a lower seq, and its count has been changed
+            # since, not from an unconfirmed copy (a bed manager's set): its
+            # new series is the ward's from now on.
+            _LOG.info("ward %s: agent %s's count after its restart (seq %d, %s) is "
+                      "taken: it changed since, confirmed", key, state.agent, state.seq,
+                      describe(state))
+            report.changed = self._change_time(state, now, wall, False, report)
+            report.state, report.reset, report.reused, report.doubt = state, False, False, False
+            report.restart = None
+            return True
+        if state.seq > held.seq:
+            if not state.same_counts(held):
+                report.changed = self._change_time(state, now, wall, not progress, report)
+            report.state, report.reset, report.reused, report.doubt = state, False, False, False
+            report.restart = None
+            return True
+        if not progress:
+            return None                 # a copy of what was held, or of something older
+        if state.seq == held.seq and state.same_counts(held):
+            report.state, report.doubt = state, False   # the additive fields may change
+            return False
+        if state.seq == held.seq:
+            self._warn_reused(key, report, state)
+            report.changed = self._change_time(state, now, wall, False, report)
+            report.state, report.reset, report.reused, report.doubt = state, False, True, False
+            return True
+        # a lower seq, sent live by the agent: it restarted from an older count
+        if restart is None or restart[0] != state.boot:
+            report.restart = (state.boot, state.seq)
+        self._warn_lower(key, report, state)
+        report.reset = True
+        return False
+
+    def _warn_reused(self, key, report, state):
+        self._warn("reused", key, "ward %s: agent %s sent seq %d again with other "
+                   "counts (%s, was %s): its panel restarted from an old copy",
+                   key, state.agent, state.seq, describe(state), describe(report.state))
+
+    def _warn_lower(self, key, report, state):
+        self._warn("lower", key, "ward %s: agent %s sent seq %d, lower than the %d "
+                   "applied (the contract's rule 2): its panel was reset; the ward is not "
+                   "counted until that agent passes %d%s", key, state.agent, state.seq,
+                   report.state.seq, report.state.seq,
+                   " or a bed manager's set confirms its count" if state.progressive
+                   else "")
+
+    def _window(self, state):
+        """How long an agent's progress keeps its ward live: 1.25 heartbeats, at most
+        ``stale_after``."""
+        return min(self.stale_after, 1.25 * state.heartbeat)
+
+    def _candidate(self, ward, report, state, now):
+        """Whether ``state`` may light "beds just freed": a live change freeing beds of
+        a ward that was full, reporting, shown, and had spoken live on this connection
+        (only then are a tile's figures before it worth working out)."""
+        return (report is not None and report.state.vacant == 0 and state.vacant > 0
+                and self._connected and self.highlight_seconds > 0
+                and report.live_link == self._link and self._reporting(report, now)
+                and self._current(ward, now) is report)
+
+    def _before(self, ward, candidate, now):
+        if not candidate:
+            return None
+        return {spec: self._tile_figures(spec, now) for spec in ward.covering}
+
+    def _after(self, ward, now, before, live_change):
+        """What a state changed: the ward's tiles, warnings, highlights."""
         if self._conflicting(ward, now):
-            self._warn("two", key, "ward %s is counted by two agents at once (%s): "
-                       "give each ward one panel", key,
+            self._warn("two", ward.key, "ward %s is counted by two agents at once (%s): "
+                       "give each ward one panel", ward.key,
                        ", ".join(sorted(r.agent for r in ward.reports.values()
                                         if self._reporting(r, now))))
-        self._touch(key)
-        self._update_highlights(covering, before, now, key,
-                                live_change=(applied and not retained and was_current
-                                             and was_reporting and was_live))
-        return True
+        self._touch_ward(ward)
+        if before is not None:
+            self._update_highlights(ward.covering, before, now, ward.key, live_change)
+        else:
+            lit = [spec for spec in ward.covering if spec in self._highlight]
+            if lit:     # a highlight ends when its tile is full or incomplete again
+                self._update_highlights(lit, {}, now, ward.key, False)
 
     def receive_retired(self, key, now):
         """An empty retained state: the ward was retired; forget it."""
@@ -232,16 +346,20 @@ class Board(TileViews):
         if ward is None:
             return False
         _LOG.info("ward %s was retired (an empty retained state)", key)
+        for agent in ward.reports:
+            self._forget_agent_ward(agent, key)
         department = (key.hospital, key.department)
         keys = self._by_department.get(department, [])
-        if key in keys:
-            keys.remove(key)
+        at = bisect.bisect_left(keys, key)
+        if at < len(keys) and keys[at] == key:
+            del keys[at]
         if not self._fixed and not keys:
             self._by_department.pop(department, None)
             self._departments.discard(department)
+            self._department_specs.pop(department, None)
             self._specs = [s for s in self._specs
                            if (s.hospital, s.department) != department]
-        self._touch(key)
+        self._touch_ward(ward)
         self._epoch += 1
         return True
 
@@ -252,14 +370,15 @@ class Board(TileViews):
         live state from the agent counts as ``online`` too.
         """
         value = True if online is None else bool(online)
-        if self._status.get(device) == value:
+        fresh = self._status_link.get(device) == self._link
+        if self._status.get(device) == value and fresh:
             return False
-        if device not in self._status and not any(
-                device in ward.reports for ward in self._wards.values()) \
-                and len(self._status) >= 4 * MAX_WARDS:
+        if device not in self._status and len(self._status) >= 4 * MAX_WARDS \
+                and device not in self._agent_wards:
             return False            # a flood of strangers: never at a ward's expense
         self._status[device] = value
-        self._epoch += 1
+        self._status_link[device] = self._link
+        self._touch_agent(device)
         return True
 
     def set_connected(self, connected, now, wall=None):
@@ -275,6 +394,11 @@ class Board(TileViews):
         if connected:
             self._ever_connected = True
             self._link += 1
+            # what was known before the outage waits (briefly) for its agent's
+            # status on the new connection: a will may have fired meanwhile
+            for ward in self._wards.values():
+                for report in ward.reports.values():
+                    report.first = now
         return True
 
     # -- output --------------------------------------------------------------
@@ -303,24 +427,70 @@ class Board(TileViews):
         if len(ward.reports) >= MAX_AGENTS_PER_WARD:
             oldest = min(ward.reports.values(), key=lambda r: r.heard)
             del ward.reports[oldest.agent]
+            self._forget_agent_ward(oldest.agent, ward.key)
         ward.reports[report.agent] = report
+        self._agent_wards.setdefault(report.agent, set()).add(ward.key)
+
+    def _forget_agent_ward(self, agent, key):
+        keys = self._agent_wards.get(agent)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._agent_wards[agent]
 
     def _prove_online(self, agent):
-        if self._status.get(agent) is not True:
+        if self._status.get(agent) is not True or self._status_link.get(agent) != self._link:
             self._status[agent] = True
-            self._epoch += 1
+            self._status_link[agent] = self._link
+            self._touch_agent(agent)
+
+    def _touch_agent(self, agent):
+        for key in self._agent_wards.get(agent, ()):
+            ward = self._wards.get(key)
+            if ward is not None:
+                self._touch_ward(ward)
+
+    def _touch_ward(self, ward):
+        """A message changed what the tiles counting ``ward`` may show."""
+        versions = self._versions
+        for spec in ward.covering:
+            versions[spec] = versions.get(spec, 0) + 1
 
     def _pending(self, report, now):
-        """A retained state whose agent's status has not arrived yet (for a short while)."""
-        return report.agent not in self._status and now < report.first + STATUS_WAIT
+        """A state whose agent's status has not arrived on this connection yet (for a
+        short while after its first receipt, or after the board's reconnect)."""
+        return (self._status_link.get(report.agent) != self._link
+                and now < report.first + STATUS_WAIT)
 
     def _reporting(self, report, now):
-        return (now < report.expires and not report.reset
+        return (now < report.expires and not report.reset and not report.doubt
                 and self._status.get(report.agent) is not False
                 and not self._pending(report, now))
 
     def _present(self, report, now):
-        return not self._pending(report, now)
+        return report.agent in self._status or now >= report.first + STATUS_WAIT
+
+    def _checking(self, report, now):
+        """A figure not yet proven live: first seen as a copy, from an agent that sends
+        progress, while the board waits (about one heartbeat) for its next beat; or
+        known before the board's reconnect, until its agent's status comes again."""
+        state = report.state
+        if report.reset or report.doubt:
+            return False
+        if report.agent in self._status and self._pending(report, now):
+            return True             # after the board's reconnect, until its status comes
+        return (state.progressive and not report.proven
+                and now < report.heard + self._window(state))
+
+    def _deadline(self, report, now):
+        """The next time ``report``'s standing may change with no message (or inf)."""
+        times = [report.expires]
+        if self._pending(report, now):
+            times.append(report.first + STATUS_WAIT)
+        if report.state.progressive and not report.proven:
+            times.append(report.heard + self._window(report.state))
+        later = [t for t in times if t > now]
+        return min(later) if later else math.inf
 
     def _current(self, ward, now):
         """The report a ward's figure comes from: the reporting one applied last.
@@ -374,17 +544,18 @@ class Board(TileViews):
             _LOG.warning(message + ("" if not count else " (%d times so far)" % (count + 1)),
                          *args)
 
-    def _add_ward(self, ward):
-        key = ward.key
-        self._wards[key] = ward
+    def _add_ward(self, key):
         department = (key.hospital, key.department)
-        keys = self._by_department.setdefault(department, [])
-        keys.append(key)
-        keys.sort()
+        bisect.insort(self._by_department.setdefault(department, []), key)
         if not self._fixed and department not in self._departments:
             self._departments.add(department)
             spec = TileSpec(key.hospital, key.department, None,
                             Label(**default_label(key.department)))
             self._expected[spec] = None
+            self._department_specs.setdefault(department, []).append(spec)
             self._specs.append(spec)
             self._specs.sort(key=lambda s: (s.hospital, s.department))
+        covering = tuple(spec for spec in self._department_specs.get(department, ())
+                         if spec.covers(key))
+        ward = self._wards[key] = Ward(key, covering)
+        return ward

@@ -122,12 +122,14 @@ class TileViews:
                 reasons.add(Reason.OFFLINE)
             elif lost:
                 reasons.add(Reason.CONNECTION)
+            elif report is not None and self._checking(report, now):
+                reasons.add(Reason.CHECKING)
             elif report is None:
                 reasons.add(Reason.NEVER)
             else:
                 reasons.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
-                       Reason.NEVER):
+        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.CHECKING,
+                       Reason.SILENT, Reason.NEVER):
             if reason in reasons:
                 return reason
         return None
@@ -150,10 +152,7 @@ class TileViews:
                 missing.append(None)
                 continue
             for report in ward.reports.values():
-                if report.expires > now:
-                    until = min(until, report.expires)
-                if self._pending(report, now):
-                    until = min(until, report.first + STATUS_WAIT)
+                until = min(until, self._deadline(report, now))
             current = self._current(ward, now)
             shown = self._shown(ward, now)
             if current is not None:

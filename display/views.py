@@ -33,6 +33,7 @@ class Reason(enum.Enum):
     CONNECTION = "connection"    # the board itself has lost its broker
     OFFLINE = "offline"          # a ward panel said offline (or its will did)
     RESET = "reset"              # a panel restarted from an older count (a lower seq)
+    CHECKING = "checking"        # a figure first seen as a copy, not yet proven live
     SILENT = "silent"            # nothing arrived within stale_after
     NEVER = "never"              # nothing ever arrived
 

@@ -155,7 +155,10 @@ def test_losing_the_broker_marks_every_live_figure_last_known():
     assert not any(t.live for t in view.tiles)
     assert view.tiles[0].vacant == 10 and view.total_vacant == 10
     made.set_connected(True, 70.0, WALL)
-    assert made.view(70.0).tiles[0].live
+    # issue 15, finding 6: not live again before its status came on the new connection
+    assert made.view(70.0).tiles[0].reason is Reason.CHECKING
+    made.receive_status("nrs-medicine-male", True, 70.1, retained=True)
+    assert made.view(70.1).tiles[0].live
 
 
 def test_vacancy_rising_from_zero_highlights_the_tile_for_a_while():
