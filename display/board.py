@@ -21,13 +21,17 @@ The rules it keeps are the contract's (docs/contract.md, "Rules"):
   the ``seq`` the board applied.  Two agents reporting one ward at once is
   said on the tile; the figure shown is that of the agent that changed it
   last.
-* **Honesty.**  A report is *live* for ``stale_after`` seconds from its
+* **Honesty.**  A report of an agent that sends progress (``boot``/``beat``,
+  issue 15) is live only for ``min(stale_after, 1.25 × heartbeat)`` after its
+  last progress; a copy proves nothing (display/liveness.py).  An old agent's
+  report is *live* for ``stale_after`` seconds from its
   receipt when it came live, and for at most ``retained_for`` (about one
   heartbeat) when it came as a retained copy — the broker's memory is not a
   sign of life.  A ward is not reporting when its agent said ``offline``
   (a live state from the agent proves it online again), when its report is
   no longer live, or when its panel was reset.  A state whose agent's status
-  has not arrived yet waits up to ``STATUS_WAIT`` for it (the status is
+  has not arrived yet — on the board's current connection: after a
+  reconnect too — waits up to ``STATUS_WAIT`` for it (the status is
   subscribed once the state names the agent), so an offline panel is never
   shown live for a moment.  A tile's live figures count only reporting
   wards; when a state word would depend on the missing ones (FULL, FEW
@@ -52,11 +56,11 @@ wards' is.  Neither ever decides liveness.
 
 import bisect
 import logging
-import math
 
 from .config import Label, TileSpec
+from .liveness import Liveness
 from .reports import Report, Ward, describe
-from .tileviews import STATUS_WAIT, TileViews
+from .tileviews import TileViews
 from .views import BoardView, Reason, Status, TileView  # noqa: F401  (the board's vocabulary)
 from .words import default_label
 
@@ -70,7 +74,7 @@ _CLOCK_SKEW = 300.0
 
 
 
-class Board(TileViews):
+class Board(TileViews, Liveness):
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
     def __init__(self, hospital, tiles=None, stale_after=180.0, few_left=3,
@@ -219,80 +223,6 @@ class Board(TileViews):
         self._after(ward, now, before, candidate and applied)
         return True
 
-    def _receive_progress(self, ward, report, state, now, wall, retained):
-        """A state that carries progress (boot, beat): live only on progress.
-
-        Progress is a beat higher than any seen of a boot seen before, or the
-        first publication (beat 1) of a boot not seen before, arriving live.
-        Anything else is a copy: it may show a figure first seen, never life.
-        """
-        agent = state.agent
-        seen = report.boots.get(state.boot) if report is not None else None
-        progress = (state.beat > seen) if seen is not None else (
-            not retained and state.beat == 1)
-        candidate = progress and self._candidate(ward, report, state, now)
-        before = self._before(ward, candidate, now)
-        if report is None:
-            shown_before = self._shown(ward, now)
-            report = Report(agent, state, now)
-            self._keep_report(ward, report)
-            report.changed = self._change_time(state, now, wall, not progress, shown_before)
-            applied = True
-        else:
-            applied = self._apply_progress(ward.key, report, state, now, wall, progress)
-            if applied is None:
-                report.seen(state.boot, state.beat)
-                return False            # a copy: it proves nothing and shows nothing new
-        report.seen(state.boot, state.beat)
-        if progress:
-            self._prove_online(agent)
-            report.heard, report.live_link, report.proven = now, self._link, True
-            report.expires = max(report.expires, now + self._window(state))
-        if applied:
-            report.applied = now
-        self._after(ward, now, before, candidate and applied)
-        return True
-
-    def _apply_progress(self, key, report, state, now, wall, progress):
-        """Apply ``state`` to a known report: True applied, False not applied (but its
-        standing changed), None a copy that changes nothing."""
-        held = report.state
-        restart = report.restart
-        if restart is not None and progress and state.boot == restart[0] \
-                and state.seq > restart[1] and not state.unconfirmed:
-            # The agent restarted at a lower seq, and its count has been changed
-            # since, not from an unconfirmed copy (a bed manager's set): its
-            # new series is the ward's from now on.
-            _LOG.info("ward %s: agent %s's count after its restart (seq %d, %s) is "
-                      "taken: it changed since, confirmed", key, state.agent, state.seq,
-                      describe(state))
-            report.changed = self._change_time(state, now, wall, False, report)
-            report.state, report.reset, report.reused, report.doubt = state, False, False, False
-            report.restart = None
-            return True
-        if state.seq > held.seq:
-            if not state.same_counts(held):
-                report.changed = self._change_time(state, now, wall, not progress, report)
-            report.state, report.reset, report.reused, report.doubt = state, False, False, False
-            report.restart = None
-            return True
-        if not progress:
-            return None                 # a copy of what was held, or of something older
-        if state.seq == held.seq and state.same_counts(held):
-            report.state, report.doubt = state, False   # the additive fields may change
-            return False
-        if state.seq == held.seq:
-            self._warn_reused(key, report, state)
-            report.changed = self._change_time(state, now, wall, False, report)
-            report.state, report.reset, report.reused, report.doubt = state, False, True, False
-            return True
-        # a lower seq, sent live by the agent: it restarted from an older count
-        if restart is None or restart[0] != state.boot:
-            report.restart = (state.boot, state.seq)
-        self._warn_lower(key, report, state)
-        report.reset = True
-        return False
-
     def _warn_reused(self, key, report, state):
         self._warn("reused", key, "ward %s: agent %s sent seq %d again with other "
                    "counts (%s, was %s): its panel restarted from an old copy",
@@ -305,11 +235,6 @@ class Board(TileViews):
                    report.state.seq, report.state.seq,
                    " or a bed manager's set confirms its count" if state.progressive
                    else "")
-
-    def _window(self, state):
-        """How long an agent's progress keeps its ward live: 1.25 heartbeats, at most
-        ``stale_after``."""
-        return min(self.stale_after, 1.25 * state.heartbeat)
 
     def _candidate(self, ward, report, state, now):
         """Whether ``state`` may light "beds just freed": a live change freeing beds of
@@ -455,69 +380,6 @@ class Board(TileViews):
         versions = self._versions
         for spec in ward.covering:
             versions[spec] = versions.get(spec, 0) + 1
-
-    def _pending(self, report, now):
-        """A state whose agent's status has not arrived on this connection yet (for a
-        short while after its first receipt, or after the board's reconnect)."""
-        return (self._status_link.get(report.agent) != self._link
-                and now < report.first + STATUS_WAIT)
-
-    def _reporting(self, report, now):
-        return (now < report.expires and not report.reset and not report.doubt
-                and self._status.get(report.agent) is not False
-                and not self._pending(report, now))
-
-    def _present(self, report, now):
-        return report.agent in self._status or now >= report.first + STATUS_WAIT
-
-    def _checking(self, report, now):
-        """A figure not yet proven live: first seen as a copy, from an agent that sends
-        progress, while the board waits (about one heartbeat) for its next beat; or
-        known before the board's reconnect, until its agent's status comes again."""
-        state = report.state
-        if report.reset or report.doubt:
-            return False
-        if report.agent in self._status and self._pending(report, now):
-            return True             # after the board's reconnect, until its status comes
-        return (state.progressive and not report.proven
-                and now < report.heard + self._window(state))
-
-    def _deadline(self, report, now):
-        """The next time ``report``'s standing may change with no message (or inf)."""
-        times = [report.expires]
-        if self._pending(report, now):
-            times.append(report.first + STATUS_WAIT)
-        if report.state.progressive and not report.proven:
-            times.append(report.heard + self._window(report.state))
-        later = [t for t in times if t > now]
-        return min(later) if later else math.inf
-
-    def _current(self, ward, now):
-        """The report a ward's figure comes from: the reporting one applied last.
-
-        When none reports, the one applied last of those that may be shown.
-        """
-        best = None
-        for report in ward.reports.values():
-            if self._reporting(report, now) and (
-                    best is None or (report.applied, report.agent) > (best.applied,
-                                                                      best.agent)):
-                best = report
-        return best
-
-    def _shown(self, ward, now):
-        best = self._current(ward, now)
-        if best is not None:
-            return best
-        for report in ward.reports.values():
-            if self._present(report, now) and (
-                    best is None or (report.applied, report.agent) > (best.applied,
-                                                                      best.agent)):
-                best = report
-        return best
-
-    def _conflicting(self, ward, now):
-        return sum(1 for r in ward.reports.values() if self._reporting(r, now)) > 1
 
     def _change_time(self, state, now, wall, retained, previous):
         """When ``state``'s figures changed, as a monotonic time (None: unknown).
