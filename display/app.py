@@ -39,6 +39,10 @@ _LOG = logging.getLogger(__name__)
 SETTLE = 0.25        # seconds of quiet after the last retained message before a snapshot
 CLOCK_CHECK = 5.0    # seconds between asking whether the system clock is synchronised
 FRAME_INTERVAL = 1.0 / 60   # news is shown at most this often: no monitor shows more
+# A board is one client of its broker: it retries every 0.5 s, doubling up to 2 s, so
+# its families read NO CONNECTION for seconds, not half a minute, after a fault is gone
+# (issue 15: 26 s after an 8 s outage with the agents' 1–30 s).
+RETRY_MIN, RETRY_MAX = 0.5, 2.0
 # Where the picture sits, in units of burn_in.pixels, one after another.
 _SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1), (0.5, 0.5), (0.5, 0), (1, 0.5), (0.5, 1),
            (0, 0.5))
@@ -83,7 +87,8 @@ class BoardApp:
             self.link = link_factory(settings.broker, display.id,
                                      subscriptions=self.subscriptions(),
                                      on_message=self.feed.on_message,
-                                     on_connection=self.feed.on_connection)
+                                     on_connection=self.feed.on_connection,
+                                     min_backoff=RETRY_MIN, max_backoff=RETRY_MAX)
         except BaseException:
             self.waker.close()
             raise
