@@ -94,6 +94,7 @@ class Failover:
 
 SHORT_LIVED = 10.0    # a connection closed by the broker within this many seconds …
 IN_A_ROW = 3          # … this many times in a row: another client takes the session
+SAY_AGAIN = 600.0     # seconds before it is said again (with the count) while it goes on
 
 
 class Takeovers:
@@ -104,6 +105,8 @@ class Takeovers:
         self._since = None          # when the current connection came up
         self._count = 0
         self._told = False
+        self.total = 0              # connections taken over, in all (issue 15)
+        self._told_at = None
 
     def connected(self, now):
         self._since = now
@@ -115,9 +118,12 @@ class Takeovers:
             self._count, self._told = 0, False
             return False
         self._count += 1
-        if self._count >= self.in_a_row and not self._told:
-            self._told = True
-            return True
+        if self._count < self.in_a_row:
+            return False
+        self.total += self._count if self._count == self.in_a_row else 1
+        if not self._told or now - self._told_at >= SAY_AGAIN:
+            self._told, self._told_at = True, now     # said again, with the count,
+            return True                               # while the pattern goes on
         return False
 
     def failed(self):

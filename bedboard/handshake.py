@@ -243,6 +243,8 @@ class Handshakes:
                        "this device's client id %s — two devices given one id, or another "
                        "account taking its session — and each connection takes the "
                        "session from the other (give every device its own id; see "
-                       "docs/operate.md)", host, port, self._takeovers.in_a_row,
-                       self._takeovers.short, self.device_id)
+                       "docs/operate.md)%s", host, port, self._takeovers.in_a_row,
+                       self._takeovers.short, self.device_id,
+                       "" if self._takeovers.total <= self._takeovers.in_a_row else
+                       "; session taken over %d times so far" % self._takeovers.total)
         self._move_on(self._failover.failed(failure, lost=True))

@@ -135,6 +135,12 @@ class BrokerLink(Handshakes):
         return self._connection
 
     @property
+    def takeovers(self):
+        """Connections the broker closed soon after accepting them, again and again:
+        the session taken over by another client with this device's id."""
+        return self._takeovers.total
+
+    @property
     def address(self):
         """``(host, port)`` of the broker (node) the link uses or tries now."""
         return self._failover.current
