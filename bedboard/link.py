@@ -61,6 +61,8 @@ from .topics import check_device_id, status_topic
 
 _LOG = logging.getLogger(__name__)
 
+SUBSCRIBE_BATCH = 500     # topic filters in one SUBSCRIBE packet, at most
+
 __all__ = ["BrokerLink", "Received", "ONLINE", "OFFLINE", "SUBSCRIBE_QOS"]
 
 
@@ -89,6 +91,7 @@ class BrokerLink(Handshakes):
         self.device_id = check_device_id(device_id)
         self.status_topic = status_topic(broker.prefix, device_id)
         self._subscriptions = list(subscriptions)
+        self._subscribed = set(self._subscriptions)    # the same, to look up
         self._on_message = on_message
         self._on_connection = on_connection
         self._on_published = on_published
@@ -278,14 +281,20 @@ class BrokerLink(Handshakes):
                 return None
             return self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
 
-    def subscribe(self, topic_filter):
-        """Add a subscription, now if connected and again on every reconnect."""
+    def subscribe(self, *topic_filters):
+        """Add subscriptions, now if connected and again on every reconnect.
+
+        Several filters go in SUBSCRIBE packets of up to ``SUBSCRIBE_BATCH``
+        each: a board that starts on 5,000 wards asks for 5,000 statuses.
+        """
         with self._lock:
-            if topic_filter in self._subscriptions:
-                return
-            self._subscriptions.append(topic_filter)
+            new = [f for f in dict.fromkeys(topic_filters) if f not in self._subscribed]
+            self._subscriptions.extend(new)
+            self._subscribed.update(new)
             if self._connected:
-                self._client.subscribe(topic_filter, qos=SUBSCRIBE_QOS)
+                for at in range(0, len(new), SUBSCRIBE_BATCH):
+                    self._client.subscribe([(f, SUBSCRIBE_QOS)
+                                            for f in new[at:at + SUBSCRIBE_BATCH]])
 
     def renew(self, topic_filter):
         """Subscribe to ``topic_filter`` again on this connection (it must be held).
@@ -303,9 +312,10 @@ class BrokerLink(Handshakes):
     def unsubscribe(self, topic_filter):
         """Drop a subscription."""
         with self._lock:
-            if topic_filter not in self._subscriptions:
+            if topic_filter not in self._subscribed:
                 return
             self._subscriptions.remove(topic_filter)
+            self._subscribed.discard(topic_filter)
             if self._connected:
                 self._client.unsubscribe(topic_filter)
 

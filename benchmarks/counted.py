@@ -115,7 +115,7 @@ class _NoLink:
     def stop(self):
         """Nothing to stop."""
 
-    def subscribe(self, topic_filter):
+    def subscribe(self, *topic_filters):
         """Nothing to subscribe to."""
 
 

@@ -39,6 +39,13 @@ _LOG = logging.getLogger(__name__)
 SETTLE = 0.25        # seconds of quiet after the last retained message before a snapshot
 CLOCK_CHECK = 5.0    # seconds between asking whether the system clock is synchronised
 FRAME_INTERVAL = 1.0 / 60   # news is shown at most this often: no monitor shows more
+# The loop is never held long, whatever arrives (issue 15: 5,000 wards blocked it 33 s,
+# past WatchdogSec=30): it applies what came in chunks, for at most UPDATE_BUDGET
+# seconds a pass, and draws at most once every DRAW_SHARE × what the last frame cost,
+# so that a big tile's frames cannot take more than about half of the loop's time.
+UPDATE_CHUNK = 500
+UPDATE_BUDGET = 0.25
+DRAW_SHARE = 2.0
 # A board is one client of its broker: it retries every 0.5 s, doubling up to 2 s, so
 # its families read NO CONNECTION for seconds, not half a minute, after a fault is gone
 # (issue 15: 26 s after an 8 s outage with the agents' 1–30 s).
@@ -116,9 +123,10 @@ class BoardApp:
     def follow_agents(self):
         """Subscribe to the status of every agent the board's wards name."""
         new = self.board.agents() - self._followed
-        for agent in sorted(new):
-            self.link.subscribe(status_topic(self.settings.broker.prefix, agent))
-        self._followed |= new
+        if new:
+            self.link.subscribe(*(status_topic(self.settings.broker.prefix, agent)
+                                  for agent in sorted(new)))
+            self._followed |= new
         return len(new)
 
     def request_stop(self, *_):
@@ -127,12 +135,20 @@ class BoardApp:
         self.waker.wake()
 
     # -- one pass ----------------------------------------------------------------
-    def update(self):
-        """Apply what the feed received; return whether the model changed."""
-        events = self.feed.drain()
-        if events:
+    def update(self, budget=UPDATE_BUDGET):
+        """Apply what the feed received (for about ``budget`` seconds at most: what is
+        left wakes the loop again at once); return whether the model changed."""
+        began = self.clock()
+        changed = False
+        while True:
+            events = self.feed.drain(UPDATE_CHUNK)
+            if not events:
+                break
             self._last_event = self.clock()
-        changed = apply(self.board, events)
+            changed |= apply(self.board, events)
+            if self.feed.waiting and self._last_event - began >= budget:
+                self.waker.wake()
+                break
         if changed:
             self.follow_agents()
         return changed
@@ -194,6 +210,7 @@ class BoardApp:
             screen.present(rects)
             self._log_frame()
             shown = self.clock()
+            drawing = 0.0                   # what the last frame cost to draw
             sdnotify.ready("showing %d tiles" % len(self.board.specs))
             while not self._stop:
                 if interval and last_ping is not None:
@@ -201,21 +218,24 @@ class BoardApp:
                 else:
                     self._sleep()
                 self._handle_pygame_events()
-                if self.update() and self.clock() < shown + FRAME_INTERVAL:
-                    # A frame went up less than a refresh ago (a burst of news):
-                    # let the rest of it in, and show it all in the next frame.
-                    time.sleep(min(FRAME_INTERVAL, max(0.0, shown + FRAME_INTERVAL
-                                                       - self.clock())))
-                    self.update()
+                if self.update():
+                    # A frame went up less than a refresh ago (a burst of news), or
+                    # frames are costly (a big tile): let the rest of it in, and
+                    # show it all in the next frame.
+                    ready = shown + max(FRAME_INTERVAL, DRAW_SHARE * drawing)
+                    while not self._stop and self.clock() < ready:
+                        time.sleep(min(FRAME_INTERVAL, max(0.0, ready - self.clock())))
+                        self.update()
+                        last_ping = _ping(interval, last_ping, self.clock())
+                began = self.clock()
                 rects = self.draw(screen.canvas)
                 screen.present(rects)
                 now = self.clock()
                 if rects:
+                    drawing = now - began
                     self._log_frame()
                     shown = now
-                if interval and (last_ping is None or now - last_ping >= interval):
-                    sdnotify.watchdog()     # from the render loop: it proves the loop runs
-                    last_ping = now
+                last_ping = _ping(interval, last_ping, now)
         finally:
             sdnotify.stopping()
             self.link.stop()
@@ -290,6 +310,15 @@ class BoardApp:
     def close(self):
         """Release the wake-up pipe."""
         self.waker.close()
+
+
+def _ping(interval, last, now):
+    """Ping systemd's watchdog if due (from the render loop only: it proves the loop
+    runs); return the time of the last ping."""
+    if interval and (last is None or now - last >= interval):
+        sdnotify.watchdog()
+        return now
+    return last
 
 
 def _answers(broker):

@@ -49,7 +49,21 @@ class TileSpec:
     def covers(self, key):
         """Whether ward ``key`` counts on this tile."""
         return (key.hospital == self.hospital and key.department == self.department
-                and (self.wards is None or key.ward in self.wards))
+                and (self.wards is None or key.ward in self._cached("_set", frozenset,
+                                                                    self.wards)))
+
+    def __hash__(self):
+        # A tile is looked up on every message of its wards: with 5,000 wards named,
+        # hashing (or searching) the tuple each time made a big tile's load quadratic.
+        return self._cached("_hash", hash, (self.hospital, self.department, self.wards,
+                                            self.label))
+
+    def _cached(self, name, make, value):
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            made = self.__dict__[name] = make(value)
+            return made
 
     def expected(self):
         """The wards this tile names, or None when it takes all it sees."""
@@ -251,7 +265,7 @@ def _read_wards(tile):
     if not tile.has("wards"):
         return None
     items = tile.items("wards")
-    wards = []
+    wards = {}                  # a dict keeps the order, and is searched at once
     for value, path, line in items:
         try:
             check_slug(value, "ward")
@@ -261,7 +275,7 @@ def _read_wards(tile):
         if value in wards:
             tile.problems.add(line, path, "ward %s is given twice" % value)
         else:
-            wards.append(value)
+            wards[value] = None
     if not items and tile.has("wards"):
         tile.problem("wards", "must name at least one ward (leave it out for all)")
     return tuple(wards) or None

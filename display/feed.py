@@ -247,14 +247,22 @@ class Feed:
                 self.waker.wake()
 
     # -- the render loop's thread --------------------------------------------
-    def drain(self):
-        """Every event queued so far, oldest first."""
+    def drain(self, limit=None):
+        """The events queued so far (at most ``limit``), oldest first.
+
+        Those left behind by ``limit`` stay queued: :attr:`waiting` says so.
+        """
         self._pending = False
         events = []
         queue = self._queue
-        while queue:
+        while queue and (limit is None or len(events) < limit):
             events.append(queue.popleft())
         return events
+
+    @property
+    def waiting(self):
+        """Whether events are queued."""
+        return bool(self._queue)
 
 
 def apply(board, events):

@@ -108,6 +108,7 @@ class Liveness:
         """How long an agent's progress keeps its ward live: 1.25 heartbeats, at most
         ``stale_after``."""
         return min(self.stale_after, 1.25 * state.heartbeat)
+
     # -- a report's standing ------------------------------------------------------
     def _pending(self, report, now):
         """A state whose agent's status has not arrived on this connection yet (for a
@@ -137,21 +138,27 @@ class Liveness:
 
     def _deadline(self, report, now):
         """The next time ``report``'s standing may change with no message (or inf)."""
-        times = [report.expires]
+        deadline = report.expires if report.expires > now else math.inf
         if self._pending(report, now):
-            times.append(report.first + STATUS_WAIT)
-        if report.state.progressive and not report.proven:
-            times.append(report.heard + self._window(report.state))
-        later = [t for t in times if t > now]
-        return min(later) if later else math.inf
+            deadline = min(deadline, report.first + STATUS_WAIT)
+        state = report.state
+        if state.boot is not None and not report.proven:
+            checked = report.heard + self._window(state)
+            if checked > now:
+                deadline = min(deadline, checked)
+        return deadline
 
     def _current(self, ward, now):
         """The report a ward's figure comes from: the reporting one applied last.
 
         When none reports, the one applied last of those that may be shown.
         """
+        reports = ward.reports
+        if len(reports) == 1:       # by far the most common: one panel a ward
+            for report in reports.values():
+                return report if self._reporting(report, now) else None
         best = None
-        for report in ward.reports.values():
+        for report in reports.values():
             if self._reporting(report, now) and (
                     best is None or (report.applied, report.agent) > (best.applied,
                                                                       best.agent)):
@@ -170,4 +177,6 @@ class Liveness:
         return best
 
     def _conflicting(self, ward, now):
+        if len(ward.reports) < 2:
+            return False
         return sum(1 for r in ward.reports.values() if self._reporting(r, now)) > 1

@@ -159,8 +159,8 @@ def test_the_board_subscribes_to_the_states_then_to_the_statuses_of_their_agents
     subscribed = []
 
     class Link(_NoLink):
-        def subscribe(self, topic):
-            subscribed.append(topic)
+        def subscribe(self, *topics):
+            subscribed.extend(topics)
 
     app = BoardApp(config.read(write_config(tmp_path)), link_factory=Link,
                    clock_synced=lambda: True)
