@@ -82,12 +82,15 @@ def test_a_dead_wards_state_replayed_by_the_bridge_does_not_come_back_live(tmp_p
         assert app.link.wait_connected(10)
         agent = Publisher(hospital.host, hospital.port)   # the agent, on its hospital broker
         agent.status(AGENT, True)
-        for beat in (1, 2):
+        beat = 0
+        deadline = time.monotonic() + 20
+        while not live(app):                  # it beats until the bridge carries it
+            assert time.monotonic() < deadline, "the bridged ward never showed live"
+            beat += 1
             agent.state(KEY, WardState(capacity=40, occupied=30, seq=5,
                                        at=datetime.now(timezone.utc), agent=AGENT,
                                        boot="0123456789abcdef", beat=beat, heartbeat=2))
-            time.sleep(0.3)
-        assert wait(lambda: live(app), 10), "the bridged ward never showed live"
+            wait(lambda: live(app), 0.5)
         agent.client.loop_stop()              # the agent dies: no will, nothing more
         agent.client.socket().close()
         assert wait(lambda: not live(app), 15)
