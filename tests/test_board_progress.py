@@ -196,3 +196,48 @@ def test_an_old_agent_is_judged_as_before():
     assert tile(made, 1.0).live and not tile(made, 76.0).live   # retained: 75 s
     arrive(made, state(boot=None), 80.0)
     assert tile(made, 250.0).live and not tile(made, 261.0).live   # live: stale_after
+
+
+def test_a_real_agent_proves_its_ward_live_by_its_next_beat(tmp_path, mosquitto):
+    """The real agent and the real board: a board that starts after the agent sees
+    its broker's copy first (checking, not live), then its heartbeat (live)."""
+    import time as clock
+    from dataclasses import replace as changed
+
+    from display import config as board_config
+    from display.app import BoardApp
+
+    from .agent_helpers import RunningAgent, write_config as agent_config
+    from .test_display_app import write_config as display_config
+
+    text = """\
+        display: {id: progress-lobby, size: [1280, 720], burn_in: {pixels: 0}}
+        broker: {host: 127.0.0.1, port: 1883}
+        board:
+          hospital: nrs
+          tiles:
+            - {department: medicine, wards: [female-2], label: {en: Medicine}}
+        """
+    settings = board_config.read(display_config(tmp_path, text))
+    settings = changed(settings, broker=changed(settings.broker, host=mosquitto.host,
+                                                port=mosquitto.port))
+    with RunningAgent(agent_config(tmp_path, mosquitto.port), heartbeat=2.0) as running:
+        running.wait_checked()
+        clock.sleep(0.5)
+        app = BoardApp(settings)
+        app.link.start()
+        try:
+            views = []
+            deadline = clock.monotonic() + 8
+            while clock.monotonic() < deadline:
+                app.update()
+                views.append(app.board.view(clock.monotonic()).tiles[0])
+                if views[-1].live:
+                    break
+                clock.sleep(0.02)
+        finally:
+            app.link.stop()
+            app.close()
+    seen = [view for view in views if view.vacant is not None]
+    assert seen and not seen[0].live and seen[0].reason is Reason.CHECKING, seen[:1]
+    assert views[-1].live and views[-1].vacant == 30, views[-1]
