@@ -241,3 +241,73 @@ def test_a_real_agent_proves_its_ward_live_by_its_next_beat(tmp_path, mosquitto)
     seen = [view for view in views if view.vacant is not None]
     assert seen and not seen[0].live and seen[0].reason is Reason.CHECKING, seen[:1]
     assert views[-1].live and views[-1].vacant == 30, views[-1]
+
+
+def test_finding_10_with_a_real_agent_restarted_from_nothing_and_a_bed_managers_set(
+        tmp_path, mosquitto, probe):
+    """The agent's ledger is lost and its broker lost the ward's state: it starts
+    again at seq 0 from its config.  The board says panel reset, and the bed
+    manager's set settles it (before issue 15: not until the board restarted)."""
+    import json
+    import shutil
+    import time as clock
+    from dataclasses import replace as changed
+
+    from display import config as board_config
+    from display.app import BoardApp
+
+    from .agent_helpers import SET, RunningAgent, wait_state
+    from .agent_helpers import write_config as agent_config
+    from .display_helpers import Publisher
+    from .test_display_app import write_config as display_config
+
+    text = """\
+        display: {id: restart-lobby, size: [1280, 720], burn_in: {pixels: 0}}
+        broker: {host: 127.0.0.1, port: 1883}
+        board:
+          hospital: nrs
+          tiles:
+            - {department: medicine, wards: [female-2], label: {en: Medicine}}
+        """
+    settings = board_config.read(display_config(tmp_path, text))
+    settings = changed(settings, broker=changed(settings.broker, host=mosquitto.host,
+                                                port=mosquitto.port))
+    app = BoardApp(settings)
+    app.link.start()
+
+    def tile():
+        app.update()
+        return app.board.view(clock.monotonic()).tiles[0]
+
+    def wait_tile(check, what, timeout=15):
+        deadline = clock.monotonic() + timeout
+        while not check(tile()):
+            assert clock.monotonic() < deadline, "%s: %s" % (what, tile())
+            clock.sleep(0.05)
+
+    try:
+        assert app.link.wait_connected(10)
+        config = agent_config(tmp_path, mosquitto.port, capacity=40, occupied=10)
+        with RunningAgent(config, heartbeat=2.0) as running:
+            running.wait_checked()
+            for _ in range(3):
+                running.press("taken")
+            wait_state(probe, 3)
+            wait_tile(lambda t: t.live and t.occupied == 13, "live at seq 3")
+        shutil.rmtree(str(tmp_path / "state"))              # the ledger is lost …
+        mosquitto.restart()                                  # … and the broker's state
+        assert app.link.wait_connected(10)
+        with RunningAgent(config, heartbeat=2.0) as running:
+            running.wait_checked()                           # seq 0, from its config
+            assert running.agent.ledger.seq == 0
+            wait_tile(lambda t: not t.live and t.reason is Reason.RESET,
+                      "said as a panel reset")
+            clock.sleep(3.0)                                 # its heartbeats settle nothing
+            assert tile().reason is Reason.RESET and not tile().live
+            with Publisher(mosquitto.host, mosquitto.port) as manager:
+                manager.publish(SET, json.dumps({"occupied": 25, "by": "bed manager"})
+                                .encode())
+            wait_tile(lambda t: t.live and t.occupied == 25, "the set made it live")
+    finally:
+        app.link.stop()
+        app.close()
