@@ -460,13 +460,19 @@ class Renderer:
         words = self.words
         palette = self.palette
         dirty = []
+        # the total says what it leaves out: every ward not reporting, on a tile not
+        # live or on one partly live (each ward once), or else the tiles not live
+        left_out = view.tiles_not_live
         if view.total_vacant is None or all(tile.vacant is None for tile in view.tiles):
             key = "total-none"
-        elif view.connected:
-            key = "total-partial" if view.tiles_not_live else "total"
-        else:
+        elif not view.connected:
             key = "total-last"
-        total = words.each(key, n=view.total_vacant, m=view.tiles_not_live)
+        elif view.wards_missing:
+            key = "total-ward" if view.wards_missing == 1 else "total-wards"
+            left_out = view.wards_missing
+        else:
+            key = "total-partial" if view.tiles_not_live else "total"
+        total = words.each(key, n=view.total_vacant, m=left_out)
         if self._changed("total", tuple(total)):
             surface.fill(palette.background, _rect(layout.total))
             drawn, left_out = self._phrase(surface, layout.total, [total],

@@ -23,8 +23,16 @@ from .board import Reason, Status
 from .layout import Box
 from .text import ImageCache, TextDrawn, converted, joined, place, report
 
-# The column's phrases by importance: a higher rank is left out first.
-RANKS = {"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4}
+# The column's phrases by importance: a higher rank is left out first.  A tile
+# may have several notes (every reason that applies): the first is "note", the
+# next "note-2", …, each left out before the one above it.
+MAX_NOTES = 6
+RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4},
+             **{"note-%d" % i: 3 + i for i in range(2, MAX_NOTES + 1)})
+# The number a state bar's "m missing" is planned for; the longer "m of n wards
+# missing" is said wherever it fits, and a tile missing more than this many wards
+# in a bar too narrow for their number says "wards missing".
+PLANNED_WARDS = 999
 GIVE = 0.85         # a detail line shrinks to this share of its size before it takes more lines
 
 
@@ -32,41 +40,90 @@ def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
 
 
-def note_for(view, words):
-    """``(phrase parts, colour role)`` for a tile's note line, or (None, None).
+def bar_for(view, words):
+    """The state bar's phrases, the first that fits to be drawn: the state words,
+    and — for a figure that is not the whole truth — how many wards it leaves
+    out ("m of n wards missing", else "m wards missing"), or that it is in doubt.
 
-    The note says what is wrong with a tile's figure, or what just happened
-    to it: the weightiest one thing, in this order.  When its figures last
-    changed is a separate line (:func:`updated_for`).
+    The bar is never left out (the board's plan makes room for the longest of
+    these, :class:`BoardTexts`), so a missing ward is always on the wall.
+    """
+    status = view.status
+    if view.vacant is None or status in (Status.NOT_REPORTING, Status.WAITING):
+        return [words.each(status.value)]
+    state = (lambda lang: words.say(status.value, lang))
+    if view.missing:
+        return [words.each("state-missing", s=state, m=view.missing, n=view.wards),
+                words.each("state-missing-short", s=state, m=view.missing),
+                words.each("state-missing-shortest", s=state)]
+    if view.doubtful:
+        return [words.each("state-doubt", s=state), words.each("state-doubt-short", s=state)]
+    return [words.each(status.value)]
+
+
+_MISSING_WHY = {Reason.CONNECTION: ("no-connection", "muted"),
+                Reason.RESET: ("panel-reset", "warning"),
+                Reason.OFFLINE: ("panel-offline", "muted"),
+                Reason.SILENT: ("missing-silent", "muted"),
+                Reason.NEVER: ("never-heard", "muted")}
+
+
+def notes_for(view, words):
+    """``[(phrase parts, colour role)]``: every note a tile has, weightiest first.
+
+    The notes say what is wrong with a tile's figure, or what just happened
+    to it — each thing that applies, not only the weightiest: why its wards
+    are not reporting, two panels on one ward, a panel reset, bed sensors
+    that disagree, a count not yet confirmed, beds just freed.  When there is
+    no room for them all they are left out from the last.  When its figures
+    last changed is a separate line (:func:`updated_for`).
     """
     status = view.status
     if status is Status.WAITING:
-        return None, None
+        return []
+    notes = []
     if view.conflict:
-        return words.each("two-panels"), "warning"
+        notes.append((words.each("two-panels"), "warning"))
+    reasons = view.reasons or ((view.reason,) if view.reason is not None else ())
     if status is Status.NOT_REPORTING:
         reason = view.reason
         if reason is Reason.CONNECTION:
-            return words.each("no-connection"), "muted"
-        if reason is Reason.RESET:
-            return words.each("panel-reset"), "warning"
-        if reason is Reason.OFFLINE or view.offline:
-            return words.each("panel-offline"), "muted"
-        if view.silent_minutes is not None:
-            return words.each("silent", d=lambda lang: words.duration(
-                lang, view.silent_minutes)), "muted"
-        return words.each("never-heard"), "muted"
-    if view.missing:
-        return words.each("missing", m=view.missing, n=view.wards), "warning"
+            notes.append((words.each("no-connection"), "muted"))
+        elif reason is Reason.RESET:
+            notes.append((words.each("panel-reset"), "warning"))
+        elif reason is Reason.OFFLINE or view.offline:
+            notes.append((words.each("panel-offline"), "muted"))
+        elif view.silent_minutes is not None:
+            notes.append((words.each("silent", d=lambda lang: words.duration(
+                lang, view.silent_minutes)), "muted"))
+        else:
+            notes.append((words.each("never-heard"), "muted"))
+        reasons = reasons[1:]
+    elif view.missing and not reasons:
+        notes.append((words.each("missing", m=view.missing, n=view.wards), "warning"))
+    for reason in reasons:
+        key, role = _MISSING_WHY[reason]
+        notes.append((words.each(key), role))
     if view.reset:
-        return words.each("panel-reset"), "warning"
+        notes.append((words.each("panel-reset"), "warning"))
     if view.mismatched:
-        return words.each("mismatch", n=view.mismatched), "warning"
+        notes.append((words.each("mismatch", n=view.mismatched), "warning"))
     if view.unconfirmed:
-        return words.each("unconfirmed"), "warning"
+        notes.append((words.each("unconfirmed"), "warning"))
     if view.highlighted:
-        return words.each("freed"), "highlight"
-    return None, None
+        notes.append((words.each("freed"), "highlight"))
+    seen, unique = set(), []
+    for parts, role in notes:
+        if tuple(parts) not in seen:
+            seen.add(tuple(parts))
+            unique.append((parts, role))
+    return unique[:MAX_NOTES]
+
+
+def note_for(view, words):
+    """``(phrase parts, colour role)`` for a tile's first note, or (None, None)."""
+    notes = notes_for(view, words)
+    return notes[0] if notes else (None, None)
 
 
 def updated_for(view, words):
@@ -104,7 +161,15 @@ class BoardTexts:
                                   / 100.0 for a, b in _splits(t)]) for t in texts}
         self._widest = {False: sorted(((r, t) for t, r in one.items()), reverse=True),
                         True: sorted(((r, t) for t, r in two.items()), reverse=True)}
-        self._states = [words.each(status.value) for status in Status]
+        self._states = {False: [words.each(status.value) for status in Status], True: []}
+        # what the bar of a figure that is not the whole truth must be able to say:
+        # "m wards missing" (planned with 4-digit numbers) or "count in doubt"
+        for status in Status:
+            if status not in (Status.NOT_REPORTING, Status.WAITING):
+                state = (lambda lang, status=status: words.say(status.value, lang))
+                self._states[True].append(words.each("state-missing-short", s=state,
+                                                     m=PLANNED_WARDS))
+                self._states[True].append(words.each("state-doubt-short", s=state))
         self._memo = {}
 
     def _least(self, width, size, floor, wrapped):
@@ -146,18 +211,23 @@ class BoardTexts:
             self._memo[key] = found
         return self._memo[key]
 
-    def state_fit(self, width, size, floor):
-        """``(size, lines)`` for every state's words in ``width``, or None."""
-        key = ("state", width, size, floor)
+    def state_fit(self, width, size, floor, qualified=False):
+        """``(size, lines)`` for every state's words in ``width``, or None.
+
+        ``qualified``: for the bar of a figure that is not the whole truth
+        instead (its state words with how many wards are missing, or "count
+        in doubt": :func:`bar_for`).
+        """
+        key = ("state", width, size, floor, qualified)
         if key not in self._memo:
-            painter, found = self.painter, None
+            painter, found, states = self.painter, None, self._states[qualified]
             sizes = [painter.largest_size(joined(parts), width, size, floor, True)
-                     for parts in self._states]
+                     for parts in states]
             if all(sizes):
                 found = (min(sizes), 1)
             else:
                 sizes = [painter.largest_size(text, width, size, floor, True)
-                         for parts in self._states for _, text in parts]
+                         for parts in states for _, text in parts]
                 if all(sizes):
                     found = (min(sizes), len(self.words.languages))
             self._memo[key] = found
@@ -193,12 +263,13 @@ class TileArtist:
         """Draw ``view`` (a TileView) into ``box`` of ``surface``; return its Rect."""
         self._configure(geometry, palette)
         look = palette.look(view.status)
-        plate = self._plate(look, view.highlighted)
+        qualified = _qualified(view)
+        plate = self._plate(look, view.highlighted, qualified)
         surface.blit(plate, (box.x, box.y))
         images, _, _ = self._finished(view, look)
         for image, (dx, dy) in images:
             if image is None:           # no figure at all: a dash, never a number
-                ink = geometry.figure_ink
+                ink = geometry.parts(qualified).figure_ink
                 surface.fill(look.figure, pygame.Rect(box.x + dx, box.y + dy - ink // 20,
                                                       max(4, ink // 2), max(2, ink // 10)))
             else:
@@ -218,11 +289,11 @@ class TileArtist:
             return found
         return self._parts.keep(view, self._render(view, look))
 
-    def _plate(self, look, highlighted):
-        key = (look, highlighted)
+    def _plate(self, look, highlighted, qualified):
+        key = (look, highlighted, qualified)
         plate = self._plates.get(key)
         if plate is None:
-            geometry, palette = self._geometry, self._palette
+            geometry, palette = self._geometry.parts(qualified), self._palette
             plate = pygame.Surface((geometry.w, geometry.h))
             plate.fill(palette.background)
             outer = plate.get_rect()
@@ -238,7 +309,8 @@ class TileArtist:
 
     def _render(self, view, look):
         """``(images placed, TextDrawn records, left out)`` for one tile, tile-relative."""
-        geometry, painter, words = self._geometry, self.painter, self.words
+        geometry = self._geometry.parts(_qualified(view))
+        painter, words = self.painter, self.words
         least = geometry.readable
         images, drawn, left_out = [], [], []
 
@@ -277,13 +349,16 @@ class TileArtist:
                 image, figure.x, y)),), painter.figure_size(digits, geometry.figure_ink,
                                                             figure.w)))
 
-        self._column(view, look, put, left_out)
+        self._column(view, look, put, left_out, geometry)
 
-        # the state, in words on its colour
+        # the state, in words on its colour (and what the figure leaves out)
         bar = geometry.state
-        arrangement = painter.arrange(words.each(view.status.value),
-                                      bar.w - 2 * geometry.bar_pad, bar.h - 2 * geometry.bar_pad,
-                                      geometry.state_size, least, bold=True)
+        for parts in bar_for(view, words):
+            arrangement = painter.arrange(parts, bar.w - 2 * geometry.bar_pad,
+                                          bar.h - 2 * geometry.bar_pad,
+                                          geometry.state_size, least, bold=True)
+            if arrangement is not None:
+                break
         if arrangement is None:
             left_out.append(("state", words.languages))
         else:
@@ -291,9 +366,9 @@ class TileArtist:
                 align="centre")
         return images, tuple(drawn), tuple(left_out)
 
-    def _column(self, view, look, put, left_out):
-        """Of N beds, occupied, blocked, updated and the note, right of the figure."""
-        geometry, words = self._geometry, self.words
+    def _column(self, view, look, put, left_out, geometry):
+        """Of N beds, occupied, blocked, updated and the notes, right of the figure."""
+        words = self.words
         column, palette = geometry.column, self._palette
         phrases = []
         if view.capacity is not None:
@@ -304,16 +379,18 @@ class TileArtist:
             if view.blocked:
                 phrases.append(("blocked", words.each("blocked", n=view.blocked),
                                 look.detail))
-        for role, (parts, colour) in (("updated", updated_for(view, words)),
-                                      ("note", note_for(view, words))):
-            if parts:
-                phrases.append((role, parts, palette.role(colour, look)))
+        parts, colour = updated_for(view, words)
+        if parts:
+            phrases.append(("updated", parts, palette.role(colour, look)))
+        for number, (parts, colour) in enumerate(notes_for(view, words), 1):
+            phrases.append(("note" if number == 1 else "note-%d" % number, parts,
+                            palette.role(colour, look)))
         # at the column's size, or smaller (never below readable) rather than leave
         # anything out; else give up whole phrases, least important first
         best = None
         for size in range(geometry.detail_size, geometry.readable - 1, -1):
             spacing = max(1, size // 6)
-            arranged, gone = self._fit_column(phrases, size, spacing)
+            arranged, gone = self._fit_column(phrases, size, spacing, geometry)
             if best is None or len(gone) < len(best[1]):
                 best = (arranged, gone, spacing)
             if not gone:
@@ -326,12 +403,13 @@ class TileArtist:
             put(arrangement, box, colour, look.tile, role)
             y += arrangement.height + spacing
 
-    def _fit_column(self, phrases, size, spacing):
+    def _fit_column(self, phrases, size, spacing, geometry):
         """``(arranged phrases, left out)`` for the column at font ``size``."""
-        geometry, painter = self._geometry, self.painter
+        painter = self.painter
         column = geometry.column
         arranged = [(role, painter.arrange(parts, column.w, column.h, size, geometry.readable,
-                                           wrap=role in ("updated", "note"), give=GIVE),
+                                           wrap=role == "updated" or role.startswith("note"),
+                                           give=GIVE),
                      colour, parts) for role, parts, colour in phrases]
         gone = []
         for rank in sorted({RANKS[role] for role, _, _, _ in arranged}, reverse=True):
@@ -343,6 +421,12 @@ class TileArtist:
                      if RANKS[role] >= rank]
             arranged = [item for item in arranged if RANKS[item[0]] < rank]
         return arranged, gone
+
+
+def _qualified(view):
+    """Whether the tile's bar says its figure is not the whole truth (:func:`bar_for`)."""
+    return view.vacant is not None and view.status not in (
+        Status.NOT_REPORTING, Status.WAITING) and (bool(view.missing) or view.doubtful)
 
 
 def _splits(text):

@@ -26,11 +26,13 @@ class TileViews:
         """The board as it should look at ``now``."""
         tiles = []
         live_wards = {}
+        left_out = set()
         for spec in self._specs:
-            tile, counted = self._cached_tile(spec, now)
+            tile, counted, missed = self._cached_tile(spec, now)
             tiles.append(tile)
             for key, vacant in counted:
                 live_wards[key] = vacant
+            left_out.update(missed)
         live_tiles = sum(1 for t in tiles if t.live)
         if self._connected:
             total = sum(live_wards.values()) if live_wards else None
@@ -41,9 +43,11 @@ class TileViews:
             tiles=tuple(tiles), connected=self._connected,
             ever_connected=self._ever_connected, since=self._connection_wall,
             since_minutes=max(0, int((now - self._connection_changed) // 60)),
+            since_seconds=max(0.0, now - self._connection_changed),
             total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
             live_tiles=live_tiles,
-            tiles_partial=sum(1 for t in tiles if t.live and t.missing))
+            tiles_partial=sum(1 for t in tiles if t.live and t.missing),
+            wards_missing=len(left_out.difference(live_wards)))
 
 
     # -- inside: highlights -----------------------------------------------------
@@ -86,10 +90,13 @@ class TileViews:
         stamp = (self._epoch, self._versions.get(spec, 0))
         entry = self._views.get(spec)
         if entry is not None and entry[0] == stamp and now < entry[1]:
-            return entry[2], entry[3]
+            return entry[2], entry[3], entry[4]
         tile, counted, until = self._tile(spec, now)
-        self._views[spec] = (stamp, until, tile, counted)
-        return tile, counted
+        live = {key for key, _ in counted}
+        missed = tuple(key for key in self._keys(spec) if key not in live) \
+            if tile.missing else ()
+        self._views[spec] = (stamp, until, tile, counted, missed)
+        return tile, counted, missed
 
     def _keys(self, spec):
         expected = self._expected.get(spec)
@@ -98,16 +105,18 @@ class TileViews:
         return self._by_department.get((spec.hospital, spec.department), ())
 
     def _status_of(self, vacant, capacity, missing):
-        if capacity == 0 and not missing:
+        if missing:
+            # the figure is of some wards only: the bar says PART DATA and how many
+            # are missing, whatever the word for the rest would be (issue 15)
+            return Status.PARTIAL
+        if capacity == 0:
             return Status.CLOSED
         if vacant > self.few_left:
             return Status.AVAILABLE
-        if missing:
-            return Status.PARTIAL
         return Status.FULL if vacant == 0 else Status.FEW_LEFT
 
     def _why(self, reports, now):
-        """The weightiest reason these wards' reports are not reporting.
+        """Every reason these wards' reports are not reporting, weightiest first.
 
         A panel reset or offline is said even while the board's own link is
         down (it was known before); a ward merely silent, or never heard,
@@ -126,11 +135,14 @@ class TileViews:
                 reasons.add(Reason.NEVER)
             else:
                 reasons.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
-                       Reason.NEVER):
-            if reason in reasons:
-                return reason
-        return None
+        return tuple(reason for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION,
+                                           Reason.SILENT, Reason.NEVER) if reason in reasons)
+
+    def _reasons(self, fields, reports, now):
+        """Set a tile's ``reason`` (the weightiest) and ``reasons`` (all) for ``reports``."""
+        reasons = self._why(reports, now)
+        fields["reasons"] = reasons
+        fields["reason"] = reasons[0] if reasons else None
 
     def _tile(self, spec, now):
         """``(TileView, [(ward key, vacant)] it counts live, until)`` for one tile.
@@ -171,7 +183,7 @@ class TileViews:
             fields.update(sums)
             fields["missing"] = len(missing)
             if missing:
-                fields["reason"] = self._why(missing, now)
+                self._reasons(fields, missing, now)
             status = self._status_of(sums["vacant"], sums["capacity"], len(missing))
             fields["unconfirmed"] = any(r.state.unconfirmed for _, r in live)
             fields["mismatched"] = sum(r.state.mismatched for _, r in live)
@@ -195,7 +207,7 @@ class TileViews:
                 fields.update(_sums(report.state for report in shown))
                 status = Status.NOT_REPORTING
                 fields["missing"] = len(keys)
-                fields["reason"] = self._why(missing, now)
+                self._reasons(fields, missing, now)
                 fields["silent_minutes"], until_minute = _minutes_until(
                     now, min(report.heard for report in shown))
                 until = min(until, until_minute)
@@ -209,6 +221,7 @@ class TileViews:
                 fields["missing"] = len(keys)
                 fields["reason"] = (Reason.CONNECTION if not self._connected
                                     else Reason.NEVER)
+                fields["reasons"] = (fields["reason"],)
         return TileView(status=status, **fields), counted, until
 
     def _total(self, now):
