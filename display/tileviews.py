@@ -52,31 +52,46 @@ class TileViews:
 
     # -- inside: highlights -----------------------------------------------------
     def _tile_figures(self, spec, now):
-        """``(reporting ward keys, live vacant sum, complete)`` of a tile at ``now``."""
+        """``(reporting ward keys, live vacant sum, capacity, occupied, complete, agents)``
+        of a tile at ``now``."""
         keys = self._keys(spec)
         live = []
-        vacant = 0
-        capacity = 0
+        agents = []
+        vacant = capacity = occupied = 0
         for key in keys:
             ward = self._wards.get(key)
             report = self._current(ward, now) if ward is not None else None
             if report is not None:
                 live.append(key)
+                agents.append(report.agent)
                 vacant += report.state.vacant
                 capacity += report.state.capacity
+                occupied += report.state.occupied
         complete = bool(keys) and len(live) == len(keys)
-        return frozenset(live), vacant, capacity, complete
+        return frozenset(live), vacant, capacity, occupied, complete, tuple(agents)
 
     def _update_highlights(self, covering, before, now, key, live_change):
+        """Light "beds just freed" on a live discharge from FULL; put it out on anything
+        else that changes the figure.
+
+        A discharge is beds going from occupied to free, by the agents that
+        counted them: a capacity correction, beds unblocked, a replacement
+        panel's first report or a retired ward coming back free nobody.
+        """
         for spec in covering:
-            live, vacant, capacity, complete = self._tile_figures(spec, now)
+            live, vacant, capacity, occupied, complete, agents = self._tile_figures(spec, now)
             if vacant == 0 or not complete:
                 self._highlight.pop(spec, None)
                 continue
+            was_live, was_vacant, was_capacity, was_occupied, was_complete, was_agents = \
+                before[spec]
             if not (live_change and self._connected and self.highlight_seconds > 0):
+                if (live, vacant, capacity, occupied, agents) != (
+                        was_live, was_vacant, was_capacity, was_occupied, was_agents):
+                    self._highlight.pop(spec, None)     # the figure is no longer the one
                 continue
-            was_live, was_vacant, was_capacity, was_complete = before[spec]
-            if was_complete and was_live == live and was_vacant == 0 and was_capacity > 0:
+            if was_complete and was_live == live and was_agents == agents \
+                    and was_vacant == 0 and was_capacity > 0 and occupied < was_occupied:
                 self._highlight[spec] = (now + self.highlight_seconds, live)
 
     # -- inside: tiles ------------------------------------------------------------
