@@ -17,7 +17,7 @@ import os
 import socket
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pygame
 
@@ -60,6 +60,7 @@ class BoardApp:
         self.clock_synced = clock_synced     # whether the wall clock may be shown
         self._synced = None                  # its last answer, and when it was asked
         self._synced_asked = None
+        self._trusted = None                 # (monotonic, local time) last read synchronised
         display, board = settings.display, settings.board
         self.fonts = fonts or FontBook()
         languages = display.languages
@@ -139,11 +140,22 @@ class BoardApp:
                                      surface.get_size(), self.settings.board.page_seconds)
         now = self.clock()
         local = self.wall_clock().astimezone(self.zone)
-        self._adjust(now, local)
+        shown = local if self._clock_trusted(now) else None
+        if shown is not None:
+            self._trusted = (now, shown)
+        self._adjust(now, self._time_of_day(now, shown))
         if full:
             self.renderer.invalidate()
-        shown = local if self._clock_trusted(now) else None
         return self.renderer.draw(surface, self.board.view(now), now, shown)
+
+    def _time_of_day(self, now, shown):
+        """The local time to dim by: the synchronised clock's, else the last one read
+        synchronised carried forward on the monotonic clock, else None (never the
+        wall clock while it is not synchronised: it may say midnight at noon)."""
+        if shown is not None or self._trusted is None:
+            return shown
+        then, local = self._trusted
+        return local + timedelta(seconds=now - then)
 
     def _clock_trusted(self, now):
         """Whether the time of day may be shown (asked every CLOCK_CHECK seconds).
@@ -162,11 +174,12 @@ class BoardApp:
         return self._synced
 
     def _adjust(self, now, local):
-        """Night dimming and the burn-in shift: both redraw everything when they change."""
+        """Night dimming (by ``local``, None: not known) and the burn-in shift: both
+        redraw everything when they change."""
         display = self.settings.display
         night = display.night
-        self.renderer.set_brightness(night.brightness if night and night.active(local)
-                                     else 1.0)
+        self.renderer.set_brightness(night.brightness if night and local is not None
+                                     and night.active(local) else 1.0)
         pixels = display.burn_in.pixels
         if pixels:
             step = int((now - self.started) // (display.burn_in.minutes * 60))

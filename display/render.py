@@ -25,6 +25,7 @@ screen turns the picture for a rotated monitor.
 
 import logging
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 
 import pygame
 
@@ -419,8 +420,11 @@ class Renderer:
             return []
         words = self.words
         duration = (lambda lang: words.duration(lang, view.since_minutes))
-        if view.ever_connected and view.since is not None and local is not None:
-            since = view.since.astimezone(self.display.zone)
+        if view.ever_connected and local is not None:
+            # the trusted clock's now less the outage timed on the monotonic clock —
+            # never the wall time noted when the link went down, which may have been
+            # read from a clock not yet synchronised (issue 15, finding 11)
+            since = local - timedelta(seconds=view.since_seconds or 60 * view.since_minutes)
             hour = (lambda lang: words.hour_minute(lang, since))
             alternatives = [words.each("banner-lost", t=hour, d=duration),
                             words.each("banner-lost-short", t=hour, d=duration)]
