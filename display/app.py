@@ -30,6 +30,7 @@ from .board import Board
 from .config import DEFAULT_SIZE
 from .feed import Feed, Waker, apply
 from .fonts import FontBook
+from .memory import WardMemory
 from .render import Renderer
 from .text import TextPainter
 from .words import Words
@@ -73,6 +74,13 @@ class BoardApp:
         self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
                            board.highlight_seconds, now=self.started,
                            retained_for=1.25 * board.heartbeat)
+        # the wards seen before this start: a department-wide tile never forgets one
+        self.memory = WardMemory(display.state_dir) if display.state_dir else None
+        if self.memory is not None:
+            self.board.recall(self.memory)
+        else:
+            _LOG.info("no display.state_dir: after a restart a department-wide tile knows "
+                      "only the wards it hears from")
         # --frame-log: a line for each frame shown that says something new
         self.frame_log = frame_log.follow(self.board) if frame_log is not None else None
         self.waker = Waker()
@@ -131,6 +139,8 @@ class BoardApp:
         changed = apply(self.board, events)
         if changed:
             self.follow_agents()
+        if self.memory is not None:
+            self.memory.save_due(self.clock())
         return changed
 
     def draw(self, surface, full=False):
@@ -296,7 +306,9 @@ class BoardApp:
         return 0
 
     def close(self):
-        """Release the wake-up pipe."""
+        """Write what the board remembers; release the wake-up pipe."""
+        if self.memory is not None and self.memory.dirty:
+            self.memory.save()
         self.waker.close()
 
 

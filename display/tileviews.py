@@ -8,6 +8,7 @@ after a live change.  The rules are the board's (display/board.py's docstring).
 
 import math
 
+from .reports import Ward
 from .views import BoardView, Reason, Status, TileView
 
 STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
@@ -21,6 +22,25 @@ def _minutes_until(now, then):
 
 class TileViews:
     """Tiles out: the part of Board that turns reports into views."""
+
+    _memory = None          # the wards seen before this start, kept up to date (recall)
+
+    def recall(self, memory):
+        """Count every ward ``memory`` (a display.memory.WardMemory) holds — wards the
+        board saw before it last started, not reporting until they speak — and keep
+        ``memory`` up to date with every ward counted or retired from now on.
+
+        A department-wide tile then never forgets a ward it has counted, though
+        the broker no longer holds its state (issue 15, finding 5).
+        """
+        self._memory = memory
+        for key in memory.wards():
+            if key not in self._wards and self.wants(key):
+                self._add_ward(Ward(key))
+                self._touch(key)
+        for key in self._wards:
+            memory.note(key)
+        self._epoch += 1
 
     def view(self, now):
         """The board as it should look at ``now``."""
@@ -97,6 +117,12 @@ class TileViews:
     # -- inside: tiles ------------------------------------------------------------
     def _touch(self, key):
         """A message changed what the tiles covering ``key`` may show."""
+        memory = self._memory
+        if memory is not None:
+            if key in self._wards:
+                memory.note(key)
+            else:
+                memory.forget(key)          # retired
         for spec in self._specs:
             if spec.covers(key):
                 self._versions[spec] = self._versions.get(spec, 0) + 1
