@@ -244,7 +244,9 @@ class BoardApp:
         if self.frame_log is not None:
             layout = self.renderer.layout if self.renderer is not None else None
             self.frame_log.shown(self.renderer.page if layout is not None
-                                 and layout.pages > 1 else None)
+                                 and layout.pages > 1 else None,
+                                 drawn=self.renderer.report() if layout is not None
+                                 else None)
 
     def _handle_pygame_events(self):
         for event in pygame.event.get():

@@ -173,3 +173,21 @@ def test_the_footer_counts_wards_left_out_of_whole_tiles_and_of_partly_live_ones
     assert view.tiles_not_live == 1
     said = footer(drawn(painter, made, (1920, 1080), 3.0))
     assert "2 wards" in said and "not counted" in said, said
+
+
+def test_the_frame_log_carries_what_was_drawn_the_bar_the_notes_and_the_footer(painter,
+                                                                              tmp_path):
+    # point 2: truth is judged on what the renderer drew; the frame log says it
+    from display.framelog import FrameLog, read as read_log
+    made = example_board()
+    log = FrameLog(str(tmp_path / "frames.jsonl"), clock=lambda: 3.0).follow(made)
+    made.receive_status("paediatrics-b", False, 2.0)
+    renderer = drawn(painter, made, (1280, 720), 3.0)
+    assert log.shown(drawn=renderer.report())
+    assert not log.shown(drawn=renderer.report())            # nothing new
+    line = read_log(str(tmp_path / "frames.jsonl"))[-1]
+    tile = line["tiles"][PAEDIATRICS]
+    bar = [phrase for role, phrase in tile["drawn"] if role == "state"]
+    assert bar and says_missing(bar[0].split(" · ")[0], 1, 2), tile
+    assert "state" not in tile["left_out"]
+    assert "1 ward not reporting, not counted" in line["footer"], line["footer"]
