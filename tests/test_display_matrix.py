@@ -192,6 +192,8 @@ def check_tile(report, words):
         assert figure[0].box.h > 0.75 * max(others), (report.index, figure[0], others)
 
 
+# 880 boards drawn: about a minute on a quiet machine, two or three on a loaded one
+@pytest.mark.timeout(600)
 def test_every_text_on_every_board_is_whole_readable_and_in_every_language(painter):
     pages = tiles_checked = boards_drawn = 0
     states, notes_drawn, left_out = {}, set(), {}
