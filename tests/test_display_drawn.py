@@ -191,3 +191,28 @@ def test_the_frame_log_carries_what_was_drawn_the_bar_the_notes_and_the_footer(p
     assert bar and says_missing(bar[0].split(" · ")[0], 1, 2), tile
     assert "state" not in tile["left_out"]
     assert "1 ward not reporting, not counted" in line["footer"], line["footer"]
+
+
+def test_a_figure_not_yet_proven_live_is_drawn_grey_and_says_checking(painter):
+    # for the input side: a copy seen at start, not yet confirmed by its agent's
+    # progress (Status.CHECKING) keeps its last figure, never in a live colour
+    import dataclasses
+    from display.render import Palette
+    from display.views import Status as S
+    made = example_board()
+    view = made.view(3.0)
+    tiles = list(view.tiles)
+    tiles[0] = dataclasses.replace(tiles[0], status=S.CHECKING)
+    checking = dataclasses.replace(view, tiles=tuple(tiles), live_tiles=view.live_tiles - 1,
+                                   tiles_not_live=view.tiles_not_live + 1)
+    assert not S.CHECKING.live
+    display = DisplaySettings(id="lobby", title=Label("NRS"), languages=("en", "bn"),
+                              burn_in=BurnIn(pixels=0))
+    renderer = Renderer(display, Words(), painter, (1280, 720))
+    renderer.draw(pygame.Surface((1280, 720)), checking, 3.0, LOCAL)
+    report = tile_report(renderer, 0)
+    assert english(report, "state") == ["CHECKING"]
+    assert english(report, "figure") == [str(tiles[0].vacant)]
+    palette = Palette()
+    assert palette.look(S.CHECKING) not in (palette.available, palette.few_left,
+                                            palette.full, palette.partial, palette.closed)
