@@ -34,10 +34,26 @@ class TileViews:
         the broker no longer holds its state (issue 15, finding 5).
         """
         self._memory = memory
+        by_department = {}
         for key in memory.wards():
             if key not in self._wards and self.wants(key):
-                self._add_ward(Ward(key))
-                self._touch(key)
+                by_department.setdefault((key.hospital, key.department), []).append(key)
+        for department, fresh in by_department.items():
+            # the first through the board's own door (a tile of its own when the config
+            # names none); the rest at once, sorted once: one by one is quadratic
+            self._add_ward(Ward(fresh[0]))
+            keys = self._by_department.get(department)
+            if isinstance(keys, list):
+                for key in fresh[1:]:
+                    self._wards[key] = Ward(key)
+                keys.extend(fresh[1:])
+                keys.sort()
+            else:
+                for key in fresh[1:]:
+                    self._add_ward(Ward(key))
+            for spec in self._specs:
+                if (spec.hospital, spec.department) == department:
+                    self._versions[spec] = self._versions.get(spec, 0) + 1
         for key in self._wards:
             memory.note(key)
         self._epoch += 1

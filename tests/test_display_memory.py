@@ -183,3 +183,18 @@ def test_the_real_board_remembers_a_dead_ward_across_its_restart(tmp_path):
     assert tile.status is Status.PARTIAL
     bar = [d.phrase for r in report if r.part == "tile" for d in r.texts if d.role == "state"]
     assert any("1 of 2 wards missing" in phrase for phrase in bar), bar
+
+
+def test_recalling_the_most_wards_it_keeps_is_quick(tmp_path):
+    # one by one through the board's door would be quadratic (20 s for 5,000 here):
+    # the watchdog (30 s) must never be at risk at start
+    memory = WardMemory(str(tmp_path))
+    for number in range(5000):
+        memory.note(WardKey("nrs", "medicine", "w%d" % number))
+    memory.save()
+    started_at = time.monotonic()
+    made = started(WardMemory(str(tmp_path)), tiles=(TileSpec("nrs", "medicine", None,
+                                                              Label("Medicine")),))
+    view = made.view(1.0).tiles[0]
+    assert time.monotonic() - started_at < 3.0
+    assert view.wards == 5000 and view.status is Status.WAITING
