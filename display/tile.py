@@ -436,7 +436,7 @@ class TileArtist:
 def _qualified(view):
     """Whether the tile's bar says its figure is not the whole truth (:func:`bar_for`)."""
     return view.vacant is not None and view.status not in (
-        Status.NOT_REPORTING, Status.WAITING) and (bool(view.missing) or view.doubtful)
+        Status.NOT_REPORTING, Status.WAITING) and not view.whole
 
 
 def _splits(text):
