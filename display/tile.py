@@ -7,26 +7,32 @@ screen themselves.
 
 Every text on a tile is in every configured language, in their order, or
 left out whole.  The label (wrapped onto two lines per language when the
-board needs it), the figure and the state words are always there — the
-board's plan guarantees they fit (see :class:`BoardTexts`).  Right of the
-figure a column holds, in this order, "of N beds", occupied and blocked,
-when the figures last changed ("updated") and the tile's note; when the
-column has no room for them all, they are left out whole, least important
-first: the note, then "updated", then occupied and blocked, then "of N
-beds".  What was drawn and left out is kept for each tile
-(:meth:`TileArtist.report`).
+board needs it), the figure and the state bar are always there — the
+board's plan guarantees they fit (see :class:`BoardTexts`), the bar of a
+figure that is not the whole truth too ("PART DATA: 1 of 2 wards missing";
+such a tile's bar may be taller and its figure smaller:
+:meth:`display.layout.TileGeometry.parts`).  Right of the figure a column
+holds, in this order, "of N beds", occupied and blocked, when the figures
+last changed ("updated") and the tile's notes (:mod:`display.tilewords`);
+when the column has no room for them all, they are left out whole, least
+important first: the notes from the last, then "updated", then occupied and
+blocked, then "of N beds".  What was drawn and left out is kept for each
+tile (:meth:`TileArtist.report`).
 """
 
 import pygame
 
-from .board import Reason, Status
+from .board import Status
 from .layout import Box
 from .text import ImageCache, TextDrawn, converted, joined, place, report
+from .tilewords import MAX_NOTES, bar_for, note_for, notes_for, qualified, updated_for
+
+__all__ = ["BoardTexts", "TileArtist", "RANKS", "bar_for", "note_for", "notes_for",
+           "updated_for"]
 
 # The column's phrases by importance: a higher rank is left out first.  A tile
 # may have several notes (every reason that applies): the first is "note", the
 # next "note-2", …, each left out before the one above it.
-MAX_NOTES = 6
 RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4},
              **{"note-%d" % i: 3 + i for i in range(2, MAX_NOTES + 1)})
 # The number a state bar's "m missing" is planned for; the longer "m of n wards
@@ -38,104 +44,6 @@ GIVE = 0.85         # a detail line shrinks to this share of its size before it 
 
 def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
-
-
-def bar_for(view, words):
-    """The state bar's phrases, the first that fits to be drawn: the state words,
-    and — for a figure that is not the whole truth — how many wards it leaves
-    out ("m of n wards missing", else "m wards missing"), or that it is in doubt.
-
-    The bar is never left out (the board's plan makes room for the longest of
-    these, :class:`BoardTexts`), so a missing ward is always on the wall.
-    """
-    status = view.status
-    if view.vacant is None or status in (Status.NOT_REPORTING, Status.WAITING):
-        return [words.each(status.value)]
-    state = (lambda lang: words.say(status.value, lang))
-    if view.missing:
-        return [words.each("state-missing", s=state, m=view.missing, n=view.wards),
-                words.each("state-missing-short", s=state, m=view.missing),
-                words.each("state-missing-shortest", s=state)]
-    if view.doubtful:
-        return [words.each("state-doubt", s=state), words.each("state-doubt-short", s=state)]
-    return [words.each(status.value)]
-
-
-_MISSING_WHY = {Reason.CONNECTION: ("no-connection", "muted"),
-                Reason.RESET: ("panel-reset", "warning"),
-                Reason.OFFLINE: ("panel-offline", "muted"),
-                Reason.SILENT: ("missing-silent", "muted"),
-                Reason.NEVER: ("never-heard", "muted")}
-
-
-def notes_for(view, words):
-    """``[(phrase parts, colour role)]``: every note a tile has, weightiest first.
-
-    The notes say what is wrong with a tile's figure, or what just happened
-    to it — each thing that applies, not only the weightiest: why its wards
-    are not reporting, two panels on one ward, a panel reset, bed sensors
-    that disagree, a count not yet confirmed, beds just freed.  When there is
-    no room for them all they are left out from the last.  When its figures
-    last changed is a separate line (:func:`updated_for`).
-    """
-    status = view.status
-    if status is Status.WAITING:
-        return []
-    notes = []
-    if view.conflict:
-        notes.append((words.each("two-panels"), "warning"))
-    reasons = view.reasons or ((view.reason,) if view.reason is not None else ())
-    if status is Status.NOT_REPORTING:
-        reason = view.reason
-        if reason is Reason.CONNECTION:
-            notes.append((words.each("no-connection"), "muted"))
-        elif reason is Reason.RESET:
-            notes.append((words.each("panel-reset"), "warning"))
-        elif reason is Reason.OFFLINE or view.offline:
-            notes.append((words.each("panel-offline"), "muted"))
-        elif view.silent_minutes is not None:
-            notes.append((words.each("silent", d=lambda lang: words.duration(
-                lang, view.silent_minutes)), "muted"))
-        else:
-            notes.append((words.each("never-heard"), "muted"))
-        reasons = reasons[1:]
-    elif view.missing and not reasons:
-        notes.append((words.each("missing", m=view.missing, n=view.wards), "warning"))
-    for reason in reasons:
-        key, role = _MISSING_WHY[reason]
-        notes.append((words.each(key), role))
-    if view.reset:
-        notes.append((words.each("panel-reset"), "warning"))
-    if view.mismatched:
-        notes.append((words.each("mismatch", n=view.mismatched), "warning"))
-    if view.unconfirmed:
-        notes.append((words.each("unconfirmed"), "warning"))
-    if view.highlighted:
-        notes.append((words.each("freed"), "highlight"))
-    seen, unique = set(), []
-    for parts, role in notes:
-        if tuple(parts) not in seen:
-            seen.add(tuple(parts))
-            unique.append((parts, role))
-    return unique[:MAX_NOTES]
-
-
-def note_for(view, words):
-    """``(phrase parts, colour role)`` for a tile's first note, or (None, None)."""
-    notes = notes_for(view, words)
-    return notes[0] if notes else (None, None)
-
-
-def updated_for(view, words):
-    """``(phrase parts, colour role)`` for when a shown figure last changed, or (None, None)."""
-    if view.vacant is None or view.status in (Status.WAITING, Status.NOT_REPORTING):
-        return None, None
-    if view.changed_minutes is None:
-        return words.each("updated-unknown"), "muted"
-    if view.changed_minutes == 0:
-        return words.each("updated-now"), "muted"
-    return words.each("updated", d=lambda lang: words.duration(
-        lang, view.changed_minutes)), "muted"
 
 
 class BoardTexts:
@@ -273,13 +181,13 @@ class TileArtist:
         """Draw ``view`` (a TileView) into ``box`` of ``surface``; return its Rect."""
         self._configure(geometry, palette)
         look = palette.look(view.status)
-        qualified = _qualified(view)
-        plate = self._plate(look, view.highlighted, qualified)
+        says_doubt = qualified(view)
+        plate = self._plate(look, view.highlighted, says_doubt)
         surface.blit(plate, (box.x, box.y))
         images, _, _ = self._finished(view, look)
         for image, (dx, dy) in images:
             if image is None:           # no figure at all: a dash, never a number
-                ink = geometry.parts(qualified).figure_ink
+                ink = geometry.parts(says_doubt).figure_ink
                 surface.fill(look.figure, pygame.Rect(box.x + dx, box.y + dy - ink // 20,
                                                       max(4, ink // 2), max(2, ink // 10)))
             else:
@@ -299,11 +207,11 @@ class TileArtist:
             return found
         return self._parts.keep(view, self._render(view, look))
 
-    def _plate(self, look, highlighted, qualified):
-        key = (look, highlighted, qualified)
+    def _plate(self, look, highlighted, says_doubt):
+        key = (look, highlighted, says_doubt)
         plate = self._plates.get(key)
         if plate is None:
-            geometry, palette = self._geometry.parts(qualified), self._palette
+            geometry, palette = self._geometry.parts(says_doubt), self._palette
             plate = pygame.Surface((geometry.w, geometry.h))
             plate.fill(palette.background)
             outer = plate.get_rect()
@@ -319,7 +227,7 @@ class TileArtist:
 
     def _render(self, view, look):
         """``(images placed, TextDrawn records, left out)`` for one tile, tile-relative."""
-        geometry = self._geometry.parts(_qualified(view))
+        geometry = self._geometry.parts(qualified(view))
         painter, words = self.painter, self.words
         least = geometry.readable
         images, drawn, left_out = [], [], []
@@ -431,12 +339,6 @@ class TileArtist:
                      if RANKS[role] >= rank]
             arranged = [item for item in arranged if RANKS[item[0]] < rank]
         return arranged, gone
-
-
-def _qualified(view):
-    """Whether the tile's bar says its figure is not the whole truth (:func:`bar_for`)."""
-    return view.vacant is not None and view.status not in (
-        Status.NOT_REPORTING, Status.WAITING) and not view.whole
 
 
 def _splits(text):
