@@ -32,11 +32,14 @@ def bar_for(view, words):
     return [words.each(status.value)]
 
 
-_MISSING_WHY = {Reason.CONNECTION: ("no-connection", "muted"),
-                Reason.RESET: ("panel-reset", "warning"),
-                Reason.OFFLINE: ("panel-offline", "muted"),
-                Reason.SILENT: ("missing-silent", "muted"),
-                Reason.NEVER: ("never-heard", "muted")}
+# Why a ward is missing, by the Reason's value (a Reason this does not know yet
+# says the plain "m of n wards not reporting")
+_MISSING_WHY = {Reason.CONNECTION.value: ("no-connection", "muted"),
+                Reason.RESET.value: ("panel-reset", "warning"),
+                Reason.OFFLINE.value: ("panel-offline", "muted"),
+                "checking": ("missing-checking", "muted"),
+                Reason.SILENT.value: ("missing-silent", "muted"),
+                Reason.NEVER.value: ("never-heard", "muted")}
 
 
 def notes_for(view, words):
@@ -64,6 +67,8 @@ def notes_for(view, words):
             notes.append((words.each("panel-reset"), "warning"))
         elif reason is Reason.OFFLINE or view.offline:
             notes.append((words.each("panel-offline"), "muted"))
+        elif reason is not None and reason.value == "checking":
+            notes.append((words.each("missing-checking"), "muted"))
         elif view.silent_minutes is not None:
             notes.append((words.each("silent", d=lambda lang: words.duration(
                 lang, view.silent_minutes)), "muted"))
@@ -73,8 +78,8 @@ def notes_for(view, words):
     elif view.missing and not reasons:
         notes.append((words.each("missing", m=view.missing, n=view.wards), "warning"))
     for reason in reasons:
-        key, role = _MISSING_WHY[reason]
-        notes.append((words.each(key), role))
+        key, role = _MISSING_WHY.get(reason.value, ("missing", "warning"))
+        notes.append((words.each(key, m=view.missing, n=view.wards), role))
     if view.reset:
         notes.append((words.each("panel-reset"), "warning"))
     if view.mismatched:

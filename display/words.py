@@ -61,6 +61,7 @@ PHRASES = {
     "checking": ("CHECKING", "যাচাই হচ্ছে"),
     # added (issue 15): why a partly reporting tile's missing wards are missing
     "missing-silent": ("no recent data", "সাম্প্রতিক তথ্য নেই"),
+    "missing-checking": ("not yet confirmed live", "সরাসরি কিনা এখনও যাচাই হয়নি"),
     # added (issue 15): a change of capacity is not a discharge
     "capacity-changed": ("bed count changed", "শয্যার সংখ্যা বদলেছে"),
     # header, footer and banner
