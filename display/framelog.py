@@ -106,6 +106,7 @@ class FrameLog:
         self._last = None            # what the last line said
         self._tiles = []             # per index: (name, TileView, connected, fragment)
         self._board = None
+        self._drawn = None           # (tile and total PartReports, what they say)
 
     def follow(self, board):
         """Note every view ``board`` hands out, so the log has what the renderer drew.
@@ -132,7 +133,7 @@ class FrameLog:
         view = self._view
         if view is None:
             return False
-        parts = _parts(drawn)
+        parts = self._parts_of(drawn)
         said = (view.connected, view.total_vacant, page, parts, view.tiles)
         last = self._last
         if last is not None and last[:4] == said[:4] and len(last[4]) == len(view.tiles) \
@@ -141,6 +142,20 @@ class FrameLog:
         self._last = said
         self.write(view, page, drawn)
         return True
+
+    def _parts_of(self, drawn):
+        """:func:`_parts` of ``drawn``, reused while the renderer's tile and total
+        reports are the very objects of last time (it keeps them until it redraws)."""
+        if drawn is None:
+            return None
+        shown = [r for r in drawn if r.part in ("tile", "total")]
+        last = self._drawn
+        if last is not None and len(last[0]) == len(shown) and all(
+                a is b for a, b in zip(last[0], shown)):
+            return last[1]
+        parts = _parts(shown)
+        self._drawn = (shown, parts)
+        return parts
 
     def write(self, view, page=None, drawn=None):
         """Write one line for ``view`` now (whether or not it is new)."""
