@@ -39,6 +39,9 @@ TOTAL_WIDTH = 34            # the footer's total needs this many times the reada
 # 2 h 15 min ago).  A note is the exception: a tile with one makes room for it.
 DETAIL_WIDTHS = (12.1, 10.6, 7.5, 24.6)
 MAX_COLUMNS = 24
+# A tile whose bar must say what its figure leaves out keeps at least this share of
+# its figure for the whole "m of n wards missing"; else the bar says "m missing".
+LONG_COST = 0.8
 MAX_ROWS = 24
 
 
@@ -237,23 +240,30 @@ def tile_geometry(w, h, languages=2, base=1080, texts=None):
                          fits=fits and band_y + 1 < state.y)
     if texts is None:
         return replace(plain, qualified=plain)
-    # the bar of a tile that is not the whole truth: its state words and what is missing
-    found = texts.state_fit(inner.w - 2 * bar_pad, state_size, least, qualified=True)
-    if found is None:
-        return replace(plain, fits=False)
-    size, lines = found
-    tall = lines * line_height(size) + 2 * bar_pad
-    if lines == 1 or tall <= bar_h:
-        return replace(plain, qualified=replace(plain, state_size=min(size, state_size)))
-    q_state = Box(inner.x, inner.bottom - tall, inner.w, tall)
-    q_band = max(1, q_state.y - 2 * gap - band_y)
-    q_figure = Box(figure.x, band_y, figure.w, q_band)
-    q_column = Box(column.x, band_y, column.w, q_band)
-    qualified = replace(plain, figure=q_figure, column=q_column, state=q_state,
-                        figure_ink=_ink(q_figure), state_size=size, state_lines=lines,
-                        detail_size=_detail_size(q_column, detail_size, least),
-                        fits=plain.fits and band_y + 1 < q_state.y)
-    return replace(plain, qualified=qualified, fits=qualified.fits)
+    # the bar of a tile that is not the whole truth: its state words and what is
+    # missing — in whole ("1 of 2 wards missing") where that costs the figure
+    # little, else the short form ("1 missing"), which the plan must always afford
+    width = inner.w - 2 * bar_pad
+    for kind in ("long", True):
+        found = texts.state_fit(width, state_size, least, qualified=kind)
+        if found is None:
+            continue
+        size, lines = found
+        tall = lines * line_height(size) + 2 * bar_pad
+        if lines == 1 or tall <= bar_h:
+            return replace(plain, qualified=replace(plain, state_size=min(size, state_size)))
+        q_state = Box(inner.x, inner.bottom - tall, inner.w, tall)
+        q_band = max(1, q_state.y - 2 * gap - band_y)
+        q_figure = Box(figure.x, band_y, figure.w, q_band)
+        q_column = Box(column.x, band_y, column.w, q_band)
+        qualified = replace(plain, figure=q_figure, column=q_column, state=q_state,
+                            figure_ink=_ink(q_figure), state_size=size, state_lines=lines,
+                            detail_size=_detail_size(q_column, detail_size, least),
+                            fits=plain.fits and band_y + 1 < q_state.y)
+        if kind is True or (qualified.fits and qualified.figure_ink >= LONG_COST
+                            * plain.figure_ink):
+            return replace(plain, qualified=qualified, fits=qualified.fits)
+    return replace(plain, fits=False)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4
 # missing" is said wherever it fits, and a tile missing more than this many wards
 # in a bar too narrow for their number says "wards missing".
 PLANNED_WARDS = 999
+LONG_WARDS = 99             # ... and "m of n wards missing" for a tile of up to 99 wards
 GIVE = 0.85         # a detail line shrinks to this share of its size before it takes more lines
 
 
@@ -69,7 +70,8 @@ class BoardTexts:
                                   / 100.0 for a, b in _splits(t)]) for t in texts}
         self._widest = {False: sorted(((r, t) for t, r in one.items()), reverse=True),
                         True: sorted(((r, t) for t, r in two.items()), reverse=True)}
-        self._states = {False: [words.each(status.value) for status in Status], True: []}
+        self._states = {False: [words.each(status.value) for status in Status], True: [],
+                        "long": []}
         # what the bar of a figure that is not the whole truth must be able to say:
         # "m wards missing" (planned with 4-digit numbers) or "count in doubt"
         for status in Status:
@@ -78,6 +80,10 @@ class BoardTexts:
                 self._states[True].append(words.each("state-missing-short", s=state,
                                                      m=PLANNED_WARDS))
                 self._states[True].append(words.each("state-doubt-short", s=state))
+                # and, where the plan can afford it, the whole "m of n wards missing"
+                self._states["long"].append(words.each("state-missing", s=state,
+                                                       m=LONG_WARDS, n=LONG_WARDS))
+                self._states["long"].append(words.each("state-doubt", s=state))
         self._memo = {}
         self._ratios = {}
 
@@ -124,8 +130,9 @@ class BoardTexts:
         """``(size, lines)`` for every state's words in ``width``, or None.
 
         ``qualified``: for the bar of a figure that is not the whole truth
-        instead (its state words with how many wards are missing, or "count
-        in doubt": :func:`bar_for`).
+        instead (its state words with how many wards are missing, or "in
+        doubt": :func:`bar_for`); ``"long"``: the same in whole ("m of n wards
+        missing", "count in doubt").
         """
         key = ("state", width, size, floor, qualified)
         if key not in self._memo:

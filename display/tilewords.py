@@ -14,7 +14,8 @@ MAX_NOTES = 6           # notes a tile may have: note, note-2, … note-6
 def bar_for(view, words):
     """The state bar's phrases, the first that fits to be drawn: the state words,
     and — for a figure that is not the whole truth — how many wards it leaves
-    out ("m of n wards missing", else "m wards missing"), or that it is in doubt.
+    out ("m of n wards missing", else "m missing"; with ", count in doubt" too
+    where it fits and applies), or that it is in doubt.
 
     The bar is never left out (the board's plan makes room for the longest of
     these, :class:`BoardTexts`), so a missing ward is always on the wall.
@@ -24,7 +25,9 @@ def bar_for(view, words):
         return [words.each(status.value)]
     state = (lambda lang: words.say(status.value, lang))
     if view.missing:
-        return [words.each("state-missing", s=state, m=view.missing, n=view.wards),
+        both = [words.each("state-missing-doubt", s=state, m=view.missing, n=view.wards)] \
+            if view.doubtful else []
+        return both + [words.each("state-missing", s=state, m=view.missing, n=view.wards),
                 words.each("state-missing-short", s=state, m=view.missing),
                 words.each("state-missing-shortest", s=state)]
     if view.doubtful:

@@ -54,6 +54,8 @@ PHRASES = {
     # added (issue 15): the state bar of a tile that is not the whole truth ({s}: its
     # state words above); never left out, so a missing ward is always on the wall
     "state-missing": ("{s}: {m} of {n} wards missing", "{s}: {n}টির মধ্যে {m}টি ওয়ার্ডের তথ্য নেই"),
+    "state-missing-doubt": ("{s}: {m} of {n} wards missing, count in doubt",
+                            "{s}: {n}টির মধ্যে {m}টি ওয়ার্ডের তথ্য নেই, সংখ্যায় সন্দেহ আছে"),
     "state-missing-short": ("{s}: {m} missing", "{s}: {m}টির তথ্য নেই"),
     "state-missing-shortest": ("{s}: wards missing", "{s}: ওয়ার্ডের তথ্য নেই"),
     "state-doubt": ("{s}: count in doubt", "{s}: সংখ্যায় সন্দেহ আছে"),

@@ -216,3 +216,17 @@ def test_a_figure_not_yet_proven_live_is_drawn_grey_and_says_checking(painter):
     palette = Palette()
     assert palette.look(S.CHECKING) not in (palette.available, palette.few_left,
                                             palette.full, palette.partial, palette.closed)
+
+
+def test_a_bar_with_room_says_both_wards_missing_and_a_count_in_doubt(painter):
+    made = example_board()
+    made.receive_state(WardKey("nrs", "paediatrics", "a"),
+                       state(30, 12, "paediatrics-a", seq=2, mismatched=1), 2.0, WALL)
+    made.receive_status("paediatrics-b", False, 2.5)
+    view = made.view(3.0).tiles[PAEDIATRICS]
+    assert view.missing == 1 and view.doubtful
+    report = tile_report(drawn(painter, made, (1920, 1080), 3.0), PAEDIATRICS)
+    assert english(report, "state") == ["PART DATA: 1 of 2 wards missing, count in doubt"]
+    # where it cannot, the missing wards are said first
+    report = tile_report(drawn(painter, made, (800, 480), 3.0), PAEDIATRICS, made.view(3.0))
+    assert any(says_missing(text, 1, 2) for text in english(report, "state"))
