@@ -17,7 +17,7 @@ import os
 import socket
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pygame
 
@@ -30,6 +30,7 @@ from .board import Board
 from .config import DEFAULT_SIZE
 from .feed import Feed, Waker, apply
 from .fonts import FontBook
+from .memory import WardMemory
 from .render import Renderer
 from .text import TextPainter
 from .words import Words
@@ -71,6 +72,7 @@ class BoardApp:
         self.clock_synced = clock_synced     # whether the wall clock may be shown
         self._synced = None                  # its last answer, and when it was asked
         self._synced_asked = None
+        self._trusted = None                 # (monotonic, local time) last read synchronised
         display, board = settings.display, settings.board
         self.fonts = fonts or FontBook()
         languages = display.languages
@@ -83,6 +85,13 @@ class BoardApp:
         self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
                            board.highlight_seconds, now=self.started,
                            retained_for=1.25 * board.heartbeat)
+        # the wards seen before this start: a department-wide tile never forgets one
+        self.memory = WardMemory(display.state_dir) if display.state_dir else None
+        if self.memory is not None:
+            self.board.recall(self.memory)
+        else:
+            _LOG.info("no display.state_dir: after a restart a department-wide tile knows "
+                      "only the wards it hears from")
         # --frame-log: a line for each frame shown that says something new
         self.frame_log = frame_log.follow(self.board) if frame_log is not None else None
         self.waker = Waker()
@@ -151,6 +160,8 @@ class BoardApp:
                 break
         if changed:
             self.follow_agents()
+        if self.memory is not None:
+            self.memory.save_due(self.clock())
         return changed
 
     def draw(self, surface, full=False):
@@ -160,11 +171,22 @@ class BoardApp:
                                      surface.get_size(), self.settings.board.page_seconds)
         now = self.clock()
         local = self.wall_clock().astimezone(self.zone)
-        self._adjust(now, local)
+        shown = local if self._clock_trusted(now) else None
+        if shown is not None:
+            self._trusted = (now, shown)
+        self._adjust(now, self._time_of_day(now, shown))
         if full:
             self.renderer.invalidate()
-        shown = local if self._clock_trusted(now) else None
         return self.renderer.draw(surface, self.board.view(now), now, shown)
+
+    def _time_of_day(self, now, shown):
+        """The local time to dim by: the synchronised clock's, else the last one read
+        synchronised carried forward on the monotonic clock, else None (never the
+        wall clock while it is not synchronised: it may say midnight at noon)."""
+        if shown is not None or self._trusted is None:
+            return shown
+        then, local = self._trusted
+        return local + timedelta(seconds=now - then)
 
     def _clock_trusted(self, now):
         """Whether the time of day may be shown (asked every CLOCK_CHECK seconds).
@@ -183,11 +205,12 @@ class BoardApp:
         return self._synced
 
     def _adjust(self, now, local):
-        """Night dimming and the burn-in shift: both redraw everything when they change."""
+        """Night dimming (by ``local``, None: not known) and the burn-in shift: both
+        redraw everything when they change."""
         display = self.settings.display
         night = display.night
-        self.renderer.set_brightness(night.brightness if night and night.active(local)
-                                     else 1.0)
+        self.renderer.set_brightness(night.brightness if night and local is not None
+                                     and night.active(local) else 1.0)
         pixels = display.burn_in.pixels
         if pixels:
             step = int((now - self.started) // (display.burn_in.minutes * 60))
@@ -246,7 +269,9 @@ class BoardApp:
         if self.frame_log is not None:
             layout = self.renderer.layout if self.renderer is not None else None
             self.frame_log.shown(self.renderer.page if layout is not None
-                                 and layout.pages > 1 else None)
+                                 and layout.pages > 1 else None,
+                                 drawn=self.renderer.report() if layout is not None
+                                 else None)
 
     def _handle_pygame_events(self):
         for event in pygame.event.get():
@@ -308,7 +333,9 @@ class BoardApp:
         return 0
 
     def close(self):
-        """Release the wake-up pipe."""
+        """Write what the board remembers; release the wake-up pipe."""
+        if self.memory is not None and self.memory.dirty:
+            self.memory.save()
         self.waker.close()
 
 

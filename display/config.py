@@ -8,6 +8,7 @@ are errors.  docs/config.md lists every key.
 
 import datetime
 import logging
+import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,6 +111,7 @@ class DisplaySettings:
     message: Label = None
     night: NightDimming = None
     burn_in: BurnIn = BurnIn()
+    state_dir: str = None       # added (issue 15): the wards seen, kept across restarts
 
     @property
     def zone(self):
@@ -256,9 +258,19 @@ def read_display(root):
         bengali_numerals=sec.boolean("bengali_numerals", False),
         message=_read_label(sec, "message"),
         night=_read_night(sec),
-        burn_in=_read_burn_in(sec))
+        burn_in=_read_burn_in(sec),
+        state_dir=_read_state_dir(sec))
     sec.done()
     return settings
+
+
+def _read_state_dir(section):
+    """``display.state_dir``: where the board keeps the wards it has seen
+    (:mod:`display.memory`); by default systemd's ``$STATE_DIRECTORY`` (the unit's
+    ``StateDirectory=bed-display``: /var/lib/bed-display), else none."""
+    default = os.environ.get("STATE_DIRECTORY", "").split(":")[0] or None
+    value = section.text("state_dir", default)
+    return os.path.abspath(value) if value else None
 
 
 def _read_wards(tile):

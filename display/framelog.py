@@ -23,6 +23,17 @@ differs in what it says from the last one logged, one line::
   ``tile`` names the wards it sums: ``hospital/department``, with
   ``:ward,ward`` when the config lists them.
 * ``page`` (only when the tiles are split over pages) is the page on screen.
+* *(added, issue 15)* what the renderer DREW, when the loop hands its report
+  (:meth:`display.render.Renderer.report`): each tile on screen has
+  ``drawn``, its texts in drawing order as ``[role, phrase]`` (``label``,
+  ``figure``, ``of-beds``, ``occupied``, ``blocked``, ``updated``, ``note``,
+  ``note-2``…, ``state`` — the state bar, which says ``PART DATA: 1 of 2
+  wards missing`` or ``count in doubt`` when the figure is not the whole
+  truth), and ``left_out``, the roles left out whole; a tile on another page
+  has neither.  ``footer`` is the total as drawn and ``banner`` the banner
+  when the line was written (absent without one; its minutes alone are no
+  news).  So a test judges what the wall said, not only what
+  the model meant.
 
 It costs one comparison per tile for a frame that changes nothing, and for a
 changed frame a JSON fragment per *changed* tile (the others are reused) and
@@ -53,23 +64,34 @@ def tile_name(spec):
     return name
 
 
-def tile_record(name, tile, connected):
-    """One tile of a frame as a JSON-ready dict."""
+def _said(report):
+    """``[[role, phrase], ...]`` of a PartReport, in drawing order."""
+    return [[drawn.role, drawn.phrase] for drawn in report.texts]
+
+
+def tile_record(name, tile, connected, drawn=None):
+    """One tile of a frame as a JSON-ready dict (``drawn``: its PartReport, if on screen)."""
     flags = []
     if tile.status is Status.NOT_REPORTING:
         flags.append("not-reporting")
     elif tile.status is Status.LAST_KNOWN:
         flags.append("last-known")
+    elif tile.status is Status.CHECKING:
+        flags.append("checking")
     if not connected:
         flags.append("broker-lost")
     if tile.live and tile.missing:
         flags.append("partial")
     flags += [flag for attribute, flag in _FLAGS if getattr(tile, attribute)]
-    return {"tile": name, "status": tile.status.value, "live": tile.live,
-            "vacant": tile.vacant, "occupied": tile.occupied, "blocked": tile.blocked,
-            "capacity": tile.capacity, "missing": tile.missing,
-            "reason": tile.reason.value if tile.reason is not None else None,
-            "flags": flags}
+    record = {"tile": name, "status": tile.status.value, "live": tile.live,
+              "vacant": tile.vacant, "occupied": tile.occupied, "blocked": tile.blocked,
+              "capacity": tile.capacity, "missing": tile.missing,
+              "reason": tile.reason.value if tile.reason is not None else None,
+              "flags": flags}
+    if drawn is not None:
+        record["drawn"] = _said(drawn)
+        record["left_out"] = [role for role, _ in drawn.left_out]
+    return record
 
 
 class FrameLog:
@@ -86,6 +108,7 @@ class FrameLog:
         self._last = None            # what the last line said
         self._tiles = []             # per index: (name, TileView, connected, fragment)
         self._board = None
+        self._drawn = None           # (tile and total PartReports, what they say)
 
     def follow(self, board):
         """Note every view ``board`` hands out, so the log has what the renderer drew.
@@ -103,37 +126,57 @@ class FrameLog:
         self._board = board
         return self
 
-    def shown(self, page=None):
-        """A frame with the last view was just shown: log it if it says something new."""
+    def shown(self, page=None, drawn=None):
+        """A frame with the last view was just shown: log it if it says something new.
+
+        ``drawn``: the renderer's report of what it drew (PartReports), if given.
+        """
         self.frames += 1
         view = self._view
         if view is None:
             return False
-        said = (view.connected, view.total_vacant, page, view.tiles)
+        parts = self._parts_of(drawn)
+        said = (view.connected, view.total_vacant, page, parts, view.tiles)
         last = self._last
-        if last is not None and last[:3] == said[:3] and len(last[3]) == len(view.tiles) \
-                and all(a is b or a == b for a, b in zip(last[3], view.tiles)):
+        if last is not None and last[:4] == said[:4] and len(last[4]) == len(view.tiles) \
+                and all(a is b or a == b for a, b in zip(last[4], view.tiles)):
             return False
         self._last = said
-        self.write(view, page)
+        self.write(view, page, drawn)
         return True
 
-    def write(self, view, page=None):
+    def _parts_of(self, drawn):
+        """:func:`_parts` of ``drawn``, reused while the renderer's tile and total
+        reports are the very objects of last time (it keeps them until it redraws)."""
+        if drawn is None:
+            return None
+        shown = [r for r in drawn if r.part in ("tile", "total")]
+        last = self._drawn
+        if last is not None and len(last[0]) == len(shown) and all(
+                a is b for a, b in zip(last[0], shown)):
+            return last[1]
+        parts = _parts(shown)
+        self._drawn = (shown, parts)
+        return parts
+
+    def write(self, view, page=None, drawn=None):
         """Write one line for ``view`` now (whether or not it is new)."""
         specs = self._board.specs if self._board is not None else ()
+        on_screen = {r.index: r for r in drawn or () if r.part == "tile"}
         fragments = []
         cache = self._tiles
         for index, tile in enumerate(view.tiles):
             name = tile_name(specs[index]) if index < len(specs) else str(index)
+            report = on_screen.get(index)
             if index < len(cache):
                 cached = cache[index]
                 if cached[0] == name and cached[2] == view.connected and (
-                        cached[1] is tile or cached[1] == tile):
+                        cached[1] is tile or cached[1] == tile) and cached[4] == report:
                     fragments.append(cached[3])
                     continue
-            fragment = json.dumps(tile_record(name, tile, view.connected),
+            fragment = json.dumps(tile_record(name, tile, view.connected, report),
                                   separators=(",", ":"), ensure_ascii=False)
-            entry = (name, tile, view.connected, fragment)
+            entry = (name, tile, view.connected, fragment, report)
             if index < len(cache):
                 cache[index] = entry
             else:
@@ -144,6 +187,10 @@ class FrameLog:
                 "connected": view.connected, "total": view.total_vacant}
         if page is not None:
             head["page"] = page
+        for part, key in (("total", "footer"), ("banner", "banner")):
+            texts = [d.phrase for r in drawn or () if r.part == part for d in r.texts]
+            if texts:
+                head[key] = " · ".join(texts)
         line = "%s,\"tiles\":[%s]}\n" % (json.dumps(head, separators=(",", ":"))[:-1],
                                          ",".join(fragments))
         data = memoryview(line.encode("utf-8"))
@@ -160,6 +207,15 @@ class FrameLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _parts(drawn):
+    """What a renderer's report says of the tiles and the total, as a comparable
+    value (positions left out; the clock and the banner's minutes are no news)."""
+    if drawn is None:
+        return None
+    return tuple((r.part, r.index, tuple((d.role, d.phrase) for d in r.texts), r.left_out)
+                 for r in drawn if r.part in ("tile", "total"))
 
 
 def read(path):

@@ -17,7 +17,7 @@ known here: the renderer passes the board's texts (an object answering
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Noto Sans Bold's figures as fractions of the font size (measured: digits
 # 0–9 have one advance, 0.572, and ink from -0.01 to 0.73).  The grid plans
@@ -39,6 +39,9 @@ TOTAL_WIDTH = 34            # the footer's total needs this many times the reada
 # 2 h 15 min ago).  A note is the exception: a tile with one makes room for it.
 DETAIL_WIDTHS = (12.1, 10.6, 7.5, 24.6)
 MAX_COLUMNS = 24
+# A tile whose bar must say what its figure leaves out keeps at least this share of
+# its figure for the whole "m of n wards missing"; else the bar says "m missing".
+LONG_COST = 0.8
 MAX_ROWS = 24
 
 
@@ -132,6 +135,15 @@ class TileGeometry:
     detail_size: int       # the column's lines (no larger)
     bar_pad: int           # between the state bar's edge and its words
     fits: bool = True      # labels and state words fit at readable sizes (else: illegible)
+    # A tile whose figure is not the whole truth (a ward missing, a count in doubt)
+    # says so in its state bar, which may need more lines: its bar grows upwards
+    # and its figure and column shrink by as much (the same boxes when it need not).
+    qualified: "TileGeometry" = None
+
+    def parts(self, qualified):
+        """The geometry of a tile whose bar says (``qualified``) or not that its
+        figure is not the whole truth."""
+        return self.qualified if qualified and self.qualified is not None else self
 
 
 def readable(base):
@@ -219,12 +231,39 @@ def tile_geometry(w, h, languages=2, base=1080, texts=None):
     figure = Box(inner.x, band_y, max(1, inner.w - column_w - gap), band_h)
     column = Box(figure.right + gap, band_y, column_w, band_h)
     detail_size = _detail_size(column, label_size, least)
-    return TileGeometry(w=w, h=h, labels=labels, figure=figure, column=column, state=state,
-                        figure_ink=_ink(figure), border=max(3, round(min(w, h) * 0.025)),
-                        radius=max(2, round(min(w, h) * 0.03)), readable=least,
-                        label_size=label_size, label_lines=label_lines, state_size=state_size,
-                        state_lines=state_lines, detail_size=detail_size, bar_pad=bar_pad,
-                        fits=fits and band_y + 1 < state.y)
+    plain = TileGeometry(w=w, h=h, labels=labels, figure=figure, column=column, state=state,
+                         figure_ink=_ink(figure), border=max(3, round(min(w, h) * 0.025)),
+                         radius=max(2, round(min(w, h) * 0.03)), readable=least,
+                         label_size=label_size, label_lines=label_lines,
+                         state_size=state_size, state_lines=state_lines,
+                         detail_size=detail_size, bar_pad=bar_pad,
+                         fits=fits and band_y + 1 < state.y)
+    if texts is None:
+        return replace(plain, qualified=plain)
+    # the bar of a tile that is not the whole truth: its state words and what is
+    # missing — in whole ("1 of 2 wards missing") where that costs the figure
+    # little, else the short form ("1 missing"), which the plan must always afford
+    width = inner.w - 2 * bar_pad
+    for kind in ("long", True):
+        found = texts.state_fit(width, state_size, least, qualified=kind)
+        if found is None:
+            continue
+        size, lines = found
+        tall = lines * line_height(size) + 2 * bar_pad
+        if lines == 1 or tall <= bar_h:
+            return replace(plain, qualified=replace(plain, state_size=min(size, state_size)))
+        q_state = Box(inner.x, inner.bottom - tall, inner.w, tall)
+        q_band = max(1, q_state.y - 2 * gap - band_y)
+        q_figure = Box(figure.x, band_y, figure.w, q_band)
+        q_column = Box(column.x, band_y, column.w, q_band)
+        qualified = replace(plain, figure=q_figure, column=q_column, state=q_state,
+                            figure_ink=_ink(q_figure), state_size=size, state_lines=lines,
+                            detail_size=_detail_size(q_column, detail_size, least),
+                            fits=plain.fits and band_y + 1 < q_state.y)
+        if kind is True or (qualified.fits and qualified.figure_ink >= LONG_COST
+                            * plain.figure_ink):
+            return replace(plain, qualified=qualified, fits=qualified.fits)
+    return replace(plain, fits=False)
 
 
 @dataclass(frozen=True)
@@ -263,9 +302,13 @@ class BoardLayout:
 
 
 def _legible(tile, base):
+    qualified = tile.parts(True)
     return (tile.fits
             and tile.figure_ink >= max(base / 20, MIN_FIGURE)
             and tile.figure_ink > max(tile.label_size, tile.state_size, tile.detail_size)
+            and qualified.figure_ink >= 0.75 * MIN_FIGURE
+            and qualified.figure_ink > max(tile.label_size, qualified.state_size,
+                                           qualified.detail_size)
             and tile.labels[0].w >= LABEL_WIDTH * max(base / 56, 16))
 
 

@@ -25,6 +25,7 @@ screen turns the picture for a rotated monitor.
 
 import logging
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 
 import pygame
 
@@ -419,8 +420,11 @@ class Renderer:
             return []
         words = self.words
         duration = (lambda lang: words.duration(lang, view.since_minutes))
-        if view.ever_connected and view.since is not None and local is not None:
-            since = view.since.astimezone(self.display.zone)
+        if view.ever_connected and local is not None:
+            # the trusted clock's now less the outage timed on the monotonic clock —
+            # never the wall time noted when the link went down, which may have been
+            # read from a clock not yet synchronised (issue 15, finding 11)
+            since = local - timedelta(seconds=view.since_seconds or 60 * view.since_minutes)
             hour = (lambda lang: words.hour_minute(lang, since))
             alternatives = [words.each("banner-lost", t=hour, d=duration),
                             words.each("banner-lost-short", t=hour, d=duration)]
@@ -460,13 +464,19 @@ class Renderer:
         words = self.words
         palette = self.palette
         dirty = []
+        # the total says what it leaves out: every ward not reporting, on a tile not
+        # live or on one partly live (each ward once), or else the tiles not live
+        left_out = view.tiles_not_live
         if view.total_vacant is None or all(tile.vacant is None for tile in view.tiles):
             key = "total-none"
-        elif view.connected:
-            key = "total-partial" if view.tiles_not_live else "total"
-        else:
+        elif not view.connected:
             key = "total-last"
-        total = words.each(key, n=view.total_vacant, m=view.tiles_not_live)
+        elif view.wards_missing:
+            key = "total-ward" if view.wards_missing == 1 else "total-wards"
+            left_out = view.wards_missing
+        else:
+            key = "total-partial" if view.tiles_not_live else "total"
+        total = words.each(key, n=view.total_vacant, m=left_out)
         if self._changed("total", tuple(total)):
             surface.fill(palette.background, _rect(layout.total))
             drawn, left_out = self._phrase(surface, layout.total, [total],

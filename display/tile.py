@@ -7,78 +7,44 @@ screen themselves.
 
 Every text on a tile is in every configured language, in their order, or
 left out whole.  The label (wrapped onto two lines per language when the
-board needs it), the figure and the state words are always there — the
-board's plan guarantees they fit (see :class:`BoardTexts`).  Right of the
-figure a column holds, in this order, "of N beds", occupied and blocked,
-when the figures last changed ("updated") and the tile's note; when the
-column has no room for them all, they are left out whole, least important
-first: the note, then "updated", then occupied and blocked, then "of N
-beds".  What was drawn and left out is kept for each tile
-(:meth:`TileArtist.report`).
+board needs it), the figure and the state bar are always there — the
+board's plan guarantees they fit (see :class:`BoardTexts`), the bar of a
+figure that is not the whole truth too ("PART DATA: 1 of 2 wards missing";
+such a tile's bar may be taller and its figure smaller:
+:meth:`display.layout.TileGeometry.parts`).  Right of the figure a column
+holds, in this order, "of N beds", occupied and blocked, when the figures
+last changed ("updated") and the tile's notes (:mod:`display.tilewords`);
+when the column has no room for them all, they are left out whole, least
+important first: the notes from the last, then "updated", then occupied and
+blocked, then "of N beds".  What was drawn and left out is kept for each
+tile (:meth:`TileArtist.report`).
 """
 
 import pygame
 
-from .board import Reason, Status
+from .board import Status
 from .layout import Box
 from .text import ImageCache, TextDrawn, converted, joined, place, report
+from .tilewords import MAX_NOTES, bar_for, note_for, notes_for, qualified, updated_for
 
-# The column's phrases by importance: a higher rank is left out first.
-RANKS = {"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4}
+__all__ = ["BoardTexts", "TileArtist", "RANKS", "bar_for", "note_for", "notes_for",
+           "updated_for"]
+
+# The column's phrases by importance: a higher rank is left out first.  A tile
+# may have several notes (every reason that applies): the first is "note", the
+# next "note-2", …, each left out before the one above it.
+RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4},
+             **{"note-%d" % i: 3 + i for i in range(2, MAX_NOTES + 1)})
+# The number a state bar's "m missing" is planned for; the longer "m of n wards
+# missing" is said wherever it fits, and a tile missing more than this many wards
+# in a bar too narrow for their number says "wards missing".
+PLANNED_WARDS = 999
+LONG_WARDS = 99             # ... and "m of n wards missing" for a tile of up to 99 wards
 GIVE = 0.85         # a detail line shrinks to this share of its size before it takes more lines
 
 
 def _rect(box):
     return pygame.Rect(box.x, box.y, box.w, box.h)
-
-
-def note_for(view, words):
-    """``(phrase parts, colour role)`` for a tile's note line, or (None, None).
-
-    The note says what is wrong with a tile's figure, or what just happened
-    to it: the weightiest one thing, in this order.  When its figures last
-    changed is a separate line (:func:`updated_for`).
-    """
-    status = view.status
-    if status is Status.WAITING:
-        return None, None
-    if view.conflict:
-        return words.each("two-panels"), "warning"
-    if status is Status.NOT_REPORTING:
-        reason = view.reason
-        if reason is Reason.CONNECTION:
-            return words.each("no-connection"), "muted"
-        if reason is Reason.RESET:
-            return words.each("panel-reset"), "warning"
-        if reason is Reason.OFFLINE or view.offline:
-            return words.each("panel-offline"), "muted"
-        if view.silent_minutes is not None:
-            return words.each("silent", d=lambda lang: words.duration(
-                lang, view.silent_minutes)), "muted"
-        return words.each("never-heard"), "muted"
-    if view.missing:
-        return words.each("missing", m=view.missing, n=view.wards), "warning"
-    if view.reset:
-        return words.each("panel-reset"), "warning"
-    if view.mismatched:
-        return words.each("mismatch", n=view.mismatched), "warning"
-    if view.unconfirmed:
-        return words.each("unconfirmed"), "warning"
-    if view.highlighted:
-        return words.each("freed"), "highlight"
-    return None, None
-
-
-def updated_for(view, words):
-    """``(phrase parts, colour role)`` for when a shown figure last changed, or (None, None)."""
-    if view.vacant is None or view.status in (Status.WAITING, Status.NOT_REPORTING):
-        return None, None
-    if view.changed_minutes is None:
-        return words.each("updated-unknown"), "muted"
-    if view.changed_minutes == 0:
-        return words.each("updated-now"), "muted"
-    return words.each("updated", d=lambda lang: words.duration(
-        lang, view.changed_minutes)), "muted"
 
 
 class BoardTexts:
@@ -104,8 +70,22 @@ class BoardTexts:
                                   / 100.0 for a, b in _splits(t)]) for t in texts}
         self._widest = {False: sorted(((r, t) for t, r in one.items()), reverse=True),
                         True: sorted(((r, t) for t, r in two.items()), reverse=True)}
-        self._states = [words.each(status.value) for status in Status]
+        self._states = {False: [words.each(status.value) for status in Status], True: [],
+                        "long": []}
+        # what the bar of a figure that is not the whole truth must be able to say:
+        # "m wards missing" (planned with 4-digit numbers) or "count in doubt"
+        for status in Status:
+            if status not in (Status.NOT_REPORTING, Status.WAITING, Status.CHECKING):
+                state = (lambda lang, status=status: words.say(status.value, lang))
+                self._states[True].append(words.each("state-missing-short", s=state,
+                                                     m=PLANNED_WARDS))
+                self._states[True].append(words.each("state-doubt-short", s=state))
+                # and, where the plan can afford it, the whole "m of n wards missing"
+                self._states["long"].append(words.each("state-missing", s=state,
+                                                       m=LONG_WARDS, n=LONG_WARDS))
+                self._states["long"].append(words.each("state-doubt", s=state))
         self._memo = {}
+        self._ratios = {}
 
     def _least(self, width, size, floor, wrapped):
         """The largest size ≤ ``size`` at which every label fits ``width``, or None."""
@@ -146,22 +126,37 @@ class BoardTexts:
             self._memo[key] = found
         return self._memo[key]
 
-    def state_fit(self, width, size, floor):
-        """``(size, lines)`` for every state's words in ``width``, or None."""
-        key = ("state", width, size, floor)
+    def state_fit(self, width, size, floor, qualified=False):
+        """``(size, lines)`` for every state's words in ``width``, or None.
+
+        ``qualified``: for the bar of a figure that is not the whole truth
+        instead (its state words with how many wards are missing, or "in
+        doubt": :func:`bar_for`); ``"long"``: the same in whole ("m of n wards
+        missing", "count in doubt").
+        """
+        key = ("state", width, size, floor, qualified)
         if key not in self._memo:
-            painter, found = self.painter, None
-            sizes = [painter.largest_size(joined(parts), width, size, floor, True)
-                     for parts in self._states]
+            found, states = None, self._states[qualified]
+            sizes = [self._largest(joined(parts), width, size, floor) for parts in states]
             if all(sizes):
                 found = (min(sizes), 1)
             else:
-                sizes = [painter.largest_size(text, width, size, floor, True)
-                         for parts in self._states for _, text in parts]
+                sizes = [self._largest(text, width, size, floor)
+                         for parts in states for _, text in parts]
                 if all(sizes):
                     found = (min(sizes), len(self.words.languages))
             self._memo[key] = found
         return self._memo[key]
+
+    def _largest(self, text, width, size, floor):
+        """painter.largest_size in bold, skipped for a text that is plainly narrow
+        enough (its width per px of size, measured once, with a 10 % margin)."""
+        ratio = self._ratios.get(text)
+        if ratio is None:
+            ratio = self._ratios[text] = self.painter.width(text, 100, True) / 100.0
+        if ratio * size <= width * 0.9:
+            return size
+        return self.painter.largest_size(text, width, size, floor, True)
 
 
 class TileArtist:
@@ -193,12 +188,13 @@ class TileArtist:
         """Draw ``view`` (a TileView) into ``box`` of ``surface``; return its Rect."""
         self._configure(geometry, palette)
         look = palette.look(view.status)
-        plate = self._plate(look, view.highlighted)
+        says_doubt = qualified(view)
+        plate = self._plate(look, view.highlighted, says_doubt)
         surface.blit(plate, (box.x, box.y))
         images, _, _ = self._finished(view, look)
         for image, (dx, dy) in images:
             if image is None:           # no figure at all: a dash, never a number
-                ink = geometry.figure_ink
+                ink = geometry.parts(says_doubt).figure_ink
                 surface.fill(look.figure, pygame.Rect(box.x + dx, box.y + dy - ink // 20,
                                                       max(4, ink // 2), max(2, ink // 10)))
             else:
@@ -218,11 +214,11 @@ class TileArtist:
             return found
         return self._parts.keep(view, self._render(view, look))
 
-    def _plate(self, look, highlighted):
-        key = (look, highlighted)
+    def _plate(self, look, highlighted, says_doubt):
+        key = (look, highlighted, says_doubt)
         plate = self._plates.get(key)
         if plate is None:
-            geometry, palette = self._geometry, self._palette
+            geometry, palette = self._geometry.parts(says_doubt), self._palette
             plate = pygame.Surface((geometry.w, geometry.h))
             plate.fill(palette.background)
             outer = plate.get_rect()
@@ -238,7 +234,8 @@ class TileArtist:
 
     def _render(self, view, look):
         """``(images placed, TextDrawn records, left out)`` for one tile, tile-relative."""
-        geometry, painter, words = self._geometry, self.painter, self.words
+        geometry = self._geometry.parts(qualified(view))
+        painter, words = self.painter, self.words
         least = geometry.readable
         images, drawn, left_out = [], [], []
 
@@ -277,13 +274,16 @@ class TileArtist:
                 image, figure.x, y)),), painter.figure_size(digits, geometry.figure_ink,
                                                             figure.w)))
 
-        self._column(view, look, put, left_out)
+        self._column(view, look, put, left_out, geometry)
 
-        # the state, in words on its colour
+        # the state, in words on its colour (and what the figure leaves out)
         bar = geometry.state
-        arrangement = painter.arrange(words.each(view.status.value),
-                                      bar.w - 2 * geometry.bar_pad, bar.h - 2 * geometry.bar_pad,
-                                      geometry.state_size, least, bold=True)
+        for parts in bar_for(view, words):
+            arrangement = painter.arrange(parts, bar.w - 2 * geometry.bar_pad,
+                                          bar.h - 2 * geometry.bar_pad,
+                                          geometry.state_size, least, bold=True)
+            if arrangement is not None:
+                break
         if arrangement is None:
             left_out.append(("state", words.languages))
         else:
@@ -291,9 +291,9 @@ class TileArtist:
                 align="centre")
         return images, tuple(drawn), tuple(left_out)
 
-    def _column(self, view, look, put, left_out):
-        """Of N beds, occupied, blocked, updated and the note, right of the figure."""
-        geometry, words = self._geometry, self.words
+    def _column(self, view, look, put, left_out, geometry):
+        """Of N beds, occupied, blocked, updated and the notes, right of the figure."""
+        words = self.words
         column, palette = geometry.column, self._palette
         phrases = []
         if view.capacity is not None:
@@ -304,16 +304,18 @@ class TileArtist:
             if view.blocked:
                 phrases.append(("blocked", words.each("blocked", n=view.blocked),
                                 look.detail))
-        for role, (parts, colour) in (("updated", updated_for(view, words)),
-                                      ("note", note_for(view, words))):
-            if parts:
-                phrases.append((role, parts, palette.role(colour, look)))
+        parts, colour = updated_for(view, words)
+        if parts:
+            phrases.append(("updated", parts, palette.role(colour, look)))
+        for number, (parts, colour) in enumerate(notes_for(view, words), 1):
+            phrases.append(("note" if number == 1 else "note-%d" % number, parts,
+                            palette.role(colour, look)))
         # at the column's size, or smaller (never below readable) rather than leave
         # anything out; else give up whole phrases, least important first
         best = None
         for size in range(geometry.detail_size, geometry.readable - 1, -1):
             spacing = max(1, size // 6)
-            arranged, gone = self._fit_column(phrases, size, spacing)
+            arranged, gone = self._fit_column(phrases, size, spacing, geometry)
             if best is None or len(gone) < len(best[1]):
                 best = (arranged, gone, spacing)
             if not gone:
@@ -326,12 +328,13 @@ class TileArtist:
             put(arrangement, box, colour, look.tile, role)
             y += arrangement.height + spacing
 
-    def _fit_column(self, phrases, size, spacing):
+    def _fit_column(self, phrases, size, spacing, geometry):
         """``(arranged phrases, left out)`` for the column at font ``size``."""
-        geometry, painter = self._geometry, self.painter
+        painter = self.painter
         column = geometry.column
         arranged = [(role, painter.arrange(parts, column.w, column.h, size, geometry.readable,
-                                           wrap=role in ("updated", "note"), give=GIVE),
+                                           wrap=role == "updated" or role.startswith("note"),
+                                           give=GIVE),
                      colour, parts) for role, parts, colour in phrases]
         gone = []
         for rank in sorted({RANKS[role] for role, _, _, _ in arranged}, reverse=True):

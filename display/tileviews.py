@@ -8,6 +8,7 @@ after a live change.  The rules are the board's (display/board.py's docstring).
 
 import math
 
+from .reports import Ward
 from .views import BoardView, Reason, Status, TileView
 
 STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
@@ -22,15 +23,52 @@ def _minutes_until(now, then):
 class TileViews:
     """Tiles out: the part of Board that turns reports into views."""
 
+    _memory = None          # the wards seen before this start, kept up to date (recall)
+
+    def recall(self, memory):
+        """Count every ward ``memory`` (a display.memory.WardMemory) holds — wards the
+        board saw before it last started, not reporting until they speak — and keep
+        ``memory`` up to date with every ward counted or retired from now on.
+
+        A department-wide tile then never forgets a ward it has counted, though
+        the broker no longer holds its state (issue 15, finding 5).
+        """
+        self._memory = memory
+        by_department = {}
+        for key in memory.wards():
+            if key not in self._wards and self.wants(key):
+                by_department.setdefault((key.hospital, key.department), []).append(key)
+        for department, fresh in by_department.items():
+            # the first through the board's own door (a tile of its own when the config
+            # names none); the rest at once, sorted once: one by one is quadratic
+            self._add_ward(Ward(fresh[0]))
+            keys = self._by_department.get(department)
+            if isinstance(keys, list):
+                for key in fresh[1:]:
+                    self._wards[key] = Ward(key)
+                keys.extend(fresh[1:])
+                keys.sort()
+            else:
+                for key in fresh[1:]:
+                    self._add_ward(Ward(key))
+            for spec in self._specs:
+                if (spec.hospital, spec.department) == department:
+                    self._versions[spec] = self._versions.get(spec, 0) + 1
+        for key in self._wards:
+            memory.note(key)
+        self._epoch += 1
+
     def view(self, now):
         """The board as it should look at ``now``."""
         tiles = []
         live_wards = {}
+        left_out = set()
         for spec in self._specs:
-            tile, counted = self._cached_tile(spec, now)
+            tile, counted, missed = self._cached_tile(spec, now)
             tiles.append(tile)
             for key, vacant in counted:
                 live_wards[key] = vacant
+            left_out.update(missed)
         live_tiles = sum(1 for t in tiles if t.live)
         if self._connected:
             total = sum(live_wards.values()) if live_wards else None
@@ -41,43 +79,66 @@ class TileViews:
             tiles=tuple(tiles), connected=self._connected,
             ever_connected=self._ever_connected, since=self._connection_wall,
             since_minutes=max(0, int((now - self._connection_changed) // 60)),
+            since_seconds=max(0.0, now - self._connection_changed),
             total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
             live_tiles=live_tiles,
-            tiles_partial=sum(1 for t in tiles if t.live and t.missing))
+            tiles_partial=sum(1 for t in tiles if t.live and t.missing),
+            wards_missing=len(left_out.difference(live_wards)))
 
 
     # -- inside: highlights -----------------------------------------------------
     def _tile_figures(self, spec, now):
-        """``(reporting ward keys, live vacant sum, complete)`` of a tile at ``now``."""
+        """``(reporting ward keys, live vacant sum, capacity, occupied, complete, agents)``
+        of a tile at ``now``."""
         keys = self._keys(spec)
         live = []
-        vacant = 0
-        capacity = 0
+        agents = []
+        vacant = capacity = occupied = 0
         for key in keys:
             ward = self._wards.get(key)
             report = self._current(ward, now) if ward is not None else None
             if report is not None:
                 live.append(key)
+                agents.append(report.agent)
                 vacant += report.state.vacant
                 capacity += report.state.capacity
+                occupied += report.state.occupied
         complete = bool(keys) and len(live) == len(keys)
-        return frozenset(live), vacant, capacity, complete
+        return frozenset(live), vacant, capacity, occupied, complete, tuple(agents)
 
     def _update_highlights(self, covering, before, now, key, live_change):
+        """Light "beds just freed" on a live discharge from FULL; put it out on anything
+        else that changes the figure.
+
+        A discharge is beds going from occupied to free, by the agents that
+        counted them: a capacity correction, beds unblocked, a replacement
+        panel's first report or a retired ward coming back free nobody.
+        """
         for spec in covering:
-            live, vacant, capacity, complete = self._tile_figures(spec, now)
+            live, vacant, capacity, occupied, complete, agents = self._tile_figures(spec, now)
             if vacant == 0 or not complete:
                 self._highlight.pop(spec, None)
                 continue
+            was_live, was_vacant, was_capacity, was_occupied, was_complete, was_agents = \
+                before[spec]
             if not (live_change and self._connected and self.highlight_seconds > 0):
+                if (live, vacant, capacity, occupied, agents) != (
+                        was_live, was_vacant, was_capacity, was_occupied, was_agents):
+                    self._highlight.pop(spec, None)     # the figure is no longer the one
                 continue
-            was_live, was_vacant, was_capacity, was_complete = before[spec]
-            if was_complete and was_live == live and was_vacant == 0 and was_capacity > 0:
+            if was_complete and was_live == live and was_agents == agents \
+                    and was_vacant == 0 and was_capacity > 0 and occupied < was_occupied:
                 self._highlight[spec] = (now + self.highlight_seconds, live)
 
     # -- inside: tiles ------------------------------------------------------------
     def _touch(self, key):
         """A message changed what the tiles covering ``key`` may show."""
+        memory = self._memory
+        if memory is not None:
+            if key in self._wards:
+                memory.note(key)
+            else:
+                memory.forget(key)          # retired
         for spec in self._specs:
             if spec.covers(key):
                 self._versions[spec] = self._versions.get(spec, 0) + 1
@@ -86,10 +147,13 @@ class TileViews:
         stamp = (self._epoch, self._versions.get(spec, 0))
         entry = self._views.get(spec)
         if entry is not None and entry[0] == stamp and now < entry[1]:
-            return entry[2], entry[3]
+            return entry[2], entry[3], entry[4]
         tile, counted, until = self._tile(spec, now)
-        self._views[spec] = (stamp, until, tile, counted)
-        return tile, counted
+        live = {key for key, _ in counted}
+        missed = tuple(key for key in self._keys(spec) if key not in live) \
+            if tile.missing else ()
+        self._views[spec] = (stamp, until, tile, counted, missed)
+        return tile, counted, missed
 
     def _keys(self, spec):
         expected = self._expected.get(spec)
@@ -98,16 +162,18 @@ class TileViews:
         return self._by_department.get((spec.hospital, spec.department), ())
 
     def _status_of(self, vacant, capacity, missing):
-        if capacity == 0 and not missing:
+        if missing:
+            # the figure is of some wards only: the bar says PART DATA and how many
+            # are missing, whatever the word for the rest would be (issue 15)
+            return Status.PARTIAL
+        if capacity == 0:
             return Status.CLOSED
         if vacant > self.few_left:
             return Status.AVAILABLE
-        if missing:
-            return Status.PARTIAL
         return Status.FULL if vacant == 0 else Status.FEW_LEFT
 
     def _why(self, reports, now):
-        """The weightiest reason these wards' reports are not reporting.
+        """Every reason these wards' reports are not reporting, weightiest first.
 
         A panel reset or offline is said even while the board's own link is
         down (it was known before); a ward merely silent, or never heard,
@@ -128,11 +194,15 @@ class TileViews:
                 reasons.add(Reason.NEVER)
             else:
                 reasons.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.CHECKING,
-                       Reason.SILENT, Reason.NEVER):
-            if reason in reasons:
-                return reason
-        return None
+        return tuple(reason for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION,
+                                           Reason.CHECKING, Reason.SILENT, Reason.NEVER)
+                     if reason in reasons)
+
+    def _reasons(self, fields, reports, now):
+        """Set a tile's ``reason`` (the weightiest) and ``reasons`` (all) for ``reports``."""
+        reasons = self._why(reports, now)
+        fields["reasons"] = reasons
+        fields["reason"] = reasons[0] if reasons else None
 
     def _tile(self, spec, now):
         """``(TileView, [(ward key, vacant)] it counts live, until)`` for one tile.
@@ -170,7 +240,7 @@ class TileViews:
             fields.update(sums)
             fields["missing"] = len(missing)
             if missing:
-                fields["reason"] = self._why(missing, now)
+                self._reasons(fields, missing, now)
             status = self._status_of(sums["vacant"], sums["capacity"], len(missing))
             fields["unconfirmed"] = any(r.state.unconfirmed for _, r in live)
             fields["mismatched"] = sum(r.state.mismatched for _, r in live)
@@ -194,7 +264,9 @@ class TileViews:
                 fields.update(_sums(report.state for report in shown))
                 status = Status.NOT_REPORTING
                 fields["missing"] = len(keys)
-                fields["reason"] = self._why(missing, now)
+                self._reasons(fields, missing, now)
+                if fields["reasons"] == (Reason.CHECKING,):
+                    status = Status.CHECKING     # every figure a copy not yet proven live
                 fields["silent_minutes"], until_minute = _minutes_until(
                     now, min(report.heard for report in shown))
                 until = min(until, until_minute)
@@ -208,6 +280,7 @@ class TileViews:
                 fields["missing"] = len(keys)
                 fields["reason"] = (Reason.CONNECTION if not self._connected
                                     else Reason.NEVER)
+                fields["reasons"] = (fields["reason"],)
         return TileView(status=status, **fields), counted, until
 
     def _total(self, now):

@@ -19,6 +19,8 @@ class Status(enum.Enum):
     NOT_REPORTING = "not-reporting"
     WAITING = "waiting"          # no figure yet, and the board has only just started
     LAST_KNOWN = "last-known"    # the board has lost its broker: figures are not live
+    CHECKING = "checking"        # added (issue 15): a figure seen (a copy) but not yet
+    #                              proven live by its agent's progress: shown, not live
 
     @property
     def live(self):
@@ -55,6 +57,7 @@ class TileView:
     offline: bool = False        # NOT_REPORTING: a ward panel said offline
     highlighted: bool = False    # vacancy rose from 0 a short while ago, by a live change
     reason: Reason = None        # NOT_REPORTING, or missing > 0: why (the weightiest)
+    reasons: tuple = ()          # added (issue 15): every such reason, weightiest first
     conflict: bool = False       # two panels count one of its wards
     reset: bool = False          # a panel of its wards restarted from an older count
     unconfirmed: bool = False    # a counted ward's count came from a copy that may be old
@@ -64,6 +67,17 @@ class TileView:
     def live(self):
         """Whether the figure shown is live."""
         return self.status.live
+
+    @property
+    def doubtful(self):
+        """Whether the figure shown is in doubt though every ward counts in it."""
+        return bool(self.conflict or self.reset or self.unconfirmed or self.mismatched)
+
+    @property
+    def whole(self):
+        """Whether the figure shown is the whole truth of the tile's wards (shown,
+        from every ward, in no doubt); a tile that is not says so in its state bar."""
+        return self.vacant is not None and not self.missing and not self.doubtful
 
 
 @dataclass(frozen=True)
@@ -81,3 +95,7 @@ class BoardView:
     tiles_not_live: int = 0      # tiles whose figure is not live (or absent)
     live_tiles: int = 0          # tiles with a live figure: the header says LIVE only if > 0
     tiles_partial: int = 0       # live tiles some of whose wards are not reporting
+    wards_missing: int = 0       # wards on the board the total leaves out (each once),
+    #                              of live tiles and not-live ones alike
+    since_seconds: float = 0.0   # how long ago the connection last changed (monotonic):
+    #                              a wall time for it is the trusted clock minus this

@@ -51,6 +51,21 @@ PHRASES = {
     "two-panels": ("two panels count one ward", "একটি ওয়ার্ড দুটি প্যানেল গুনছে"),
     "mismatch": ("{n} bed sensors disagree", "{n}টি শয্যা-সেন্সরের সঙ্গে মিল নেই"),
     "unconfirmed": ("count not yet confirmed", "সংখ্যা এখনও যাচাই হয়নি"),
+    # added (issue 15): the state bar of a tile that is not the whole truth ({s}: its
+    # state words above); never left out, so a missing ward is always on the wall
+    "state-missing": ("{s}: {m} of {n} wards missing", "{s}: {n}টির মধ্যে {m}টি ওয়ার্ডের তথ্য নেই"),
+    "state-missing-doubt": ("{s}: {m} of {n} wards missing, count in doubt",
+                            "{s}: {n}টির মধ্যে {m}টি ওয়ার্ডের তথ্য নেই, সংখ্যায় সন্দেহ আছে"),
+    "state-missing-short": ("{s}: {m} missing", "{s}: {m}টির তথ্য নেই"),
+    "state-missing-shortest": ("{s}: wards missing", "{s}: ওয়ার্ডের তথ্য নেই"),
+    "state-doubt": ("{s}: count in doubt", "{s}: সংখ্যায় সন্দেহ আছে"),
+    "state-doubt-short": ("{s}: in doubt", "{s}: সন্দেহ আছে"),
+    "checking": ("CHECKING", "যাচাই হচ্ছে"),
+    # added (issue 15): why a partly reporting tile's missing wards are missing
+    "missing-silent": ("no recent data", "সাম্প্রতিক তথ্য নেই"),
+    "missing-checking": ("not yet confirmed live", "সরাসরি কিনা এখনও যাচাই হয়নি"),
+    # added (issue 15): a change of capacity is not a discharge
+    "capacity-changed": ("bed count changed", "শয্যার সংখ্যা বদলেছে"),
     # header, footer and banner
     "live": ("LIVE", "সরাসরি"),
     "no-live": ("NO LIVE DATA", "সরাসরি তথ্য নেই"),
@@ -59,6 +74,11 @@ PHRASES = {
     "total": ("Vacant beds on this board: {n}", "এই বোর্ডে খালি শয্যা: {n}"),
     "total-partial": ("Vacant beds on this board: {n} ({m} not reporting, not counted)",
                       "এই বোর্ডে খালি শয্যা: {n} ({m}টি বিভাগের তথ্য নেই, গোনা হয়নি)"),
+    # added (issue 15): the wards the total leaves out, whichever tiles they are on
+    "total-ward": ("Vacant beds on this board: {n} ({m} ward not reporting, not counted)",
+                   "এই বোর্ডে খালি শয্যা: {n} ({m}টি ওয়ার্ডের তথ্য নেই, গোনা হয়নি)"),
+    "total-wards": ("Vacant beds on this board: {n} ({m} wards not reporting, not counted)",
+                    "এই বোর্ডে খালি শয্যা: {n} ({m}টি ওয়ার্ডের তথ্য নেই, গোনা হয়নি)"),
     "total-last": ("Vacant beds, last known: {n}", "শেষ জানা খালি শয্যা: {n}"),
     "total-none": ("Vacant beds on this board: not known yet",
                    "এই বোর্ডে খালি শয্যা: এখনও জানা নেই"),

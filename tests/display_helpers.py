@@ -201,6 +201,12 @@ def make_images(folder=os.path.join(ROOT, "images")):
                     env=display_env(**PICTURE_ENV), start_new_session=True)
                 try:
                     assert wait_for_file(os.path.join(work, "lobby.png"))
+                    # the ICU panel's heartbeat (live: the board hears the panel
+                    # itself, not the broker's copy), then two beds free up
+                    publisher.state(icu, ward_state(agent, capacity, occupied, seq=1,
+                                                    minutes_ago=3 + len(agent) % 11,
+                                                    synced=True))
+                    time.sleep(0.3)
                     publisher.state(icu, ward_state(agent, capacity, occupied - 2, seq=2,
                                                     minutes_ago=0, synced=True))
                     started = time.time()
@@ -219,6 +225,15 @@ def make_images(folder=os.path.join(ROOT, "images")):
                 _snapshot(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
                                    "touchscreen.yaml", size=[800, 480]), broker,
                           os.path.join(folder, "touchscreen-800x480.png"))
+                # the ten tiles on a cheap 1280x720 TV, Paediatrics partly reporting:
+                # a second ward whose panel went offline; the bar and the footer say so
+                second = WardKey("nrs", "paediatrics", "ward-2")
+                publisher.status("nrs-paediatrics-ward-2", False)
+                publisher.state(second, ward_state("nrs-paediatrics-ward-2", 24, 24,
+                                                   minutes_ago=40, synced=True))
+                _snapshot(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
+                                   "ten.yaml", size=[1280, 720]), broker,
+                          os.path.join(folder, "nrs-lobby-1280x720.png"))
                 publisher.status("nrs-cardiology-ward-1", False)
                 _snapshot(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
                                    "small.yaml", size=[1280, 720], tiles=SMALL_TILES),

@@ -460,7 +460,8 @@ def test_the_loop_dims_the_board_at_night_and_shifts_it_against_burn_in(tmp_path
         "      night: {from: \"23:00\", to: \"06:00\", brightness: 0.3}"))
     now = {"mono": 1000.0, "wall": datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)}
     app = BoardApp(config.read(path), clock=lambda: now["mono"],
-                   wall_clock=lambda: now["wall"], link_factory=_NoLink)
+                   wall_clock=lambda: now["wall"], link_factory=_NoLink,
+                   clock_synced=lambda: True)
     try:
         surface = pygame.Surface((1280, 720))
         app.draw(surface, full=True)                 # 17:30 in Kolkata: full brightness

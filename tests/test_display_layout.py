@@ -114,7 +114,7 @@ class _Texts:
     def label_fit(self, width, size, floor):
         return (size, self.label_lines) if self.fit else None
 
-    def state_fit(self, width, size, floor):
+    def state_fit(self, width, size, floor, qualified=False):
         return (size, self.state_lines) if self.fit else None
 
     def title_fit(self, width, floor):
