@@ -246,9 +246,13 @@ class Board(TileViews, Liveness):
                 and self._current(ward, now) is report)
 
     def _before(self, ward, candidate, now):
-        if not candidate:
+        """The figures, before a state, of the tiles whose highlight it may change: all of
+        the ward's tiles for a candidate, else only those lit now (it may put them out)."""
+        specs = ward.covering if candidate else [
+            spec for spec in ward.covering if spec in self._highlight]
+        if not specs:
             return None
-        return {spec: self._tile_figures(spec, now) for spec in ward.covering}
+        return {spec: self._tile_figures(spec, now) for spec in specs}
 
     def _after(self, ward, now, before, live_change):
         """What a state changed: the ward's tiles, warnings, highlights."""
@@ -259,11 +263,7 @@ class Board(TileViews, Liveness):
                                         if self._reporting(r, now))))
         self._touch_ward(ward)
         if before is not None:
-            self._update_highlights(ward.covering, before, now, ward.key, live_change)
-        else:
-            lit = [spec for spec in ward.covering if spec in self._highlight]
-            if lit:     # a highlight ends when its tile is full or incomplete again
-                self._update_highlights(lit, {}, now, ward.key, False)
+            self._update_highlights(list(before), before, now, ward.key, live_change)
 
     def receive_retired(self, key, now):
         """An empty retained state: the ward was retired; forget it."""
