@@ -1,8 +1,14 @@
-"""Text on the board: mixed Bengali/Latin lines, arranged in their boxes, cached.
+"""Text on the board: lines of any of its scripts, arranged in their boxes, cached.
 
-A line is cut into runs by script: Bengali letters (and the punctuation the
-Bengali font has) go to the Bengali font, shaped by HarfBuzz as a whole run;
-everything else to the Latin font; the runs share one baseline.
+A line is cut into runs of one direction (:mod:`display.bidi`: an Urdu line
+with numbers and Latin names in it), and each run into runs of one font: a
+script's letters go to its font (Bengali, Devanagari, Nastaliq, Ol Chiki,
+Odia, Gurmukhi), and digits, spaces and punctuation stay with the font
+before them when it has them, else go to the Latin font (Nastaliq has no
+Latin letters; Devanagari has no "·").  Each run is shaped by HarfBuzz in
+its script and direction; the runs share one baseline, drawn left to right
+in visual order.  A right-to-left line is aligned to the right of its box
+where others align left.
 
 A phrase is said in every configured language.  :meth:`TextPainter.arrange`
 finds how it fits a box: its languages side by side on one line ("English ·
@@ -28,7 +34,9 @@ from dataclasses import dataclass
 
 import pygame
 
-from .fonts import BENGALI, LATIN
+from . import bidi
+from .fonts import LATIN
+from .languages import LANGUAGES, is_rtl, latin_digits, script_of
 from .layout import Box
 
 JOIN = " · "        # between the languages of a phrase said on one line
@@ -98,9 +106,19 @@ def joined(parts):
     return JOIN.join(text for _, text in parts)
 
 
-def _is_bengali_letter(char):
-    code = ord(char)
-    return 0x0980 <= code <= 0x09FF or code in (0x200C, 0x200D, 0x0964, 0x0965)
+_SHARED = frozenset("\u0964\u0965\u200c\u200d")   # dandas and joiners: any Indic script's
+
+
+def row_rtl(row):
+    """Whether a Row is drawn right to left: its (first) language's direction."""
+    return bool(row.languages) and is_rtl(row.languages[0])
+
+
+def _digits(script):
+    """The ten digits the figure is drawn with in ``script``."""
+    if script == LATIN:
+        return "0123456789"
+    return next(found.digits for found in LANGUAGES.values() if found.script.name == script)
 
 
 class ImageCache(OrderedDict):
@@ -160,18 +178,26 @@ class TextPainter:
         self._widths = {}
         self._heights = {}
         self._arrangements = {}
+        self._pieces = {}
 
     # -- runs ------------------------------------------------------------------
-    def runs(self, text):
-        """``[(script, text)]``: the line cut where the font must change."""
-        use_bengali = self.fonts.has_bengali
+    def runs(self, text, home=None):
+        """``[(script, text)]``: the line cut where the font must change (logical order).
+
+        Digits, spaces and punctuation stay with the font before them when it
+        has them; at the start, with ``home``'s when it has them (a right-to-left
+        run's brackets and digits are its script's, mirrored and shaped with it).
+        """
+        fonts = self.fonts
         runs = []
         for char in text:
-            if use_bengali and _is_bengali_letter(char):
-                script = BENGALI
-            elif char.isspace() or (use_bengali and runs and runs[-1][0] == BENGALI
-                                    and self.fonts.bengali_has(char)):
-                script = runs[-1][0] if runs else LATIN
+            own = None if char in _SHARED else script_of(char)
+            previous = runs[-1][0] if runs else home
+            if own is not None and fonts.has(own.name):
+                script = own.name
+            elif previous not in (None, LATIN) and (char.isspace()
+                                                    or fonts.covers(previous, char)):
+                script = previous
             else:
                 script = LATIN
             if runs and runs[-1][0] == script:
@@ -180,26 +206,52 @@ class TextPainter:
                 runs.append((script, [char]))
         return [(script, "".join(chars)) for script, chars in runs]
 
+    def pieces(self, text, rtl=None):
+        """``[(script, text, rtl)]``: the line's runs of one font and one direction,
+        in the order they are drawn from left to right."""
+        key = (text, rtl)
+        found = self._pieces.get(key)
+        if found is None:
+            found = []
+            home = next((own.name for own in map(script_of, text)
+                         if own is not None and own.rtl and self.fonts.has(own.name)), None)
+            for part, backwards in bidi.runs(text, rtl):
+                runs = [(script, chunk, backwards)
+                        for script, chunk in self.runs(part, home)]
+                found += runs[::-1] if backwards else runs
+            if len(self._pieces) > 20000:
+                self._pieces.clear()
+            self._pieces[key] = found
+        return found
+
+    def _font(self, script, bold, size, rtl):
+        font = self.fonts.font(script, bold, size)
+        font.set_direction(pygame.DIRECTION_RTL if rtl else pygame.DIRECTION_LTR)
+        return font
+
     def _scripts(self, runs):
         return frozenset(script for script, _ in runs) or frozenset((LATIN,))
 
     # -- lines -----------------------------------------------------------------
-    def render(self, text, size, color, background, bold=False):
-        """One line at font ``size``: an opaque Surface on ``background``."""
-        key = (text, size, tuple(color), tuple(background), bold)
+    def render(self, text, size, color, background, bold=False, rtl=None):
+        """One line at font ``size``: an opaque Surface on ``background``
+        (``rtl``: the line's direction; None: by its first strong letter)."""
+        key = (text, size, tuple(color), tuple(background), bold, rtl)
         surface = self._lines.fetch(key)
         if surface is not None:
             return surface
-        runs = self.runs(text)
-        fonts = [self.fonts.font(script, bold, size) for script, _ in runs]
+        pieces = self.pieces(text, rtl)
+        fonts = [self._font(script, bold, size, backwards) for script, _, backwards in pieces]
         ascent = max((f.get_ascent() for f in fonts), default=0)
         descent = max((-f.get_descent() for f in fonts), default=0)
-        widths = [f.size(part)[0] for f, (_, part) in zip(fonts, runs)]
+        widths = [f.size(part)[0] for f, (_, part, _) in zip(fonts, pieces)]
         surface = pygame.Surface((max(1, sum(widths)), max(1, ascent + descent)))
         surface.fill(background)
         x = 0
-        for font, (_, part), width in zip(fonts, runs, widths):
+        for font, (script, part, backwards), width in zip(fonts, pieces, widths):
             if part.strip():
+                font.set_direction(pygame.DIRECTION_RTL if backwards
+                                   else pygame.DIRECTION_LTR)
                 surface.blit(font.render(part, True, color, background),
                              (x, ascent - font.get_ascent()))
             x += width
@@ -210,8 +262,8 @@ class TextPainter:
         key = (text, size, bold)
         found = self._widths.get(key)
         if found is None:
-            found = sum(self.fonts.font(script, bold, size).size(part)[0]
-                        for script, part in self.runs(text))
+            found = sum(self._font(script, bold, size, backwards).size(part)[0]
+                        for script, part, backwards in self.pieces(text))
             if len(self._widths) > 50000:
                 self._widths.clear()
             self._widths[key] = found
@@ -337,7 +389,8 @@ class TextPainter:
 
     def images(self, arrangement, color, background, bold=False):
         """Each row of ``arrangement`` rendered: ``[(image, Row)]``."""
-        return [(self.render(row.text, arrangement.size, color, background, bold), row)
+        return [(self.render(row.text, arrangement.size, color, background, bold,
+                             row_rtl(row)), row)
                 for row in arrangement.rows]
 
     def draw(self, surface, arrangement, box, color, background, bold=False, align="left",
@@ -357,7 +410,7 @@ class TextPainter:
         if found is not None:
             return found
         font = self.fonts.font(script, True, size)
-        digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
+        digits = _digits(script)
         metrics = [m for m in font.metrics(digits) if m]
         top = max(m[3] for m in metrics)
         bottom = min(m[2] for m in metrics)
@@ -379,15 +432,17 @@ class TextPainter:
         key = ("ink", script)
         if key not in self._ratios:
             font = self.fonts.font(script, True, 200)
-            digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
+            digits = _digits(script)
             metrics = [m for m in font.metrics(digits) if m]
             self._ratios[key] = ((max(m[3] for m in metrics) - min(m[2] for m in metrics))
                                  / 200.0, max(m[4] for m in metrics) / 200.0)
         return self._ratios[key]
 
     def figure_script(self, text):
-        """The script the figure ``text`` is drawn in."""
-        return BENGALI if text and not text.isascii() and self.fonts.has_bengali else LATIN
+        """The script the figure ``text`` is drawn in: its digits' own, when there is a
+        font for them (else Latin)."""
+        own = script_of(text[0]) if text and not text.isascii() else None
+        return own.name if own is not None and self.fonts.has(own.name) else LATIN
 
     def figure_size(self, text, ink_height, width):
         """The font size of the figure ``text`` drawn at most ``ink_height`` × ``width``."""
@@ -406,16 +461,15 @@ class TextPainter:
         key = ("advance", script, size)
         if key not in self._ratios:
             font = self.fonts.font(script, True, size)
-            digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
+            digits = _digits(script)
             self._ratios[key] = max(m[4] for m in font.metrics(digits) if m)
         return self._ratios[key]
 
     def figure(self, text, ink_height, width, color, background):
         """The vacant figure ``text`` (digits only), at most ``ink_height`` × ``width``."""
-        script = BENGALI if text and not text.isascii() and self.fonts.has_bengali \
-            else LATIN
+        script = self.figure_script(text)
         if script == LATIN and not text.isascii():
-            text = text.translate(str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789"))
+            text = latin_digits(text)
         key = (text, ink_height, width, tuple(color), tuple(background))
         surface = self._figures.fetch(key)
         if surface is not None:
@@ -439,7 +493,10 @@ def place(images, box, align="left", valign="middle"):
     placed = []
     for image, row in images:
         w, h = image.get_size()
-        x = box.x + {"centre": (box.w - w) // 2, "right": box.w - w}.get(align, 0)
+        side = align
+        if isinstance(row, Row) and row_rtl(row):     # a right-to-left line starts at the right
+            side = {"left": "right", "right": "left"}.get(align, align)
+        x = box.x + {"centre": (box.w - w) // 2, "right": box.w - w}.get(side, 0)
         placed.append((row, Box(x, y, w, h)))
         y += h
     return placed
