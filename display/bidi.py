@@ -12,9 +12,13 @@ Pure Python (:mod:`unicodedata` gives each character's bidi class); no
 pygame here.
 """
 
+import re
 import unicodedata
 
 _STRONG_R = ("R", "AL")
+# Hebrew, Arabic, Syriac, Thaana, NKo, ... and their presentation forms: a line with
+# none of these and a left-to-right base is one run (most of a board's lines)
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _NEUTRAL = ("B", "S", "WS", "ON", "BN")
 
 
@@ -118,6 +122,8 @@ def runs(text, rtl=None):
     strong character."""
     if not text:
         return []
+    if not rtl and not _RIGHT_TO_LEFT.search(text):
+        return [(text, False)]
     if rtl is None:
         rtl = base_rtl(text)
     found = []

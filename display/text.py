@@ -213,16 +213,30 @@ class TextPainter:
         found = self._pieces.get(key)
         if found is None:
             found = []
-            home = next((own.name for own in map(script_of, text)
-                         if own is not None and own.rtl and self.fonts.has(own.name)), None)
-            for part, backwards in bidi.runs(text, rtl):
-                runs = [(script, chunk, backwards)
-                        for script, chunk in self.runs(part, home)]
-                found += runs[::-1] if backwards else runs
+            home = self._rtl_script(text)
+            # a phrase's languages side by side: each is a line of its own direction
+            # (isolated, as UAX #9's FSI would), placed in the row's direction
+            segments = text.split(JOIN) if home is not None else [text]
+            if len(segments) > 1 and (rtl if rtl is not None else bidi.base_rtl(text)):
+                segments = segments[::-1]
+            for number, segment in enumerate(segments):
+                if number:
+                    found.append((LATIN, JOIN, False))
+                direction = rtl if len(segments) == 1 else bidi.base_rtl(segment)
+                own = self._rtl_script(segment)
+                for part, backwards in bidi.runs(segment, direction):
+                    runs = [(script, chunk, backwards)
+                            for script, chunk in self.runs(part, own)]
+                    found += runs[::-1] if backwards else runs
             if len(self._pieces) > 20000:
                 self._pieces.clear()
             self._pieces[key] = found
         return found
+
+    def _rtl_script(self, text):
+        """The right-to-left script ``text`` is written in (with a font), or None."""
+        return next((own.name for own in map(script_of, text)
+                     if own is not None and own.rtl and self.fonts.has(own.name)), None)
 
     def _font(self, script, bold, size, rtl):
         font = self.fonts.font(script, bold, size)
@@ -241,10 +255,14 @@ class TextPainter:
         if surface is not None:
             return surface
         pieces = self.pieces(text, rtl)
-        fonts = [self._font(script, bold, size, backwards) for script, _, backwards in pieces]
+        # one Font serves both directions: each piece is measured (and drawn) in its own
+        fonts, widths = [], []
+        for script, part, backwards in pieces:
+            font = self._font(script, bold, size, backwards)
+            fonts.append(font)
+            widths.append(font.size(part)[0])
         ascent = max((f.get_ascent() for f in fonts), default=0)
         descent = max((-f.get_descent() for f in fonts), default=0)
-        widths = [f.size(part)[0] for f, (_, part, _) in zip(fonts, pieces)]
         surface = pygame.Surface((max(1, sum(widths)), max(1, ascent + descent)))
         surface.fill(background)
         x = 0
