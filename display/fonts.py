@@ -116,7 +116,7 @@ class FontBook:
         :data:`display.languages.NASTALIQ`) is opened at its share of ``size``.
         """
         scale = BY_NAME[script].scale if script in BY_NAME else 1.0
-        size = max(4, int(round(size * scale)) if scale != 1.0 else int(size))
+        size = max(4, int(size * scale))
         key = (script, bold, size)
         font = self._fonts.get(key)
         if font is None:

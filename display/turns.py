@@ -15,7 +15,7 @@ turn instead.
 
 import logging
 
-from .layout import plan
+from .layout import Box, plan, readable
 from .tile import BoardTexts
 
 _LOG = logging.getLogger(__name__)
@@ -54,8 +54,29 @@ class LanguageTurns:
             texts = BoardTexts(self.painter, words, labels, self.display.title)
             layout = plan(self.size, count, len(languages),
                           message=self.display.message is not None, texts=texts)
-            self._plans[key] = layout.pages if layout.legible() else None
+            fits = layout.legible() and self._header_and_footer_fit(layout, words)
+            self._plans[key] = layout.pages if fits else None
         return self._plans[key]
+
+    def _header_and_footer_fit(self, layout, words):
+        """Whether the title, the connection's words and the footer's total fit their
+        places in every shown language (as the renderer arranges them)."""
+        painter, least = self.painter, readable(layout.base)
+
+        def fits(box, parts, wrap=False):
+            return painter.arrange(parts, box.w, box.h, box.h, least, bold=True,
+                                   wrap=wrap) is not None
+        title = self.display.title.lines(words.languages)
+        if not all(fits(box, [part]) for part, box in zip(title, layout.title)):
+            return False
+        box = layout.connection
+        radius = max(3, min(box.h // 8, box.w // 24))
+        words_box = Box(box.x + 3 * radius, box.y, max(1, box.w - 3 * radius), box.h)
+        if not all(fits(words_box, words.each(state))
+                   for state in ("live", "no-live", "lost", "connecting")):
+            return False
+        return all(fits(layout.total, words.each(key, n=88888, m=88), wrap=True)
+                   for key in ("total", "total-partial", "total-last", "total-none"))
 
     def at_once(self, count, labels):
         """How many languages the board shows together (with ``count`` tiles)."""

@@ -335,3 +335,15 @@ def test_three_at_once_where_the_screen_allows(painter):
     assert renderer.words.languages == ("bn", "hi") and renderer.layout.pages == 1
     renderer.draw(pygame.Surface((1920, 1080)), view(40), 8.5, None)
     assert renderer.words.languages == ("bn", "en") and renderer.layout.pages == 1
+
+
+def test_every_script_s_line_fits_the_height_the_layout_plans(painter):
+    # Nastaliq's line is 2.5 times its size: drawn at 0.6 of the line's size, it fits
+    from display.layout import line_height
+    samples_of = {"ur": "آئی سی یو", "hi": "आईसीयू", "bn": "আইসিইউ", "sat": "ᱟᱭᱤᱥᱤᱭᱩ",
+                  "or": "ଆଇସିୟୁ", "pa": "ਆਈਸੀਯੂ", "en": "ICU", "ne": "आईसीयू"}
+    assert set(samples_of) == set(languages.CODES)
+    for text in samples_of.values():
+        for size in range(8, 300, 3):
+            for bold in (False, True):
+                assert painter.line_height(text, size, bold) <= line_height(size), (text, size)
