@@ -87,14 +87,10 @@ PICTURES = {
     # name: (languages, size, tiles, times drawn (a picture per turn))
     "languages-nrs-bn-hi-en.png": (("bn", "hi", "en"), (1920, 1080), 10, (0.0,)),
     "languages-urdu.png": (("bn", "ur", "en"), (1920, 1080), 10, (0.0,)),
-    "languages-turns-1.png": (("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"),
+    "languages-turns-1.png": (("bn", "en", "hi", "ur", "ne"),
                               (1920, 1080), 20, (0.0,)),
-    "languages-turns-2.png": (("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"),
+    "languages-turns-2.png": (("bn", "en", "hi", "ur", "ne"),
                               (1920, 1080), 20, (8.0,)),
-    "languages-turns-3.png": (("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"),
-                              (1920, 1080), 20, (16.0,)),
-    "languages-turns-4.png": (("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"),
-                              (1920, 1080), 20, (24.0,)),
 }
 
 
