@@ -347,3 +347,34 @@ def test_every_script_s_line_fits_the_height_the_layout_plans(painter):
         for size in range(8, 300, 3):
             for bold in (False, True):
                 assert painter.line_height(text, size, bold) <= line_height(size), (text, size)
+
+
+# -- an inventory's boards -------------------------------------------------------------
+
+def test_an_inventory_board_in_three_languages_is_planned_with_each_label_in_each(tmp_path):
+    import yaml
+    from .ops_helpers import bedboard
+    from .plan_helpers import write_inventory
+    text = """\
+        hospital: {id: nrs, name: {en: NRS, bn: এনআরএস, hi: एनआरएस}}
+        broker: {host: broker.lan}
+        departments:
+          - {id: icu, wards: [{id: unit-1, capacity: 2}]}
+          - {id: medicine, label: {en: Medicine, bn: মেডিসিন, hi: मेडिसिन},
+             wards: [{id: male, capacity: 4}]}
+        boards: [{id: lobby, languages: [bn, hi, en]}]
+        """
+    out = tmp_path / "plan"
+    result = bedboard("plan", write_inventory(tmp_path, text=text), "--out", out)
+    assert result.returncode == 0, result.stderr
+    path = out / "devices" / "lobby" / "display.yaml"
+    board = yaml.safe_load(path.read_text())
+    assert board["display"]["languages"] == ["bn", "hi", "en"]
+    assert board["board"]["tiles"][0]["label"] == {"bn": "আইসিইউ", "hi": "आईसीयू",
+                                                   "en": "ICU"}
+    assert board["display"]["title"] == {"bn": "এনআরএস", "hi": "एनआरएस", "en": "NRS"}
+    # a label without Hindi: told at the board, nothing planned
+    result = bedboard("plan", write_inventory(tmp_path, text=text.replace(
+        ", hi: मेडिसिन", "")), "--out", tmp_path / "plan2")
+    assert result.returncode != 0
+    assert "boards[0].languages: the medicine tile's label has no hi text" in result.stderr
