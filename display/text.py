@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import pygame
 
 from . import bidi
+from .figure import FigurePainting, converted
 from .fonts import LATIN
-from .languages import LANGUAGES, is_rtl, latin_digits, script_of
+from .languages import is_rtl, script_of
 from .layout import Box
 
 JOIN = " · "        # between the languages of a phrase said on one line
@@ -114,13 +115,6 @@ def row_rtl(row):
     return bool(row.languages) and is_rtl(row.languages[0])
 
 
-def _digits(script):
-    """The ten digits the figure is drawn with in ``script``."""
-    if script == LATIN:
-        return "0123456789"
-    return next(found.digits for found in LANGUAGES.values() if found.script.name == script)
-
-
 class ImageCache(OrderedDict):
     """A least-recently-used map, bounded by a count and, for images, by their bytes.
 
@@ -166,7 +160,7 @@ def _weight(value):
     return 0
 
 
-class TextPainter:
+class TextPainter(FigurePainting):
     """Renders and fits the board's text with a FontBook."""
 
     def __init__(self, fonts, cache_size=3000, cache_bytes=8 * 2 ** 20):
@@ -420,89 +414,6 @@ class TextPainter:
             surface.blit(image, (line.x, line.y))
         return report(role, arrangement, placed)
 
-    # -- the figure ------------------------------------------------------------
-    def _digit_set(self, script, size, color, background):
-        """``(images, advance)``: each digit cropped to the digits' shared ink."""
-        key = (script, size, tuple(color), tuple(background))
-        found = self._digits.fetch(key)
-        if found is not None:
-            return found
-        font = self.fonts.font(script, True, size)
-        digits = _digits(script)
-        metrics = [m for m in font.metrics(digits) if m]
-        top = max(m[3] for m in metrics)
-        bottom = min(m[2] for m in metrics)
-        advance = max(m[4] for m in metrics)
-        ascent = font.get_ascent()
-        crop_top = max(0, ascent - top)
-        images = {}
-        for char in digits:
-            glyph = font.render(char, True, color, background)
-            height = min(glyph.get_height() - crop_top, top - bottom)
-            image = pygame.Surface((advance, max(1, height)))
-            image.fill(background)
-            image.blit(glyph, (0, 0), pygame.Rect(0, crop_top, glyph.get_width(), height))
-            images[char] = converted(image)
-        return self._digits.keep(key, (images, advance))
-
-    def ink_ratio(self, script):
-        """Digit ink height and advance per pixel of font size, for ``script``."""
-        key = ("ink", script)
-        if key not in self._ratios:
-            font = self.fonts.font(script, True, 200)
-            digits = _digits(script)
-            metrics = [m for m in font.metrics(digits) if m]
-            self._ratios[key] = ((max(m[3] for m in metrics) - min(m[2] for m in metrics))
-                                 / 200.0, max(m[4] for m in metrics) / 200.0)
-        return self._ratios[key]
-
-    def figure_script(self, text):
-        """The script the figure ``text`` is drawn in: its digits' own, when there is a
-        font for them (else Latin)."""
-        own = script_of(text[0]) if text and not text.isascii() else None
-        return own.name if own is not None and self.fonts.has(own.name) else LATIN
-
-    def figure_size(self, text, ink_height, width):
-        """The font size of the figure ``text`` drawn at most ``ink_height`` × ``width``."""
-        script = self.figure_script(text)
-        ink, advance = self.ink_ratio(script)
-        size = int(ink_height / ink)
-        if len(text) * advance * size > width:
-            size = int(width / (len(text) * advance))
-        # the digits' advance is rounded to whole pixels at each size: measure it
-        while size > 6 and len(text) * self._advance(script, size) > width:
-            size -= 1
-        return max(6, size)
-
-    def _advance(self, script, size):
-        """The widest digit's advance at ``size`` (what :meth:`figure` steps by)."""
-        key = ("advance", script, size)
-        if key not in self._ratios:
-            font = self.fonts.font(script, True, size)
-            digits = _digits(script)
-            self._ratios[key] = max(m[4] for m in font.metrics(digits) if m)
-        return self._ratios[key]
-
-    def figure(self, text, ink_height, width, color, background):
-        """The vacant figure ``text`` (digits only), at most ``ink_height`` × ``width``."""
-        script = self.figure_script(text)
-        if script == LATIN and not text.isascii():
-            text = latin_digits(text)
-        key = (text, ink_height, width, tuple(color), tuple(background))
-        surface = self._figures.fetch(key)
-        if surface is not None:
-            return surface
-        size = self.figure_size(text, ink_height, width)
-        images, step = self._digit_set(script, size, color, background)
-        height = next(iter(images.values())).get_height()
-        surface = pygame.Surface((max(1, step * len(text)), height))
-        surface.fill(background)
-        for i, char in enumerate(text):
-            image = images.get(char)
-            if image is not None:
-                surface.blit(image, (i * step, 0))
-        return self._figures.keep(key, converted(surface))
-
 
 def place(images, box, align="left", valign="middle"):
     """``[(Row, Box)]``: where each rendered row goes in ``box``, one under another."""
@@ -530,13 +441,3 @@ def report(role, arrangement, placed):
             records.append((role, row.languages, row.phrase, [(row.text, line)]))
     return [TextDrawn(role, languages, phrase, tuple(lines), arrangement.size)
             for role, languages, phrase, lines in records]
-
-
-def converted(surface):
-    """``surface`` in the screen's pixel format when there is a screen (faster blits)."""
-    if pygame.display.get_init() and pygame.display.get_surface() is not None:
-        try:
-            return surface.convert()
-        except pygame.error:
-            return surface
-    return surface

@@ -19,14 +19,13 @@ import pytest
 from bedboard.errors import ConfigError
 from display import bidi, config, languages, phrases
 from display.board import Status
-from display.config import Label
+from display.config import BurnIn, DisplaySettings, Label
 from display.fonts import FontBook
 from display.render import Renderer
 from display.samples import TITLE, view
 from display.text import TextPainter
 from display.turns import groups
 from display.words import Words
-from display.config import BurnIn, DisplaySettings
 
 URDU_LINE = "بستر 12 ICU وارڈ"          # "bed 12 ICU ward", logically
 
