@@ -50,6 +50,8 @@ class LanguageTurns:
         when it is not legible even so."""
         key = (languages, count, labels)
         if key not in self._plans:
+            if len(self._plans) > 256:      # tiles come and go on a board without tiles
+                self._plans.clear()
             words = self.words.showing(languages)
             texts = BoardTexts(self.painter, words, labels, self.display.title)
             layout = plan(self.size, count, len(languages),
