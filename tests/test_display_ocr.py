@@ -29,7 +29,8 @@ from display import languages, samples
 from display.fonts import FontBook
 from display.text import TextPainter
 
-# language: (the board's languages, the least median ratio, the least share read well)
+# language: (the board's languages, the least median ratio, the least share read well);
+# where three do not fit at once (Odia's and Punjabi's longer footer), the language's turn
 BOARDS = {
     "bn": (("bn", "hi", "en"), 0.85, 0.6),
     "hi": (("bn", "hi", "en"), 0.85, 0.6),
@@ -76,7 +77,12 @@ def test_ocr_reads_the_board_s_lines_in_its_language(painter, code, tmp_path):
     assert model in _tesseract_models(), "run scripts/system-deps"
     shown, median_least, share_least = BOARDS[code]
     surface, renderer = samples.draw(shown, painter=painter)
-    assert renderer.words.languages == shown        # three at once on this board
+    turns = renderer.turns.turns(10, tuple(tile.label for tile in samples.tiles(10)))
+    if code not in renderer.words.languages:        # its turn (where three do not fit)
+        turn = next(i for i, group in enumerate(turns) if code in group)
+        renderer.draw(surface, samples.view(10), turn * renderer.turns.turn_seconds,
+                      samples.LOCAL)
+    assert code in renderer.words.languages and len(renderer.words.languages) >= 2
     lines = [(text, box) for report in renderer.report() for drawn in report.texts
              if drawn.languages == (code,) and drawn.role in ("title", "date", "label")
              for text, box in drawn.lines]
