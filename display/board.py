@@ -50,134 +50,25 @@ otherwise it is unknown, and so is a tile's as long as one of its counted
 wards' is.  Neither ever decides liveness.
 """
 
-import enum
 import logging
-import math
-from dataclasses import dataclass
 
 from .config import Label, TileSpec
+from .reports import Report, Ward, describe
+from .tileviews import STATUS_WAIT, TileViews
+from .views import BoardView, Reason, Status, TileView  # noqa: F401  (the board's vocabulary)
 from .words import default_label
 
 _LOG = logging.getLogger(__name__)
 
 MAX_WARDS = 5000            # far more than a state has; invented ward names stop here
 MAX_AGENTS_PER_WARD = 8     # reports kept per ward; the oldest silent one goes first
-STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
 WARN_EVERY = 300.0          # seconds between warnings of one kind for one ward
 _PLAUSIBLE_AGE = 7 * 24 * 3600.0
 _CLOCK_SKEW = 300.0
 
 
-class Status(enum.Enum):
-    """What a tile says in words (and colour)."""
 
-    AVAILABLE = "available"
-    FEW_LEFT = "few-left"
-    FULL = "full"
-    CLOSED = "closed"            # live, and the wards it counts have no beds at all
-    PARTIAL = "partial"          # live figure of some wards; the word would depend on the rest
-    NOT_REPORTING = "not-reporting"
-    WAITING = "waiting"          # no figure yet, and the board has only just started
-    LAST_KNOWN = "last-known"    # the board has lost its broker: figures are not live
-
-    @property
-    def live(self):
-        """Whether a figure with this status is live."""
-        return self in (Status.AVAILABLE, Status.FEW_LEFT, Status.FULL, Status.CLOSED,
-                        Status.PARTIAL)
-
-
-class Reason(enum.Enum):
-    """Why a tile's wards (all, or the missing ones) are not reporting."""
-
-    CONNECTION = "connection"    # the board itself has lost its broker
-    OFFLINE = "offline"          # a ward panel said offline (or its will did)
-    RESET = "reset"              # a panel restarted from an older count (a lower seq)
-    SILENT = "silent"            # nothing arrived within stale_after
-    NEVER = "never"              # nothing ever arrived
-
-
-@dataclass(frozen=True)
-class TileView:
-    """One tile as it should look now; equal views draw identical pixels."""
-
-    label: Label
-    status: Status
-    vacant: int = None           # None: no figure at all
-    capacity: int = None
-    occupied: int = None
-    blocked: int = None
-    wards: int = 0               # wards the tile counts
-    missing: int = 0             # of those, not reporting (the figures leave them out)
-    changed_minutes: int = None  # since its figures last changed; None: unknown
-    silent_minutes: int = None   # NOT_REPORTING: since anything arrived for it
-    offline: bool = False        # NOT_REPORTING: a ward panel said offline
-    highlighted: bool = False    # vacancy rose from 0 a short while ago, by a live change
-    reason: Reason = None        # NOT_REPORTING, or missing > 0: why (the weightiest)
-    conflict: bool = False       # two panels count one of its wards
-    reset: bool = False          # a panel of its wards restarted from an older count
-    unconfirmed: bool = False    # a counted ward's count came from a copy that may be old
-    mismatched: int = 0          # bed contacts the counted wards' counts do not follow
-
-    @property
-    def live(self):
-        """Whether the figure shown is live."""
-        return self.status.live
-
-
-@dataclass(frozen=True)
-class BoardView:
-    """The whole board as it should look now."""
-
-    tiles: tuple
-    connected: bool
-    ever_connected: bool
-    since: object = None         # wall time (UTC) the connection last changed
-    since_minutes: int = 0       # how long ago, by the monotonic clock
-    total_vacant: int = None     # over the reporting wards on the board (each once);
-    #                              while disconnected, the total frozen when the link
-    #                              went down; None: not known (nothing live)
-    tiles_not_live: int = 0      # tiles whose figure is not live (or absent)
-    live_tiles: int = 0          # tiles with a live figure: the header says LIVE only if > 0
-    tiles_partial: int = 0       # live tiles some of whose wards are not reporting
-
-
-class _Report:
-    """What one agent said of one ward."""
-
-    __slots__ = ("agent", "state", "first", "heard", "expires", "applied", "changed",
-                 "reset", "reused", "live_link")
-
-    def __init__(self, agent, state, now):
-        self.agent = agent
-        self.state = state
-        self.first = now          # first receipt
-        self.heard = now          # last live receipt (the first receipt, if none was live)
-        self.expires = now        # live until then
-        self.applied = now        # last receipt that applied a state
-        self.changed = None       # monotonic time its figures last changed; None: unknown
-        self.reset = False        # a lower seq came live: the panel restarted from an old copy
-        self.reused = False       # an equal seq came with other counts
-        self.live_link = None     # the board's connection on which it last spoke live
-
-
-class _Ward:
-    """What the board knows of one ward: each agent's report."""
-
-    __slots__ = ("key", "reports")
-
-    def __init__(self, key):
-        self.key = key
-        self.reports = {}         # agent -> _Report
-
-
-def _minutes_until(now, then):
-    """Whole minutes since ``then``, and when that number next changes."""
-    minutes = max(0, int((now - then) // 60))
-    return minutes, then + 60.0 * (minutes + 1)
-
-
-class Board:
+class Board(TileViews):
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
     def __init__(self, hospital, tiles=None, stale_after=180.0, few_left=3,
@@ -261,7 +152,7 @@ class Board:
         covering = [spec for spec in self._specs if spec.covers(key)]
         before = {spec: self._tile_figures(spec, now) for spec in covering}
         if ward is None:
-            ward = _Ward(key)
+            ward = Ward(key)
             self._add_ward(ward)
         agent = state.agent
         if not retained:
@@ -276,7 +167,7 @@ class Board:
         was_live = report is not None and report.live_link == self._link
         shown_before = self._shown(ward, now)
         if report is None:
-            report = _Report(agent, state, now)
+            report = Report(agent, state, now)
             self._keep_report(ward, report)
             report.changed = self._change_time(state, now, wall, retained, shown_before)
             applied = True
@@ -293,7 +184,7 @@ class Board:
         elif state.seq == report.state.seq and not retained:
             self._warn("reused", key, "ward %s: agent %s sent seq %d again with other "
                        "counts (%s, was %s): its panel restarted from an old copy",
-                       key, agent, state.seq, _describe(state), _describe(report.state))
+                       key, agent, state.seq, describe(state), describe(report.state))
             report.changed = self._change_time(state, now, wall, retained, report)
             report.state, report.reset, report.reused = state, False, True
             applied = True
@@ -306,8 +197,8 @@ class Board:
             if retained:
                 self._warn("stale-copy", key, "ward %s: the broker's copy from %s (seq %d, "
                            "%s) disagrees with seq %d applied (%s); not counted until %s "
-                           "reports live", key, agent, state.seq, _describe(state),
-                           report.state.seq, _describe(report.state), agent)
+                           "reports live", key, agent, state.seq, describe(state),
+                           report.state.seq, describe(report.state), agent)
             else:
                 self._warn("lower", key, "ward %s: agent %s sent seq %d, lower than the %d "
                            "applied (the contract's rule 2): its panel was reset; the ward is not "
@@ -407,29 +298,6 @@ class Board:
                     return False
         return True
 
-    def view(self, now):
-        """The board as it should look at ``now``."""
-        tiles = []
-        live_wards = {}
-        for spec in self._specs:
-            tile, counted = self._cached_tile(spec, now)
-            tiles.append(tile)
-            for key, vacant in counted:
-                live_wards[key] = vacant
-        live_tiles = sum(1 for t in tiles if t.live)
-        if self._connected:
-            total = sum(live_wards.values()) if live_wards else None
-        else:
-            total = self._frozen_total if any(
-                t.status is Status.LAST_KNOWN for t in tiles) else None
-        return BoardView(
-            tiles=tuple(tiles), connected=self._connected,
-            ever_connected=self._ever_connected, since=self._connection_wall,
-            since_minutes=max(0, int((now - self._connection_changed) // 60)),
-            total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
-            live_tiles=live_tiles,
-            tiles_partial=sum(1 for t in tiles if t.live and t.missing))
-
     # -- inside: wards and reports --------------------------------------------
     def _keep_report(self, ward, report):
         if len(ward.reports) >= MAX_AGENTS_PER_WARD:
@@ -506,51 +374,6 @@ class Board:
             _LOG.warning(message + ("" if not count else " (%d times so far)" % (count + 1)),
                          *args)
 
-    # -- inside: highlights -----------------------------------------------------
-    def _tile_figures(self, spec, now):
-        """``(reporting ward keys, live vacant sum, complete)`` of a tile at ``now``."""
-        keys = self._keys(spec)
-        live = []
-        vacant = 0
-        capacity = 0
-        for key in keys:
-            ward = self._wards.get(key)
-            report = self._current(ward, now) if ward is not None else None
-            if report is not None:
-                live.append(key)
-                vacant += report.state.vacant
-                capacity += report.state.capacity
-        complete = bool(keys) and len(live) == len(keys)
-        return frozenset(live), vacant, capacity, complete
-
-    def _update_highlights(self, covering, before, now, key, live_change):
-        for spec in covering:
-            live, vacant, capacity, complete = self._tile_figures(spec, now)
-            if vacant == 0 or not complete:
-                self._highlight.pop(spec, None)
-                continue
-            if not (live_change and self._connected and self.highlight_seconds > 0):
-                continue
-            was_live, was_vacant, was_capacity, was_complete = before[spec]
-            if was_complete and was_live == live and was_vacant == 0 and was_capacity > 0:
-                self._highlight[spec] = (now + self.highlight_seconds, live)
-
-    # -- inside: tiles ------------------------------------------------------------
-    def _touch(self, key):
-        """A message changed what the tiles covering ``key`` may show."""
-        for spec in self._specs:
-            if spec.covers(key):
-                self._versions[spec] = self._versions.get(spec, 0) + 1
-
-    def _cached_tile(self, spec, now):
-        stamp = (self._epoch, self._versions.get(spec, 0))
-        entry = self._views.get(spec)
-        if entry is not None and entry[0] == stamp and now < entry[1]:
-            return entry[2], entry[3]
-        tile, counted, until = self._tile(spec, now)
-        self._views[spec] = (stamp, until, tile, counted)
-        return tile, counted
-
     def _add_ward(self, ward):
         key = ward.key
         self._wards[key] = ward
@@ -565,148 +388,3 @@ class Board:
             self._expected[spec] = None
             self._specs.append(spec)
             self._specs.sort(key=lambda s: (s.hospital, s.department))
-
-    def _keys(self, spec):
-        expected = self._expected.get(spec)
-        if expected is not None:
-            return expected
-        return self._by_department.get((spec.hospital, spec.department), ())
-
-    def _status_of(self, vacant, capacity, missing):
-        if capacity == 0 and not missing:
-            return Status.CLOSED
-        if vacant > self.few_left:
-            return Status.AVAILABLE
-        if missing:
-            return Status.PARTIAL
-        return Status.FULL if vacant == 0 else Status.FEW_LEFT
-
-    def _why(self, reports, now):
-        """The weightiest reason these wards' reports are not reporting.
-
-        A panel reset or offline is said even while the board's own link is
-        down (it was known before); a ward merely silent, or never heard,
-        is then blamed on the lost connection, not on the ward.
-        """
-        lost = not self._connected and self._ever_connected
-        reasons = set()
-        for report in reports:
-            if report is not None and report.reset:
-                reasons.add(Reason.RESET)
-            elif report is not None and self._status.get(report.agent) is False:
-                reasons.add(Reason.OFFLINE)
-            elif lost:
-                reasons.add(Reason.CONNECTION)
-            elif report is None:
-                reasons.add(Reason.NEVER)
-            else:
-                reasons.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
-                       Reason.NEVER):
-            if reason in reasons:
-                return reason
-        return None
-
-    def _tile(self, spec, now):
-        """``(TileView, [(ward key, vacant)] it counts live, until)`` for one tile.
-
-        ``until`` is the monotonic time at which the view may change with no
-        message at all: a report's life ending, a status wait ending, a minute
-        passing on its "updated … ago", the highlight ending, the start-up
-        wait ending.
-        """
-        keys = self._keys(spec)
-        fields = {"label": spec.label, "wards": len(keys)}
-        until = math.inf
-        live, missing, flags = [], [], []
-        for key in keys:
-            ward = self._wards.get(key)
-            if ward is None:
-                missing.append(None)
-                continue
-            for report in ward.reports.values():
-                if report.expires > now:
-                    until = min(until, report.expires)
-                if self._pending(report, now):
-                    until = min(until, report.first + STATUS_WAIT)
-            current = self._current(ward, now)
-            shown = self._shown(ward, now)
-            if current is not None:
-                live.append((key, current))
-            else:
-                missing.append(shown)
-            if shown is not None:
-                flags.append((ward, shown))
-        fields["conflict"] = any(self._conflicting(ward, now) for ward, _ in flags)
-        fields["reset"] = any(r.reset and now < r.expires or r.reused and self._reporting(r, now)
-                              for ward, _ in flags for r in ward.reports.values())
-        counted = []
-        if live and (self._connected or self._ever_connected):
-            sums = _sums(report.state for _, report in live)
-            fields.update(sums)
-            fields["missing"] = len(missing)
-            if missing:
-                fields["reason"] = self._why(missing, now)
-            status = self._status_of(sums["vacant"], sums["capacity"], len(missing))
-            fields["unconfirmed"] = any(r.state.unconfirmed for _, r in live)
-            fields["mismatched"] = sum(r.state.mismatched for _, r in live)
-            changes = [r.changed for _, r in live]
-            if None not in changes:
-                fields["changed_minutes"], next_minute = _minutes_until(now, max(changes))
-                until = min(until, next_minute)
-            if not self._connected:
-                status = Status.LAST_KNOWN
-            else:
-                counted = [(key, report.state.vacant) for key, report in live]
-                highlight = self._highlight.get(spec)
-                if highlight is not None and now < highlight[0] \
-                        and status in (Status.AVAILABLE, Status.FEW_LEFT) \
-                        and frozenset(key for key, _ in live) == highlight[1]:
-                    fields["highlighted"] = True
-                    until = min(until, highlight[0])
-        else:
-            shown = [report for _, report in flags]
-            if shown:
-                fields.update(_sums(report.state for report in shown))
-                status = Status.NOT_REPORTING
-                fields["missing"] = len(keys)
-                fields["reason"] = self._why(missing, now)
-                fields["silent_minutes"], until_minute = _minutes_until(
-                    now, min(report.heard for report in shown))
-                until = min(until, until_minute)
-                fields["offline"] = any(self._status.get(r.agent) is False for r in shown)
-            elif now - self._started < self.stale_after and (
-                    self._connected or not self._ever_connected):
-                status = Status.WAITING
-                until = min(until, self._started + self.stale_after)
-            else:
-                status = Status.NOT_REPORTING
-                fields["missing"] = len(keys)
-                fields["reason"] = (Reason.CONNECTION if not self._connected
-                                    else Reason.NEVER)
-        return TileView(status=status, **fields), counted, until
-
-    def _total(self, now):
-        """The total vacant over live wards at ``now`` (each once), or None."""
-        live = {}
-        for spec in self._specs:
-            for key in self._keys(spec):
-                ward = self._wards.get(key)
-                report = self._current(ward, now) if ward is not None else None
-                if report is not None:
-                    live[key] = report.state.vacant
-        return sum(live.values()) if live else None
-
-
-def _describe(state):
-    return "%d/%d occupied, %d blocked" % (state.occupied, state.capacity, state.blocked)
-
-
-def _sums(states):
-    capacity = occupied = blocked = 0
-    for state in states:
-        capacity += state.capacity
-        occupied += state.occupied
-        blocked += state.blocked
-    return {"capacity": capacity, "occupied": occupied, "blocked": blocked,
-            "vacant": capacity - occupied - blocked}

@@ -1,0 +1,233 @@
+"""A board's tiles and total worked out from its wards' reports (a mixin of Board).
+
+Each tile's view is cached with what it depends on (its wards' version, the
+board's epoch, the next time it would change with no message at all), and the
+"beds just freed" highlight is decided here from a tile's figures before and
+after a live change.  The rules are the board's (display/board.py's docstring).
+"""
+
+import math
+
+from .views import BoardView, Reason, Status, TileView
+
+STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
+
+
+def _minutes_until(now, then):
+    """Whole minutes since ``then``, and when that number next changes."""
+    minutes = max(0, int((now - then) // 60))
+    return minutes, then + 60.0 * (minutes + 1)
+
+
+class TileViews:
+    """Tiles out: the part of Board that turns reports into views."""
+
+    def view(self, now):
+        """The board as it should look at ``now``."""
+        tiles = []
+        live_wards = {}
+        for spec in self._specs:
+            tile, counted = self._cached_tile(spec, now)
+            tiles.append(tile)
+            for key, vacant in counted:
+                live_wards[key] = vacant
+        live_tiles = sum(1 for t in tiles if t.live)
+        if self._connected:
+            total = sum(live_wards.values()) if live_wards else None
+        else:
+            total = self._frozen_total if any(
+                t.status is Status.LAST_KNOWN for t in tiles) else None
+        return BoardView(
+            tiles=tuple(tiles), connected=self._connected,
+            ever_connected=self._ever_connected, since=self._connection_wall,
+            since_minutes=max(0, int((now - self._connection_changed) // 60)),
+            total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
+            live_tiles=live_tiles,
+            tiles_partial=sum(1 for t in tiles if t.live and t.missing))
+
+
+    # -- inside: highlights -----------------------------------------------------
+    def _tile_figures(self, spec, now):
+        """``(reporting ward keys, live vacant sum, complete)`` of a tile at ``now``."""
+        keys = self._keys(spec)
+        live = []
+        vacant = 0
+        capacity = 0
+        for key in keys:
+            ward = self._wards.get(key)
+            report = self._current(ward, now) if ward is not None else None
+            if report is not None:
+                live.append(key)
+                vacant += report.state.vacant
+                capacity += report.state.capacity
+        complete = bool(keys) and len(live) == len(keys)
+        return frozenset(live), vacant, capacity, complete
+
+    def _update_highlights(self, covering, before, now, key, live_change):
+        for spec in covering:
+            live, vacant, capacity, complete = self._tile_figures(spec, now)
+            if vacant == 0 or not complete:
+                self._highlight.pop(spec, None)
+                continue
+            if not (live_change and self._connected and self.highlight_seconds > 0):
+                continue
+            was_live, was_vacant, was_capacity, was_complete = before[spec]
+            if was_complete and was_live == live and was_vacant == 0 and was_capacity > 0:
+                self._highlight[spec] = (now + self.highlight_seconds, live)
+
+    # -- inside: tiles ------------------------------------------------------------
+    def _touch(self, key):
+        """A message changed what the tiles covering ``key`` may show."""
+        for spec in self._specs:
+            if spec.covers(key):
+                self._versions[spec] = self._versions.get(spec, 0) + 1
+
+    def _cached_tile(self, spec, now):
+        stamp = (self._epoch, self._versions.get(spec, 0))
+        entry = self._views.get(spec)
+        if entry is not None and entry[0] == stamp and now < entry[1]:
+            return entry[2], entry[3]
+        tile, counted, until = self._tile(spec, now)
+        self._views[spec] = (stamp, until, tile, counted)
+        return tile, counted
+
+    def _keys(self, spec):
+        expected = self._expected.get(spec)
+        if expected is not None:
+            return expected
+        return self._by_department.get((spec.hospital, spec.department), ())
+
+    def _status_of(self, vacant, capacity, missing):
+        if capacity == 0 and not missing:
+            return Status.CLOSED
+        if vacant > self.few_left:
+            return Status.AVAILABLE
+        if missing:
+            return Status.PARTIAL
+        return Status.FULL if vacant == 0 else Status.FEW_LEFT
+
+    def _why(self, reports, now):
+        """The weightiest reason these wards' reports are not reporting.
+
+        A panel reset or offline is said even while the board's own link is
+        down (it was known before); a ward merely silent, or never heard,
+        is then blamed on the lost connection, not on the ward.
+        """
+        lost = not self._connected and self._ever_connected
+        reasons = set()
+        for report in reports:
+            if report is not None and report.reset:
+                reasons.add(Reason.RESET)
+            elif report is not None and self._status.get(report.agent) is False:
+                reasons.add(Reason.OFFLINE)
+            elif lost:
+                reasons.add(Reason.CONNECTION)
+            elif report is None:
+                reasons.add(Reason.NEVER)
+            else:
+                reasons.add(Reason.SILENT)
+        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
+                       Reason.NEVER):
+            if reason in reasons:
+                return reason
+        return None
+
+    def _tile(self, spec, now):
+        """``(TileView, [(ward key, vacant)] it counts live, until)`` for one tile.
+
+        ``until`` is the monotonic time at which the view may change with no
+        message at all: a report's life ending, a status wait ending, a minute
+        passing on its "updated … ago", the highlight ending, the start-up
+        wait ending.
+        """
+        keys = self._keys(spec)
+        fields = {"label": spec.label, "wards": len(keys)}
+        until = math.inf
+        live, missing, flags = [], [], []
+        for key in keys:
+            ward = self._wards.get(key)
+            if ward is None:
+                missing.append(None)
+                continue
+            for report in ward.reports.values():
+                if report.expires > now:
+                    until = min(until, report.expires)
+                if self._pending(report, now):
+                    until = min(until, report.first + STATUS_WAIT)
+            current = self._current(ward, now)
+            shown = self._shown(ward, now)
+            if current is not None:
+                live.append((key, current))
+            else:
+                missing.append(shown)
+            if shown is not None:
+                flags.append((ward, shown))
+        fields["conflict"] = any(self._conflicting(ward, now) for ward, _ in flags)
+        fields["reset"] = any(r.reset and now < r.expires or r.reused and self._reporting(r, now)
+                              for ward, _ in flags for r in ward.reports.values())
+        counted = []
+        if live and (self._connected or self._ever_connected):
+            sums = _sums(report.state for _, report in live)
+            fields.update(sums)
+            fields["missing"] = len(missing)
+            if missing:
+                fields["reason"] = self._why(missing, now)
+            status = self._status_of(sums["vacant"], sums["capacity"], len(missing))
+            fields["unconfirmed"] = any(r.state.unconfirmed for _, r in live)
+            fields["mismatched"] = sum(r.state.mismatched for _, r in live)
+            changes = [r.changed for _, r in live]
+            if None not in changes:
+                fields["changed_minutes"], next_minute = _minutes_until(now, max(changes))
+                until = min(until, next_minute)
+            if not self._connected:
+                status = Status.LAST_KNOWN
+            else:
+                counted = [(key, report.state.vacant) for key, report in live]
+                highlight = self._highlight.get(spec)
+                if highlight is not None and now < highlight[0] \
+                        and status in (Status.AVAILABLE, Status.FEW_LEFT) \
+                        and frozenset(key for key, _ in live) == highlight[1]:
+                    fields["highlighted"] = True
+                    until = min(until, highlight[0])
+        else:
+            shown = [report for _, report in flags]
+            if shown:
+                fields.update(_sums(report.state for report in shown))
+                status = Status.NOT_REPORTING
+                fields["missing"] = len(keys)
+                fields["reason"] = self._why(missing, now)
+                fields["silent_minutes"], until_minute = _minutes_until(
+                    now, min(report.heard for report in shown))
+                until = min(until, until_minute)
+                fields["offline"] = any(self._status.get(r.agent) is False for r in shown)
+            elif now - self._started < self.stale_after and (
+                    self._connected or not self._ever_connected):
+                status = Status.WAITING
+                until = min(until, self._started + self.stale_after)
+            else:
+                status = Status.NOT_REPORTING
+                fields["missing"] = len(keys)
+                fields["reason"] = (Reason.CONNECTION if not self._connected
+                                    else Reason.NEVER)
+        return TileView(status=status, **fields), counted, until
+
+    def _total(self, now):
+        """The total vacant over live wards at ``now`` (each once), or None."""
+        live = {}
+        for spec in self._specs:
+            for key in self._keys(spec):
+                ward = self._wards.get(key)
+                report = self._current(ward, now) if ward is not None else None
+                if report is not None:
+                    live[key] = report.state.vacant
+        return sum(live.values()) if live else None
+
+
+def _sums(states):
+    capacity = occupied = blocked = 0
+    for state in states:
+        capacity += state.capacity
+        occupied += state.occupied
+        blocked += state.blocked
+    return {"capacity": capacity, "occupied": occupied, "blocked": blocked,
+            "vacant": capacity - occupied - blocked}
