@@ -121,7 +121,7 @@ def _run(settings, args):
             return app.snapshot(args.snapshot, wait, args.snapshot_every)
         title = settings.display.title
         screen = Screen(settings.display.size, settings.display.rotate, window=args.window,
-                        caption=title.en or title.bn or "bedboard")
+                        caption=title.en or next(iter(title.texts().values()), "bedboard"))
         try:
             return app.run(screen)
         finally:

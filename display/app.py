@@ -30,6 +30,7 @@ from .board import Board
 from .config import DEFAULT_SIZE
 from .feed import Feed, Waker, apply
 from .fonts import FontBook
+from .languages import language
 from .memory import WardMemory
 from .render import Renderer
 from .text import TextPainter
@@ -76,9 +77,13 @@ class BoardApp:
         display, board = settings.display, settings.board
         self.fonts = fonts or FontBook()
         languages = display.languages
-        if not self.fonts.has_bengali and "bn" in languages and len(languages) > 1:
-            languages = tuple(lang for lang in languages if lang != "bn")
-        self.words = Words(languages, display.bengali_numerals)
+        drawable = tuple(lang for lang in languages
+                         if lang == "en" or self.fonts.has(language(lang).script.name))
+        if drawable and drawable != languages:
+            _LOG.warning("no font for %s (install fonts-noto-core): the board leaves "
+                         "it out", ", ".join(sorted(set(languages) - set(drawable))))
+            languages = drawable
+        self.words = Words(languages, display.bengali_numerals, display.numerals)
         self.painter = TextPainter(self.fonts)
         self.zone = display.zone
         self.started = clock()

@@ -377,6 +377,12 @@ class Board(TileViews, Liveness):
 
     def _touch_ward(self, ward):
         """A message changed what the tiles counting ``ward`` may show."""
+        memory = self._memory
+        if memory is not None:          # the wards it counts, kept across its restarts
+            if ward.key in self._wards:
+                memory.note(ward.key)
+            else:
+                memory.forget(ward.key)     # retired
         versions = self._versions
         for spec in ward.covering:
             versions[spec] = versions.get(spec, 0) + 1

@@ -15,27 +15,70 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bedboard.settings import BrokerSettings, load, read_broker
 from bedboard.topics import WardKey, check_device_id, check_slug
 
-from .words import LANGUAGES, default_label
+from .languages import CODES, DEFAULT, NUMERALS
+from .words import default_label, table
 
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1920, 1080)
 
 
-@dataclass(frozen=True)
 class Label:
-    """A text in each language it is given in (``en``, ``bn``)."""
+    """A text in each language it is given in (``en``, ``bn``, ``hi``, ``ur``, ...).
 
-    en: str = None
-    bn: str = None
+    ``Label("Medicine", "মেডিসিন")`` is English and Bengali, as before;
+    other languages by name: ``Label(en="ICU", hi="आईसीयू")`` (Odia, whose
+    code ``or`` is a Python keyword: ``Label(**{"or": "..."})``).
+    """
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, en=None, bn=None, **others):
+        unknown = sorted(set(others) - set(CODES))
+        if unknown:
+            raise TypeError("unknown language(s) %s (one of %s)"
+                            % (", ".join(unknown), ", ".join(CODES)))
+        given = dict(others, en=en, bn=bn)
+        object.__setattr__(self, "_texts", tuple(
+            (code, given[code]) for code in CODES if given.get(code)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Label cannot be changed")
+
+    @property
+    def en(self):
+        """The English text, or None."""
+        return self.get("en")
+
+    @property
+    def bn(self):
+        """The Bengali text, or None."""
+        return self.get("bn")
 
     def get(self, language):
         """The text in ``language``, or None."""
-        return getattr(self, language, None)
+        return dict(self._texts).get(language)
+
+    def texts(self):
+        """``{language: text}`` of every language it has."""
+        return dict(self._texts)
 
     def lines(self, languages):
         """``(language, text)`` for each of ``languages`` this label has."""
         return [(lang, self.get(lang)) for lang in languages if self.get(lang)]
+
+    def missing(self, languages):
+        """The ones of ``languages`` it has no text in."""
+        return [lang for lang in languages if not self.get(lang)]
+
+    def __eq__(self, other):
+        return isinstance(other, Label) and other._texts == self._texts
+
+    def __hash__(self):
+        return hash(self._texts)
+
+    def __repr__(self):
+        return "Label(%s)" % ", ".join("%s=%r" % pair for pair in self._texts)
 
 
 @dataclass(frozen=True)
@@ -106,8 +149,10 @@ class DisplaySettings:
     size: tuple = None          # as the reader sees it (width, height); None: the screen's
     rotate: int = 0
     timezone: str = "Asia/Kolkata"
-    languages: tuple = LANGUAGES
+    languages: tuple = DEFAULT
     bengali_numerals: bool = False
+    numerals: str = "latin"     # or "native": each language's own digits
+    turn_seconds: float = 8.0   # secondary languages that do not fit all at once take turns
     message: Label = None
     night: NightDimming = None
     burn_in: BurnIn = BurnIn()
@@ -151,8 +196,13 @@ def _zone(value):
         raise ValueError("unknown time zone %r (e.g. Asia/Kolkata)" % value) from None
 
 
-def _read_label(section, key, required=False):
-    """A label: plain text (English) or a mapping ``{en: ..., bn: ...}``."""
+def _read_label(section, key, required=False, languages=None):
+    """A label: plain text (English) or a mapping ``{en: ..., bn: ..., hi: ...}``.
+
+    With ``languages`` (a board whose config lists its languages), a label
+    missing any of them is a problem at its line, naming the language: a
+    board never shows a blank where a language's line should be.
+    """
     if not section.has(key):
         if required:
             section.raw(key)   # records "is required"
@@ -160,14 +210,25 @@ def _read_label(section, key, required=False):
     value = section.raw(key)
     if isinstance(value, dict):
         sub = section.section(key)
-        label = Label(en=sub.text("en", None), bn=sub.text("bn", None))
+        label = Label(**{code: sub.text(code, None) for code in CODES})
         sub.done()
-        if label.en is None and label.bn is None:
-            section.problem(key, "needs en or bn text")
+        if not label.texts():
+            section.problem(key, "needs a text in at least one of %s" % ", ".join(CODES))
             return None
-        return label
-    text = section.text(key, None)
-    return Label(en=text) if text is not None else None
+    else:
+        text = section.text(key, None)
+        label = Label(en=text) if text is not None else None
+    if label is not None and languages:
+        _check_label(section, key, label, languages)
+    return label
+
+
+def _check_label(section, key, label, languages):
+    """Record a problem for each of ``languages`` ``label`` has no text in."""
+    for language in label.missing(languages):
+        section.problem(key, "has no %s text, and display.languages lists %s: add "
+                        "%s: \"...\" (a translation checked by a reader of it)"
+                        % (language, language, language))
 
 
 def _read_size(section):
@@ -187,23 +248,27 @@ def _read_size(section):
 
 def _read_languages(section):
     if not section.has("languages"):
-        return LANGUAGES
+        return DEFAULT
     items = section.items("languages")
     found = []
     for value, path, line in items:
-        if value not in LANGUAGES:
+        if value not in CODES:
             section.problems.add(line, path, "must be one of %s, got %r"
-                                 % (", ".join(LANGUAGES), value))
+                                 % (", ".join(CODES), value))
         elif value in found:
             section.problems.add(line, path, "%s is given twice" % value)
         else:
             found.append(value)
     if items and not found:
-        return LANGUAGES
+        return DEFAULT
     if not items:
-        section.problem("languages", "must name at least one of %s" % ", ".join(LANGUAGES))
-        return LANGUAGES
+        section.problem("languages", "must name at least one of %s" % ", ".join(CODES))
+        return DEFAULT
     return tuple(found)
+
+
+def _default_title():
+    return Label(**{code: table(code).get("title") for code in CODES})
 
 
 def _clock_time(section, key):
@@ -248,15 +313,21 @@ def _read_burn_in(section):
 def read_display(root):
     """Read the ``display:`` section (``id`` is required)."""
     sec = root.section("display", required=True)
+    languages = _read_languages(sec)
+    # labels must say every language only where the config lists them: a
+    # board without display.languages reads its labels as it always has
+    checked = languages if sec.has("languages") else None
     settings = DisplaySettings(
         id=sec.text("id", check=check_device_id),
-        title=_read_label(sec, "title") or Label(en="Bed vacancy", bn="খালি শয্যা"),
+        title=_read_label(sec, "title", languages=checked) or _default_title(),
         size=_read_size(sec),
         rotate=sec.choice("rotate", (0, 90, 180, 270), default=0),
         timezone=sec.text("timezone", "Asia/Kolkata", check=_zone),
-        languages=_read_languages(sec),
+        languages=languages,
         bengali_numerals=sec.boolean("bengali_numerals", False),
-        message=_read_label(sec, "message"),
+        numerals=sec.choice("numerals", NUMERALS, default="latin"),
+        turn_seconds=float(sec.number("turn_seconds", 8, low=2, high=3600)),
+        message=_read_label(sec, "message", languages=checked),
         night=_read_night(sec),
         burn_in=_read_burn_in(sec),
         state_dir=_read_state_dir(sec))
@@ -271,6 +342,14 @@ def _read_state_dir(section):
     default = os.environ.get("STATE_DIRECTORY", "").split(":")[0] or None
     value = section.text("state_dir", default)
     return os.path.abspath(value) if value else None
+
+
+def labels_checked(root):
+    """The languages every label must say (``display.languages`` as given), or None."""
+    display = root.mapping.get("display") if isinstance(root.mapping, dict) else None
+    if not isinstance(display, dict) or not isinstance(display.get("languages"), list):
+        return None
+    return tuple(code for code in display["languages"] if code in CODES) or None
 
 
 def _read_wards(tile):
@@ -293,7 +372,7 @@ def _read_wards(tile):
     return tuple(wards) or None
 
 
-def _read_tiles(sec, hospital):
+def _read_tiles(sec, hospital, languages=None):
     if not sec.has("tiles"):
         return None
     tiles = []
@@ -309,23 +388,28 @@ def _read_tiles(sec, hospital):
                                check=lambda v: check_slug(v, "hospital")),
             department=department,
             wards=_read_wards(tile),
-            label=_read_label(tile, "label"))
+            label=_read_label(tile, "label", languages=languages))
         tile.done()
         if spec.hospital and spec.department:
             if spec.label is None:
                 spec = TileSpec(spec.hospital, spec.department, spec.wards,
                                 Label(**default_label(spec.department)))
+                for language in spec.label.missing(languages or ()):
+                    tile.problem("department", "has no built-in %s name, and "
+                                 "display.languages lists %s: give the tile a label "
+                                 "with %s" % (language, language, language))
             tiles.append(spec)
     return tuple(tiles)
 
 
-def read_board(root):
-    """Read the ``board:`` section (``hospital`` is required)."""
+def read_board(root, languages=None):
+    """Read the ``board:`` section (``hospital`` is required); with ``languages``,
+    every tile's label must say each of them."""
     sec = root.section("board", required=True)
     hospital = sec.text("hospital", check=lambda v: check_slug(v, "hospital"))
     settings = BoardSettings(
         hospital=hospital,
-        tiles=_read_tiles(sec, hospital),
+        tiles=_read_tiles(sec, hospital, languages),
         stale_after=float(sec.number("stale_after", 180, low=10, high=86400)),
         heartbeat=float(sec.number("heartbeat", 60, low=5, high=3600)),
         few_left=sec.integer("few_left", 3, low=0, high=100000),
@@ -339,4 +423,4 @@ def read(path):
     """Read the board's whole config file; raise ConfigError listing every problem."""
     return load(path, lambda root: Settings(path=path, broker=read_broker(root),
                                             display=read_display(root),
-                                            board=read_board(root)))
+                                            board=read_board(root, labels_checked(root))))

@@ -1,15 +1,17 @@
 """The board's typefaces: found on the machine, loaded once per size, never fatal.
 
-Latin text uses Noto Sans and Bengali text Noto Sans Bengali (Debian's
-``fonts-noto-core``), looked up first by their usual paths, then through
-fontconfig (``fc-match`` / ``fc-list :lang=bn``), then pygame's own search.
-A missing Latin font falls back to pygame's built-in one; with no Bengali
-font at all the board says so in its log and shows English only, rather
-than boxes.
+Each script of :mod:`display.languages` has its Noto font (Debian's
+``fonts-noto-core``: Noto Sans, Noto Sans Bengali, Devanagari, Oriya,
+Gurmukhi, Ol Chiki and Noto Nastaliq Urdu), looked up first by its usual
+paths, then through fontconfig (``fc-match`` / ``fc-list :lang=xx``), then
+(Latin) pygame's own search.  A missing Latin font falls back to pygame's
+built-in one; a language whose font is missing is said in the log and left
+off the board rather than drawn as boxes.
 
-Bengali needs HarfBuzz shaping: every Bengali font gets
-``set_script("Beng")``, without which vowel signs land on the wrong side and
-conjuncts fall apart ("মেডিসিন" comes out "মডেসিনি").
+Every non-Latin font is shaped by HarfBuzz with its script tag
+(``set_script("Beng")``), without which vowel signs land on the wrong side
+and conjuncts fall apart ("মেডিসিন" comes out "মডেসিনি"); the direction
+of each run is set when it is drawn (:mod:`display.text`).
 """
 
 import logging
@@ -20,37 +22,32 @@ import subprocess
 
 import pygame
 
+from .languages import BY_NAME, SCRIPTS
+
 _LOG = logging.getLogger(__name__)
 
 NOTO = "/usr/share/fonts/truetype/noto"
-MAX_OPEN_FONTS = 48         # sizes × faces kept open
+MAX_OPEN_FONTS = 64         # sizes × faces kept open
 
 LATIN, BENGALI = "latin", "bengali"
 
-_PATHS = {
-    (LATIN, False): (NOTO + "/NotoSans-Regular.ttf",
-                     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    (LATIN, True): (NOTO + "/NotoSans-Bold.ttf",
-                    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    (BENGALI, False): (NOTO + "/NotoSansBengali-Regular.ttf",
-                       NOTO + "/NotoSerifBengali-Regular.ttf",
-                       "/usr/share/fonts/truetype/lohit-bengali/Lohit-Bengali.ttf"),
-    (BENGALI, True): (NOTO + "/NotoSansBengali-Bold.ttf",
-                      NOTO + "/NotoSerifBengali-Bold.ttf",
-                      NOTO + "/NotoSansBengali-Regular.ttf",
-                      "/usr/share/fonts/truetype/lohit-bengali/Lohit-Bengali.ttf"),
-}
+_PATHS = {}
+for _script in SCRIPTS:
+    _PATHS[(_script.name, False)] = _script.regular
+    _PATHS[(_script.name, True)] = _script.bold
 _PATTERNS = {(LATIN, False): "Noto Sans:style=Regular",
              (LATIN, True): "Noto Sans:style=Bold"}
+_FONTCONFIG_LANG = {"bengali": "bn", "devanagari": "hi", "nastaliq": "ur", "olchiki": "sat",
+                    "odia": "or", "gurmukhi": "pa"}
 _PRIVATE_USE = "\ue000"      # no font has it: what a missing glyph measures like
 
 
 def _fontconfig(script, bold):
     """A font file for ``script`` from fontconfig, or None."""
-    if script == BENGALI:
-        command = ["fc-list", ":lang=bn", "file", "style"]
-    else:
+    if script == LATIN:
         command = ["fc-match", "-f", "%{file}", _PATTERNS[(script, bold)]]
+    else:
+        command = ["fc-list", ":lang=%s" % _FONTCONFIG_LANG[script], "file", "style"]
     if not shutil.which(command[0]):
         return None
     try:
@@ -67,7 +64,7 @@ def _fontconfig(script, bold):
 
 
 def find_face(script, bold):
-    """The path of a font file for ``script`` (``latin``/``bengali``), or None."""
+    """The path of a font file for ``script`` (``latin``, ``bengali``, ...), or None."""
     for path in _PATHS[(script, bold)]:
         if os.path.isfile(path):
             return path
@@ -82,7 +79,7 @@ def find_face(script, bold):
 
 
 class FontBook:
-    """The four faces (Latin/Bengali × regular/bold), opened at any size."""
+    """Every script's faces (regular and bold), opened at any size."""
 
     def __init__(self, faces=None):
         if not pygame.font.get_init():
@@ -100,17 +97,26 @@ class FontBook:
         # sizes used lately, not every size ever tried (each open Font holds a
         # file descriptor and ~150 KB).
         self._fonts = OrderedDict()
-        self._bengali_glyphs = {}
+        self._glyphs = {}
 
     @property
     def has_bengali(self):
         """Whether Bengali text can be drawn at all."""
-        return self.faces.get((BENGALI, False)) is not None \
-            or self.faces.get((BENGALI, True)) is not None
+        return self.has(BENGALI)
+
+    def has(self, script):
+        """Whether there is a font for ``script`` (a name: ``devanagari``)."""
+        return self.faces.get((script, False)) is not None \
+            or self.faces.get((script, True)) is not None
 
     def font(self, script, bold, size):
-        """A pygame Font for ``script`` at ``size`` pixels (cached)."""
-        size = max(4, int(size))
+        """A pygame Font for ``script`` at ``size`` pixels of line (cached).
+
+        A script drawn smaller than its line (Nastaliq: see
+        :data:`display.languages.NASTALIQ`) is opened at its share of ``size``.
+        """
+        scale = BY_NAME[script].scale if script in BY_NAME else 1.0
+        size = max(4, int(size * scale))
         key = (script, bold, size)
         font = self._fonts.get(key)
         if font is None:
@@ -124,7 +130,7 @@ class FontBook:
 
     def _open(self, script, bold, size):
         path = self.faces.get((script, bold)) or self.faces.get((script, not bold))
-        if script == BENGALI and path is None:
+        if script != LATIN and path is None:
             script = LATIN
             path = self.faces.get((LATIN, bold))
         try:
@@ -133,19 +139,29 @@ class FontBook:
             _LOG.warning("cannot open font %s (%s): using pygame's built-in one",
                          path, exc)
             font = pygame.font.Font(None, size)
-        if script == BENGALI:
-            font.set_script("Beng")
+        if script != LATIN:
+            font.set_script(BY_NAME[script].tag)
         elif bold and path is None:
             font.bold = True
         return font
 
+    def covers(self, script, char):
+        """Whether ``script``'s font has a glyph for ``char`` (cached)."""
+        key = (script, char)
+        known = self._glyphs.get(key)
+        if known is None:
+            if not self.has(script) and script != LATIN:
+                known = False
+            else:
+                font = self.font(script, True, 40)
+                metrics = font.metrics(char + _PRIVATE_USE)
+                known = bool(metrics and metrics[0] is not None
+                             and metrics[0] != metrics[1])
+            self._glyphs[key] = known
+        return known
+
     def bengali_has(self, char):
         """Whether the Bengali font has a glyph for ``char`` (cached)."""
-        known = self._bengali_glyphs.get(char)
-        if known is None:
-            font = self.font(BENGALI, True, 40)
-            metrics = font.metrics(char + _PRIVATE_USE)
-            known = bool(metrics and metrics[0] is not None
-                         and metrics[0] != metrics[1])
-            self._bengali_glyphs[char] = known
-        return known
+        return self.covers(BENGALI, char)
+
+

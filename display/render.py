@@ -32,6 +32,7 @@ import pygame
 from .board import Status
 from .layout import Box, plan, readable
 from .tile import BoardTexts, TileArtist
+from .turns import LanguageTurns
 
 _LOG = logging.getLogger(__name__)
 
@@ -226,6 +227,9 @@ class Renderer:
         self.painter = painter
         self.artist = TileArtist(painter, words)
         self.size = tuple(size)
+        # more languages than fit at once take turns (display.turns)
+        self.turns = LanguageTurns(words, display, painter, size,
+                                   getattr(display, "turn_seconds", 8.0))
         self.page_seconds = page_seconds
         self.palette = Palette()
         self._base_palette = self.palette
@@ -284,6 +288,7 @@ class Renderer:
         """
         banner = not view.connected
         labels = tuple(tile.label for tile in view.tiles)
+        self._show_languages(self.turns.shown(now, len(view.tiles), labels))
         key = (len(view.tiles), banner, self._offset, labels)
         if key != self._layout_key:
             if self._texts is None or self._texts.labels != labels:
@@ -312,6 +317,14 @@ class Renderer:
         if dirty and dirty[0] == surface.get_rect():
             return [dirty[0]]
         return dirty
+
+    def _show_languages(self, languages):
+        """Show ``languages`` (the secondary languages' turn) from this draw on."""
+        if tuple(languages) != self.words.languages:
+            self.words = self.words.showing(languages)
+            self.artist = TileArtist(self.painter, self.words)
+            self._texts = None
+            self._layout_key = None
 
     def _turn_page(self, now, layout):
         if layout.pages <= 1:

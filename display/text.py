@@ -1,8 +1,14 @@
-"""Text on the board: mixed Bengali/Latin lines, arranged in their boxes, cached.
+"""Text on the board: lines of any of its scripts, arranged in their boxes, cached.
 
-A line is cut into runs by script: Bengali letters (and the punctuation the
-Bengali font has) go to the Bengali font, shaped by HarfBuzz as a whole run;
-everything else to the Latin font; the runs share one baseline.
+A line is cut into runs of one direction (:mod:`display.bidi`: an Urdu line
+with numbers and Latin names in it), and each run into runs of one font: a
+script's letters go to its font (Bengali, Devanagari, Nastaliq, Ol Chiki,
+Odia, Gurmukhi), and digits, spaces and punctuation stay with the font
+before them when it has them, else go to the Latin font (Nastaliq has no
+Latin letters; Devanagari has no "·").  Each run is shaped by HarfBuzz in
+its script and direction; the runs share one baseline, drawn left to right
+in visual order.  A right-to-left line is aligned to the right of its box
+where others align left.
 
 A phrase is said in every configured language.  :meth:`TextPainter.arrange`
 finds how it fits a box: its languages side by side on one line ("English ·
@@ -28,7 +34,10 @@ from dataclasses import dataclass
 
 import pygame
 
-from .fonts import BENGALI, LATIN
+from . import bidi
+from .figure import FigurePainting, converted
+from .fonts import LATIN
+from .languages import is_rtl, script_of
 from .layout import Box
 
 JOIN = " · "        # between the languages of a phrase said on one line
@@ -98,9 +107,12 @@ def joined(parts):
     return JOIN.join(text for _, text in parts)
 
 
-def _is_bengali_letter(char):
-    code = ord(char)
-    return 0x0980 <= code <= 0x09FF or code in (0x200C, 0x200D, 0x0964, 0x0965)
+_SHARED = frozenset("\u0964\u0965\u200c\u200d")   # dandas and joiners: any Indic script's
+
+
+def row_rtl(row):
+    """Whether a Row is drawn right to left: its (first) language's direction."""
+    return bool(row.languages) and is_rtl(row.languages[0])
 
 
 class ImageCache(OrderedDict):
@@ -148,7 +160,7 @@ def _weight(value):
     return 0
 
 
-class TextPainter:
+class TextPainter(FigurePainting):
     """Renders and fits the board's text with a FontBook."""
 
     def __init__(self, fonts, cache_size=3000, cache_bytes=8 * 2 ** 20):
@@ -160,18 +172,26 @@ class TextPainter:
         self._widths = {}
         self._heights = {}
         self._arrangements = {}
+        self._pieces = {}
 
     # -- runs ------------------------------------------------------------------
-    def runs(self, text):
-        """``[(script, text)]``: the line cut where the font must change."""
-        use_bengali = self.fonts.has_bengali
+    def runs(self, text, home=None):
+        """``[(script, text)]``: the line cut where the font must change (logical order).
+
+        Digits, spaces and punctuation stay with the font before them when it
+        has them; at the start, with ``home``'s when it has them (a right-to-left
+        run's brackets and digits are its script's, mirrored and shaped with it).
+        """
+        fonts = self.fonts
         runs = []
         for char in text:
-            if use_bengali and _is_bengali_letter(char):
-                script = BENGALI
-            elif char.isspace() or (use_bengali and runs and runs[-1][0] == BENGALI
-                                    and self.fonts.bengali_has(char)):
-                script = runs[-1][0] if runs else LATIN
+            own = None if char in _SHARED else script_of(char)
+            previous = runs[-1][0] if runs else home
+            if own is not None and fonts.has(own.name):
+                script = own.name
+            elif previous not in (None, LATIN) and (char.isspace()
+                                                    or fonts.covers(previous, char)):
+                script = previous
             else:
                 script = LATIN
             if runs and runs[-1][0] == script:
@@ -180,26 +200,70 @@ class TextPainter:
                 runs.append((script, [char]))
         return [(script, "".join(chars)) for script, chars in runs]
 
+    def pieces(self, text, rtl=None):
+        """``[(script, text, rtl)]``: the line's runs of one font and one direction,
+        in the order they are drawn from left to right."""
+        key = (text, rtl)
+        found = self._pieces.get(key)
+        if found is None:
+            found = []
+            home = self._rtl_script(text)
+            # a phrase's languages side by side: each is a line of its own direction
+            # (isolated, as UAX #9's FSI would), placed in the row's direction
+            segments = text.split(JOIN) if home is not None else [text]
+            if len(segments) > 1 and (rtl if rtl is not None else bidi.base_rtl(text)):
+                segments = segments[::-1]
+            for number, segment in enumerate(segments):
+                if number:
+                    found.append((LATIN, JOIN, False))
+                direction = rtl if len(segments) == 1 else bidi.base_rtl(segment)
+                own = self._rtl_script(segment)
+                for part, backwards in bidi.runs(segment, direction):
+                    runs = [(script, chunk, backwards)
+                            for script, chunk in self.runs(part, own)]
+                    found += runs[::-1] if backwards else runs
+            if len(self._pieces) > 20000:
+                self._pieces.clear()
+            self._pieces[key] = found
+        return found
+
+    def _rtl_script(self, text):
+        """The right-to-left script ``text`` is written in (with a font), or None."""
+        return next((own.name for own in map(script_of, text)
+                     if own is not None and own.rtl and self.fonts.has(own.name)), None)
+
+    def _font(self, script, bold, size, rtl):
+        font = self.fonts.font(script, bold, size)
+        font.set_direction(pygame.DIRECTION_RTL if rtl else pygame.DIRECTION_LTR)
+        return font
+
     def _scripts(self, runs):
         return frozenset(script for script, _ in runs) or frozenset((LATIN,))
 
     # -- lines -----------------------------------------------------------------
-    def render(self, text, size, color, background, bold=False):
-        """One line at font ``size``: an opaque Surface on ``background``."""
-        key = (text, size, tuple(color), tuple(background), bold)
+    def render(self, text, size, color, background, bold=False, rtl=None):
+        """One line at font ``size``: an opaque Surface on ``background``
+        (``rtl``: the line's direction; None: by its first strong letter)."""
+        key = (text, size, tuple(color), tuple(background), bold, rtl)
         surface = self._lines.fetch(key)
         if surface is not None:
             return surface
-        runs = self.runs(text)
-        fonts = [self.fonts.font(script, bold, size) for script, _ in runs]
+        pieces = self.pieces(text, rtl)
+        # one Font serves both directions: each piece is measured (and drawn) in its own
+        fonts, widths = [], []
+        for script, part, backwards in pieces:
+            font = self._font(script, bold, size, backwards)
+            fonts.append(font)
+            widths.append(font.size(part)[0])
         ascent = max((f.get_ascent() for f in fonts), default=0)
         descent = max((-f.get_descent() for f in fonts), default=0)
-        widths = [f.size(part)[0] for f, (_, part) in zip(fonts, runs)]
         surface = pygame.Surface((max(1, sum(widths)), max(1, ascent + descent)))
         surface.fill(background)
         x = 0
-        for font, (_, part), width in zip(fonts, runs, widths):
+        for font, (script, part, backwards), width in zip(fonts, pieces, widths):
             if part.strip():
+                font.set_direction(pygame.DIRECTION_RTL if backwards
+                                   else pygame.DIRECTION_LTR)
                 surface.blit(font.render(part, True, color, background),
                              (x, ascent - font.get_ascent()))
             x += width
@@ -210,8 +274,8 @@ class TextPainter:
         key = (text, size, bold)
         found = self._widths.get(key)
         if found is None:
-            found = sum(self.fonts.font(script, bold, size).size(part)[0]
-                        for script, part in self.runs(text))
+            found = sum(self._font(script, bold, size, backwards).size(part)[0]
+                        for script, part, backwards in self.pieces(text))
             if len(self._widths) > 50000:
                 self._widths.clear()
             self._widths[key] = found
@@ -337,7 +401,8 @@ class TextPainter:
 
     def images(self, arrangement, color, background, bold=False):
         """Each row of ``arrangement`` rendered: ``[(image, Row)]``."""
-        return [(self.render(row.text, arrangement.size, color, background, bold), row)
+        return [(self.render(row.text, arrangement.size, color, background, bold,
+                             row_rtl(row)), row)
                 for row in arrangement.rows]
 
     def draw(self, surface, arrangement, box, color, background, bold=False, align="left",
@@ -349,88 +414,6 @@ class TextPainter:
             surface.blit(image, (line.x, line.y))
         return report(role, arrangement, placed)
 
-    # -- the figure ------------------------------------------------------------
-    def _digit_set(self, script, size, color, background):
-        """``(images, advance)``: each digit cropped to the digits' shared ink."""
-        key = (script, size, tuple(color), tuple(background))
-        found = self._digits.fetch(key)
-        if found is not None:
-            return found
-        font = self.fonts.font(script, True, size)
-        digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
-        metrics = [m for m in font.metrics(digits) if m]
-        top = max(m[3] for m in metrics)
-        bottom = min(m[2] for m in metrics)
-        advance = max(m[4] for m in metrics)
-        ascent = font.get_ascent()
-        crop_top = max(0, ascent - top)
-        images = {}
-        for char in digits:
-            glyph = font.render(char, True, color, background)
-            height = min(glyph.get_height() - crop_top, top - bottom)
-            image = pygame.Surface((advance, max(1, height)))
-            image.fill(background)
-            image.blit(glyph, (0, 0), pygame.Rect(0, crop_top, glyph.get_width(), height))
-            images[char] = converted(image)
-        return self._digits.keep(key, (images, advance))
-
-    def ink_ratio(self, script):
-        """Digit ink height and advance per pixel of font size, for ``script``."""
-        key = ("ink", script)
-        if key not in self._ratios:
-            font = self.fonts.font(script, True, 200)
-            digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
-            metrics = [m for m in font.metrics(digits) if m]
-            self._ratios[key] = ((max(m[3] for m in metrics) - min(m[2] for m in metrics))
-                                 / 200.0, max(m[4] for m in metrics) / 200.0)
-        return self._ratios[key]
-
-    def figure_script(self, text):
-        """The script the figure ``text`` is drawn in."""
-        return BENGALI if text and not text.isascii() and self.fonts.has_bengali else LATIN
-
-    def figure_size(self, text, ink_height, width):
-        """The font size of the figure ``text`` drawn at most ``ink_height`` × ``width``."""
-        script = self.figure_script(text)
-        ink, advance = self.ink_ratio(script)
-        size = int(ink_height / ink)
-        if len(text) * advance * size > width:
-            size = int(width / (len(text) * advance))
-        # the digits' advance is rounded to whole pixels at each size: measure it
-        while size > 6 and len(text) * self._advance(script, size) > width:
-            size -= 1
-        return max(6, size)
-
-    def _advance(self, script, size):
-        """The widest digit's advance at ``size`` (what :meth:`figure` steps by)."""
-        key = ("advance", script, size)
-        if key not in self._ratios:
-            font = self.fonts.font(script, True, size)
-            digits = "0123456789" if script == LATIN else "০১২৩৪৫৬৭৮৯"
-            self._ratios[key] = max(m[4] for m in font.metrics(digits) if m)
-        return self._ratios[key]
-
-    def figure(self, text, ink_height, width, color, background):
-        """The vacant figure ``text`` (digits only), at most ``ink_height`` × ``width``."""
-        script = BENGALI if text and not text.isascii() and self.fonts.has_bengali \
-            else LATIN
-        if script == LATIN and not text.isascii():
-            text = text.translate(str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789"))
-        key = (text, ink_height, width, tuple(color), tuple(background))
-        surface = self._figures.fetch(key)
-        if surface is not None:
-            return surface
-        size = self.figure_size(text, ink_height, width)
-        images, step = self._digit_set(script, size, color, background)
-        height = next(iter(images.values())).get_height()
-        surface = pygame.Surface((max(1, step * len(text)), height))
-        surface.fill(background)
-        for i, char in enumerate(text):
-            image = images.get(char)
-            if image is not None:
-                surface.blit(image, (i * step, 0))
-        return self._figures.keep(key, converted(surface))
-
 
 def place(images, box, align="left", valign="middle"):
     """``[(Row, Box)]``: where each rendered row goes in ``box``, one under another."""
@@ -439,7 +422,10 @@ def place(images, box, align="left", valign="middle"):
     placed = []
     for image, row in images:
         w, h = image.get_size()
-        x = box.x + {"centre": (box.w - w) // 2, "right": box.w - w}.get(align, 0)
+        side = align
+        if isinstance(row, Row) and row_rtl(row):     # a right-to-left line starts at the right
+            side = {"left": "right", "right": "left"}.get(align, align)
+        x = box.x + {"centre": (box.w - w) // 2, "right": box.w - w}.get(side, 0)
         placed.append((row, Box(x, y, w, h)))
         y += h
     return placed
@@ -455,13 +441,3 @@ def report(role, arrangement, placed):
             records.append((role, row.languages, row.phrase, [(row.text, line)]))
     return [TextDrawn(role, languages, phrase, tuple(lines), arrangement.size)
             for role, languages, phrase, lines in records]
-
-
-def converted(surface):
-    """``surface`` in the screen's pixel format when there is a screen (faster blits)."""
-    if pygame.display.get_init() and pygame.display.get_surface() is not None:
-        try:
-            return surface.convert()
-        except pygame.error:
-            return surface
-    return surface

@@ -8,7 +8,6 @@ after a live change.  The rules are the board's (display/board.py's docstring).
 
 import math
 
-from .reports import Ward
 from .views import BoardView, Reason, Status, TileView
 
 STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
@@ -39,18 +38,10 @@ class TileViews:
             if key not in self._wards and self.wants(key):
                 by_department.setdefault((key.hospital, key.department), []).append(key)
         for department, fresh in by_department.items():
-            # the first through the board's own door (a tile of its own when the config
-            # names none); the rest at once, sorted once: one by one is quadratic
-            self._add_ward(Ward(fresh[0]))
-            keys = self._by_department.get(department)
-            if isinstance(keys, list):
-                for key in fresh[1:]:
-                    self._wards[key] = Ward(key)
-                keys.extend(fresh[1:])
-                keys.sort()
-            else:
-                for key in fresh[1:]:
-                    self._add_ward(Ward(key))
+            # each through the board's own door (a tile of its own when the config names
+            # none; the tiles that count it): a sorted insert, not a sort per ward
+            for key in sorted(fresh):
+                self._add_ward(key)
             for spec in self._specs:
                 if (spec.hospital, spec.department) == department:
                     self._versions[spec] = self._versions.get(spec, 0) + 1
@@ -131,18 +122,6 @@ class TileViews:
                 self._highlight[spec] = (now + self.highlight_seconds, live)
 
     # -- inside: tiles ------------------------------------------------------------
-    def _touch(self, key):
-        """A message changed what the tiles covering ``key`` may show."""
-        memory = self._memory
-        if memory is not None:
-            if key in self._wards:
-                memory.note(key)
-            else:
-                memory.forget(key)          # retired
-        for spec in self._specs:
-            if spec.covers(key):
-                self._versions[spec] = self._versions.get(spec, 0) + 1
-
     def _cached_tile(self, spec, now):
         stamp = (self._epoch, self._versions.get(spec, 0))
         entry = self._views.get(spec)

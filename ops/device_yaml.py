@@ -70,10 +70,11 @@ def scalar(text):
     return text if plain else quoted(text)
 
 
-def label_text(label):
-    """A Label as ``{en: "…", bn: "…"}``."""
+def label_text(label, languages=None):
+    """A Label as ``{en: "…", bn: "…"}``: its texts in ``languages`` (a board's
+    listed languages; None: English and Bengali, a board's default)."""
     parts = ["%s: %s" % (language, quoted(label.get(language)))
-             for language in ("en", "bn") if label.get(language)]
+             for language in (languages or ("en", "bn")) if label.get(language)]
     return "{%s}" % ", ".join(parts)
 
 
@@ -152,14 +153,14 @@ def display_text(inventory, board):
     lines += HEADER.splitlines()
     lines += ["display:", "  id: %s" % scalar(board.id)]
     if board.title is not None:
-        lines.append("  title: %s" % label_text(board.title))
+        lines.append("  title: %s" % label_text(board.title, board.languages))
     if board.size is not None:
         lines.append("  size: [%d, %d]" % board.size)
     lines.append("  rotate: %d" % board.rotate)
     if board.languages is not None:
         lines.append("  languages: [%s]" % ", ".join(board.languages))
     if board.message is not None:
-        lines.append("  message: %s" % label_text(board.message))
+        lines.append("  message: %s" % label_text(board.message, board.languages))
     lines += _broker(inventory.broker, board.id,
                      os.path.join(ETC, DISPLAY_FILES["secret"]), os.path.join(ETC, CA_FILE))
     lines += ["board:", "  hospital: %s" % scalar(board.hospital)]
@@ -172,7 +173,7 @@ def display_text(inventory, board):
             lines.append("      hospital: %s" % scalar(tile.hospital))
         if tile.wards:
             lines.append("      wards: [%s]" % ", ".join(scalar(w) for w in tile.wards))
-        lines.append("      label: %s" % label_text(tile.label))
+        lines.append("      label: %s" % label_text(tile.label, board.languages))
     return "\n".join(lines) + "\n"
 
 

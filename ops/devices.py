@@ -22,7 +22,7 @@ from agent.config import read_agent
 from bedboard.errors import ConfigError
 from bedboard.settings import read_broker, read_file
 from display.config import Settings as DisplaySettings
-from display.config import read_board, read_display
+from display.config import labels_checked, read_board, read_display
 
 from .config import read_operator
 
@@ -161,7 +161,8 @@ def read_device(path, file_check=None):
         settings = read_agent(root)
     elif kind == DISPLAY:
         settings = DisplaySettings(path=path, broker=read_broker(root),
-                                   display=read_display(root), board=read_board(root))
+                                   display=read_display(root),
+                                   board=read_board(root, labels_checked(root)))
     elif kind == OPERATOR:
         settings = read_operator(root, path)
     if kind is not None:

@@ -137,6 +137,17 @@ def _read_tiles(sec, hospital, hospitals):
                       _label(tile, hospitals, several)) for tile in tiles)
 
 
+def _check_languages(sec, languages, title, message, tiles):
+    """A board that lists its languages needs every label in each (its device refuses
+    a config without: display.config), told here at the board's ``languages``."""
+    labels = [("its title", title), ("its message", message)] + [
+        ("the %s tile's label" % tile.department, tile.label) for tile in tiles
+        if isinstance(tile, Tile)]
+    for what, label in labels:
+        for language in label.missing(languages) if label is not None else ():
+            sec.problem("languages", "%s has no %s text: give it one" % (what, language))
+
+
 def read_boards(root, hospitals):
     """The inventory's ``boards:``, checked against ``hospitals``: a list of Board."""
     by_id = {h.id: h for h in hospitals if h.id}
@@ -162,6 +173,8 @@ def read_boards(root, hospitals):
         message = _read_label(sec, "message")
         languages = _read_languages(sec) if "languages" in sec.mapping else None
         tiles = _read_tiles(sec, hospital, by_id) if hospital else sec.raw("tiles", ())
+        if languages:
+            _check_languages(sec, languages, title, message, tiles)
         sec.done()
         if ident and hospital:
             boards.append(Board(id=ident, hospital=hospital, title=title, size=size,

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from bedboard.payloads import WardState
 from bedboard.topics import WardKey
-from display.board import Board, Reason, Status
+from display.board import Board, Reason
 from display.config import Label, TileSpec
 
 WALL = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)

@@ -8,7 +8,6 @@ Python function calls (``sys.setprofile``), deterministic on any machine.
 
 import sys
 
-import pytest
 
 from benchmarks.common import agent_id, ward_key, write_board
 from benchmarks.counted import VirtualClock, _board, _received, state

@@ -66,7 +66,7 @@ def test_our_additions(tmp_path):
     path = write(tmp_path, """\
         display:
           id: nrs-lobby-1
-          title: NRS
+          title: {bn: এনআরএস}
           timezone: Asia/Dhaka
           languages: [bn]
           bengali_numerals: true
@@ -82,7 +82,7 @@ def test_our_additions(tmp_path):
         """)
     settings = config.read(path)
     display = settings.display
-    assert display.title == Label("NRS")
+    assert display.title == Label(bn="এনআরএস")
     assert display.languages == ("bn",) and display.bengali_numerals
     assert display.message.en.startswith("Bed enquiries")
     assert display.night == NightDimming(datetime.time(23, 0), datetime.time(6, 30), 0.4)
@@ -119,7 +119,7 @@ def test_every_mistake_is_named_by_file_line_and_key_at_once(tmp_path):
         "board.yaml:4: display.size: must be [width, height] in pixels, got [1920]",
         "board.yaml:5: display.timezone: unknown time zone 'Mars/Olympus' "
         "(e.g. Asia/Kolkata)",
-        "board.yaml:6: display.languages[1]: must be one of en, bn, got 'fr'",
+        "board.yaml:6: display.languages[1]: must be one of bn, en, hi, ur, ne, sat, or, pa, got 'fr'",
         "board.yaml:7: display.night.from: must be a time of day like \"23:00\", "
         "got '25:00'",
         "board.yaml:8: display.colour: unknown key (a typo?)",
@@ -148,5 +148,6 @@ def test_a_tile_without_a_label_gets_its_department_s_name(tmp_path):
           tiles: [{department: icu}, {department: burns-unit}]
         """)
     tiles = config.read(path).board.tiles
-    assert tiles[0].label == Label("ICU", "আইসিইউ")
+    assert tiles[0].label.lines(("en", "bn", "hi")) == [
+        ("en", "ICU"), ("bn", "আইসিইউ"), ("hi", "आईसीयू")]
     assert tiles[1].label == Label("Burns Unit")

@@ -6,7 +6,10 @@ each landscape and portrait (``rotate: 90`` — the board is drawn upright at
 the size a reader sees, the screen turns it); languages ``[en, bn]``,
 ``[bn, en]``, ``[en]`` and ``[bn]``, each with and without Bengali numerals.
 That is 880 boards, every one drawn, every page of it (the test prints how
-many pages and tiles that made).
+many pages and tiles that made).  Then every language set of
+:data:`LANGUAGE_SETS` — three at once, Urdu beside others and first, four
+and all eight that take turns — on every size both ways up at 2, 10 and 40
+tiles, every turn of its languages drawn and checked by the same rules.
 
 The tiles rotate through the boards, so that each size and orientation
 meets every one of them: every tile state — each member of
@@ -329,3 +332,66 @@ def test_any_screen_any_labels_the_same_rules_hold(painter, width, height, count
         for report in renderer.report():
             if report.part == "tile":
                 check_bar(report, view.tiles[report.index], words)
+
+
+# -- every language set ------------------------------------------------------------------
+
+LANGUAGE_SETS = (("bn", "en", "hi"), ("bn", "en", "ur"), ("ur", "en"), ("hi", "en", "bn"),
+                 ("ne", "sat", "or", "pa"), ("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"))
+LANGUAGE_COUNTS = (2, 10, 40)
+
+
+def _labels():
+    from display.samples import DEPARTMENTS      # the built-in names: every language
+    from display.words import default_label
+    return tuple(Label(**default_label(department)) for department in DEPARTMENTS)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("languages", LANGUAGE_SETS, ids="/".join)
+def test_every_language_set_on_every_screen_keeps_every_line_whole(painter, languages):
+    # each set on every size, both ways up, at 2, 10 and 40 tiles (native digits on
+    # every other board): every turn of its languages on the first page, every page
+    # of the first turn, by the rules above; no tile mixes two turns
+    from display.samples import TITLE
+    labels = _labels()
+    boards_drawn = turns_seen = 0
+    for number, (size, portrait, count) in enumerate(
+            itertools.product(SIZES, (False, True), LANGUAGE_COUNTS)):
+        size = (size[1], size[0]) if portrait else size
+        numerals = "native" if number % 2 else "latin"
+        tiles = tuple(TileView(label=labels[i % len(labels)],
+                               **SAMPLES[(number * 7 + i) % len(SAMPLES)]) for i in range(count))
+        display = DisplaySettings(id="lobby", title=TITLE, languages=languages,
+                                  numerals=numerals, burn_in=BurnIn(pixels=0),
+                                  turn_seconds=8.0, message=Label(**{
+                                      lang: TITLE.get(lang) for lang in languages})
+                                  if number % 5 == 0 else None)
+        renderer = Renderer(display, Words(languages, numerals=numerals), painter, size)
+        surface = pygame.Surface(size)
+        view = board_view(tiles, number % 4 != 3)
+        turns = renderer.turns.turns(count, tuple(t.label for t in tiles))
+        renderer.page_seconds = 8.0 * len(turns)     # a page turns when the first turn is back
+        assert all(group[0] == languages[0] for group in turns)
+        assert {lang for group in turns for lang in group} == set(languages)
+        for turn, group in enumerate(turns):
+            renderer.draw(surface, view, 8.0 * turn, LOCAL)
+            assert renderer.words.languages == group
+            pages = range(renderer.layout.pages) if turn == 0 else (0,)
+            for page in pages:
+                if page:
+                    renderer.draw(surface, view, renderer.page_seconds * page, LOCAL)
+                    assert renderer.page == page and renderer.words.languages == group
+                try:
+                    check_page(renderer, renderer.words, size, count)
+                    for report in renderer.report():
+                        if report.part == "tile":
+                            check_bar(report, view.tiles[report.index], renderer.words)
+                except AssertionError as exc:
+                    raise AssertionError("%dx%d, %d tiles, %s (turn %s), page %d: %s" % (
+                        size + (count, "/".join(languages), "/".join(group),
+                                page + 1, exc))) from None
+            turns_seen += 1
+        boards_drawn += 1
+    assert boards_drawn == len(SIZES) * 2 * len(LANGUAGE_COUNTS)
+    print("\n%s: %d boards, %d turns drawn" % ("/".join(languages), boards_drawn, turns_seen))

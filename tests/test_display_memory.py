@@ -14,7 +14,6 @@ import time
 from datetime import datetime, timezone
 
 import pygame
-import pytest
 
 from bedboard.mosquitto import PrivateBroker
 from bedboard.payloads import WardState
