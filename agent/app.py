@@ -45,6 +45,7 @@ from .contacts import ContactWatch
 from .corrections import Corrections, Throttled
 from .events import (Accepted, Acked, Arrived, BedChanged, EndOfInput, Ignored,
                      Linked, Pressed, Refused, Stop, TooShort)
+from .holds import HoldsAndChecks
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
@@ -61,7 +62,7 @@ RECOVERING = ("the count is being recovered from the broker; presses are refused
               "until it is (see the log)")
 
 
-class WardAgent(StartUp, Corrections):
+class WardAgent(StartUp, Corrections, HoldsAndChecks):
     """One ward's agent, on the pins of ``pin_factory`` (see the module docstring).
 
     Construct it, add outcome listeners (``agent.listeners.append(fn)``:
@@ -211,6 +212,7 @@ class WardAgent(StartUp, Corrections):
         if self._audit is not None:
             self._audit.tick(now)
             self._nag_audit(now)
+        self._tick_holds(now)
         if self._draining is not None and self._exit is None:
             self._check_drained(now)
         self._show_status()
@@ -255,6 +257,9 @@ class WardAgent(StartUp, Corrections):
     def _pressed(self, item):
         if self._ledger is None:
             self._refuse(item.input, RECOVERING)
+            return
+        if item.kind in rules.HOLD_INPUTS:
+            self._hold_pressed(item)
             return
         try:
             change = rules.press(self._ledger.counts, item.kind, source=item.input)
@@ -393,6 +398,8 @@ class WardAgent(StartUp, Corrections):
             self.panel.show_status("blinking")
         elif self._contacts.mismatched:
             self.panel.show_status("wink")
+        elif self.check_due and self.settings.input_kind("checked"):
+            self.panel.show_status("ask")   # only a panel with a checked button asks
         else:
             self.panel.show_status("steady")
 

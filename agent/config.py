@@ -91,6 +91,13 @@ class AgentSettings:
     check_within: float = DEFAULT_CHECK_WITHIN
     screen: object = None     # agent.screen.ScreenSettings: the panel's small display
 
+    def input_kind(self, kind):
+        """The first input of ``kind``, or None."""
+        for item in self.inputs:
+            if item.kind == kind:
+                return item
+        return None
+
     def input_named(self, name):
         """The InputSettings called ``name``, or None."""
         for item in self.inputs:
