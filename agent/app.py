@@ -49,6 +49,7 @@ from .holds import HoldsAndChecks
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
+from .screen import ScreenFeed
 from .recovery import RETRY_AFTER
 from .startup import StartUp
 from .ward import Intent
@@ -96,7 +97,11 @@ class WardAgent(StartUp, Corrections, HoldsAndChecks):
         self._reply_topic = ward_topic(settings.broker.prefix, settings.ward, "reply")
         self.panel = WardPanel(settings.inputs, settings.status_led, settings.ack,
                                pin_factory=pin_factory)
+        self.screen = None
         try:
+            self.screen = ScreenFeed.open(settings)
+            if self.screen is not None:
+                self.listeners.append(self.screen.heard)
             self.panel.on_input = self._inbox.put
             self.link = link_factory(
                 settings.broker, settings.id, subscriptions=self._set_subscriptions(),
@@ -107,6 +112,8 @@ class WardAgent(StartUp, Corrections, HoldsAndChecks):
                 min_backoff=min_backoff, max_backoff=max_backoff)
         except BaseException:
             self.panel.close()
+            if self.screen is not None:
+                self.screen.close()
             raise
         self.publisher = Publisher(self.link, settings.broker.prefix, settings.ward,
                                    settings.id)
@@ -213,6 +220,8 @@ class WardAgent(StartUp, Corrections, HoldsAndChecks):
             self._audit.tick(now)
             self._nag_audit(now)
         self._tick_holds(now)
+        if self.screen is not None:
+            self.screen.tick(self, now)
         if self._draining is not None and self._exit is None:
             self._check_drained(now)
         self._show_status()
@@ -422,6 +431,8 @@ class WardAgent(StartUp, Corrections, HoldsAndChecks):
         self.link.stop()
         self.panel.show_status("off")
         self.panel.close()
+        if self.screen is not None:
+            self.screen.close()
         if self._ledger is not None:
             self._take_last_acks()
             self._flush()

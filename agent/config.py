@@ -271,6 +271,10 @@ def read_agent(root):
     ack = _read_output(outputs, "ack", pins, ACK_KINDS)
     outputs.done()
 
+    screen = None
+    if root.has("screen"):
+        from .screen import read_screen   # pylint: disable=import-outside-toplevel
+        screen = read_screen(root, pins, ward or "ward")
     uplink = _read_uplink(root)
     if None in (ident, hospital, department, ward, capacity, occupied, state_dir):
         return None
@@ -280,7 +284,8 @@ def read_agent(root):
         inputs=tuple(inputs), broker=broker, heartbeat=float(heartbeat),
         pin_factory=pin_factory,
         status_led=status_led, ack=ack, uplink=uplink,
-        hold_minutes=float(hold_minutes), check_within=float(check_within))
+        hold_minutes=float(hold_minutes), check_within=float(check_within),
+        screen=screen)
 
 
 def load_agent(path):
