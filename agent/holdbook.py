@@ -35,6 +35,11 @@ from .ward import HeldBeds
 
 SAVE_EVERY = 60.0   # seconds between writes of the holds' running times
 
+# The monotonic clock holds and checks are timed by: time.monotonic, which the
+# agent's loop also reads (tests/test_agent_truth.py runs the agent on a clock
+# of its own, and sets this to it).
+clock = time.monotonic
+
 HOLDS_TABLE = """CREATE TABLE holds (id TEXT PRIMARY KEY, beds INTEGER NOT NULL,
                     minutes REAL NOT NULL, placed TEXT NOT NULL, for_whom TEXT,
                     by TEXT, synced INTEGER NOT NULL, elapsed REAL NOT NULL)"""
@@ -70,7 +75,7 @@ class HoldBook:
     def _load_holds(self, connection):
         self.holds = {}
         self._hold_started = {}
-        now = time.monotonic()
+        now = clock()
         rows = connection.execute("SELECT id, beds, minutes, placed, for_whom, by, synced, "
                                   "elapsed FROM holds ORDER BY placed, id").fetchall()
         self._saved_elapsed = {}
@@ -92,7 +97,7 @@ class HoldBook:
 
         Called once the ledger is open and the clock's state is known.
         """
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         now_at = utc_now() if now_at is None else now_at
         if not synced_now:
             return
@@ -109,34 +114,34 @@ class HoldBook:
     # -- reading -------------------------------------------------------------
     def hold_left(self, ident, now=None):
         """Seconds the hold ``ident`` has left (0 once it is due to expire)."""
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         with self._lock:
             held = self.holds[ident]
             return max(0.0, held.minutes * 60.0 - (now - self._hold_started[ident]))
 
     def expired(self, now=None):
         """The holds whose time has run out, soonest first."""
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         with self._lock:
             due = [h for h in self.holds.values() if self.hold_left(h.id, now) <= 0]
         return due
 
     def soonest(self, now=None):
         """The hold that expires first, or None."""
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         with self._lock:
             return min(self.holds.values(), default=None,
                        key=lambda held: (self.hold_left(held.id, now), held.id))
 
     def check_age(self, now=None):
         """Seconds since the count was last confirmed, or None when that is not known."""
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         with self._lock:
             return None if self.checked_mono is None else max(0.0, now - self.checked_mono)
 
     def listing(self, now=None):
         """The holds as a WardState lists them: soonest to expire first, at most MAX_HOLDS."""
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         at = utc_now()
         with self._lock:
             ordered = sorted(self.holds.values(),
@@ -160,7 +165,7 @@ class HoldBook:
 
     def _write_hold_change(self, db, change, at, synced):
         """The hold (and check) part of one change, in the ledger's transaction."""
-        now = time.monotonic()
+        now = clock()
         held = change.hold
         if change.kind == "held":
             db.execute("INSERT INTO holds VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -186,7 +191,7 @@ class HoldBook:
 
     def _replace_holds(self, db, holds):
         """Put ``holds`` (``[(HeldBeds, elapsed)]``) in place of every hold kept."""
-        now = time.monotonic()
+        now = clock()
         db.execute("DELETE FROM holds")
         self.holds, self._hold_started = {}, {}
         for held, elapsed in holds:
@@ -202,7 +207,7 @@ class HoldBook:
         Not synced at once: a write lost to a power cut only makes a hold
         last longer by what was lost (at most SAVE_EVERY seconds).
         """
-        now = time.monotonic() if now is None else now
+        now = clock() if now is None else now
         with self._lock:
             if self._db is None or not self.holds or (
                     not force and now - self._clocks_saved < SAVE_EVERY):

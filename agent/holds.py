@@ -11,7 +11,6 @@ runs on the agent's loop thread only.
 
 import logging
 import os
-import time
 
 from bedboard import timesync
 from bedboard.errors import PressRefused
@@ -102,7 +101,7 @@ class HoldsAndChecks:
                              or "a referral", held.beds, "" if held.beds == 1 else "s",
                              held.minutes, state.seq)
         try:
-            ledger.save_clocks(now=time.monotonic())
+            ledger.save_clocks()
         except Exception as exc:  # noqa: BLE001 - a LedgerError: only a hold lasts longer
             _LOG.warning("the holds' running times were not saved: %s", exc)
 

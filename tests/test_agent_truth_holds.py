@@ -1,0 +1,70 @@
+"""Holds and checks in the agent's state machine (tests/test_agent_truth.py), as plain programs.
+
+A hold expires once — across a SIGKILL, a lost ledger (freed once from the
+broker's copy) and an old copy of the ledger restored — and the check is
+asked for exactly when it is past ``check_within``.
+"""
+
+from .test_agent_truth import CHECK_WITHIN, HEARTBEAT, finish, play
+
+
+def expiries(machine):
+    """``{hold id: seqs of its expired events}`` the broker took."""
+    found = {}
+    for event in machine.network.events:
+        if event.kind == "expired":
+            found.setdefault(event.hold, set()).add(event.seq)
+    return found
+
+
+def test_a_hold_expires_once_across_a_sigkill():
+    machine = play(3, 0, "network_settles", ("press", {"kind": "held"}), "network_settles",
+                   ("time_passes", {"seconds": 30.0}), "sigkill",
+                   ("time_passes", {"seconds": 31.0}), "network_settles")
+    assert machine.agent.ledger.holds != {}       # 30 s kept, 31 s more: not yet 60
+    machine.time_passes(seconds=HEARTBEAT + 1)
+    machine.network_settles()
+    assert machine.agent.ledger.holds == {} and machine.agent.ledger.counts.held == 0
+    (seqs,) = expiries(machine).values()
+    assert len(seqs) == 1
+    machine.sigkill()
+    machine.time_passes(seconds=HEARTBEAT + 1)
+    finish(machine)
+    assert [len(s) for s in expiries(machine).values()] == [1]
+
+
+def test_a_hold_expired_in_a_lost_ledger_is_freed_once_from_the_brokers_copy():
+    machine = play(3, 0, "network_settles", ("press", {"kind": "held"}), "network_settles",
+                   ("time_passes", {"seconds": HEARTBEAT + 1}),   # expired, not yet sent
+                   "ledger_lost", "network_settles")
+    assert machine.agent.ledger.counts.held == 1                 # the broker's copy
+    machine.time_passes(seconds=HEARTBEAT + 1)
+    machine.network_settles()
+    assert machine.agent.ledger.counts.held == 0
+    assert [len(s) for s in expiries(machine).values()] == [1]
+    finish(machine)
+
+
+def test_an_old_copy_does_not_free_a_hold_the_broker_saw_freed():
+    machine = play(3, 0, "network_settles", ("press", {"kind": "held"}), "network_settles",
+                   "copy_of_the_ledger_taken", ("time_passes", {"seconds": HEARTBEAT + 1}),
+                   "network_settles",                            # the broker: expired
+                   "old_copy_restored", ("time_passes", {"seconds": HEARTBEAT + 1}),
+                   "network_settles")
+    ledger = machine.agent.ledger
+    assert (ledger.counts.held, ledger.holds) == (0, {})
+    assert [len(s) for s in expiries(machine).values()] == [1]
+    finish(machine)
+
+
+def test_the_check_is_due_exactly_past_the_bound():
+    machine = play(3, 0, "network_settles", ("press", {"kind": "checked"}))
+    assert not machine.agent.check_due
+    machine.time_passes(seconds=HEARTBEAT + 1)
+    machine.time_passes(seconds=HEARTBEAT - 1)                   # 120 s: not past it
+    assert machine.agent.ledger.check_age() == CHECK_WITHIN and not machine.agent.check_due
+    machine.time_passes(seconds=0.5)
+    assert machine.agent.check_due
+    machine.sigkill()                     # the age dies with the process's clock
+    assert machine.agent.ledger.check_age() is None and machine.agent.check_due
+    finish(machine)
