@@ -5,7 +5,6 @@ payload parser and the board model as they were before holds existed
 (commit 6daad13), fed the bytes a new agent publishes.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys

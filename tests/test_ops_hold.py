@@ -118,3 +118,27 @@ def test_a_hold_command_that_breaks_the_contract_is_a_usage_error(tmp_path, mosq
     assert result.returncode == 2
     assert result.stderr == ("bedboard hold: a hold's for must be one line of 1 "
                              "to 64 characters, got \"two\\nlines\"\n")
+
+
+def test_a_correction_keeps_the_holds_and_says_so(tmp_path, mosquitto, probe):
+    agent = RunningAgent(write_agent(tmp_path, "nrs-icu-unit-1", WARD, mosquitto.port,
+                                     capacity=6, occupied=2))
+    operator = write_operator(tmp_path, mosquitto.port)
+    try:
+        assert agent.do("press taken").startswith("accepted taken")
+        assert bedboard("hold", "--config", operator, WARD, "--for", "Bankura SMC",
+                        "--beds", "2", "--by", "desk").returncode == 0
+        result = bedboard("set", "--config", operator, WARD, "--blocked", "1", "--by",
+                          "bed-manager")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("applied: nrs/icu/unit-1 now has 3 occupied, 3 "
+                                        "blocked (2 of them held for a referral) of 6 beds "
+                                        "(0 vacant), seq 3"), result.stdout
+        result = bedboard("set", "--config", operator, WARD, "--occupied", "4", "--by",
+                          "bed-manager", "--wait", "5")
+        assert result.returncode == 1
+        assert "occupied + blocked + held must not exceed capacity, got 4 + 1 + 2 > 6" \
+            in result.stderr
+        assert last_state(probe).checked is not None     # a set is a check
+    finally:
+        agent.close()
