@@ -26,6 +26,7 @@ hold's row goes in the same transaction as the counts and the seq, so an
 expired hold frees its bed exactly once, whatever restarts.
 """
 
+import json
 import time
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ from bedboard.payloads import MAX_HOLDS, Hold, format_at, parse_at, utc_now
 from .ward import HeldBeds
 
 SAVE_EVERY = 60.0   # seconds between writes of the holds' running times
+HOLDS_BYTES = 2800  # of a WardState's 4096 bytes, at most this much lists holds
 
 # The monotonic clock holds and checks are timed by: time.monotonic, which the
 # agent's loop also reads (tests/test_agent_truth.py runs the agent on a clock
@@ -140,18 +142,26 @@ class HoldBook:
             return None if self.checked_mono is None else max(0.0, now - self.checked_mono)
 
     def listing(self, now=None):
-        """The holds as a WardState lists them: soonest to expire first, at most MAX_HOLDS."""
+        """The holds as a WardState lists them: soonest to expire first.
+
+        At most MAX_HOLDS, and no more than HOLDS_BYTES of JSON: the state
+        stays within the contract's 4096 bytes whatever the holds' ids and
+        ``for`` (Bengali takes 3 bytes a letter); ``held`` counts them all.
+        """
         now = clock() if now is None else now
         at = utc_now()
         with self._lock:
             ordered = sorted(self.holds.values(),
                              key=lambda held: (self.hold_left(held.id, now), held.id))
-            out = []
+            out, size = [], 0
             for held in ordered[:MAX_HOLDS]:
                 left = int(round(self.hold_left(held.id, now)))
-                out.append(Hold(id=held.id, beds=held.beds, left=left,
-                                until=at + timedelta(seconds=left),
-                                for_whom=held.for_whom))
+                hold = Hold(id=held.id, beds=held.beds, left=left,
+                            until=at + timedelta(seconds=left), for_whom=held.for_whom)
+                size += len(json.dumps(hold.to_dict(), ensure_ascii=False).encode()) + 1
+                if size > HOLDS_BYTES:
+                    break       # the state must stay within the contract's 4096 bytes
+                out.append(hold)
         return tuple(out)
 
     # -- writing (inside the ledger's transaction) -----------------------------

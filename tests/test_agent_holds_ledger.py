@@ -172,3 +172,17 @@ def test_an_old_ledger_rebased_takes_the_brokers_holds_and_decides_its_own_again
     assert ledger.counts == WardCounts(10, 6, 1, 0) and ledger.holds == {}
     assert ledger.seq == 14
     ledger.close()
+
+
+def test_many_long_holds_keep_the_state_within_the_contracts_bytes(tmp_path):
+    ledger = new_ledger(tmp_path, counts=WardCounts(100, 0))
+    for number in range(30):
+        ident = ("h%02d-" % number) + "x" * 59
+        long_for = "বাঁকুড়া সম্মিলনী মেডিক্যাল কলেজ, রেফারেল " + "১" * 22
+        ledger.record(ward.hold(ledger.counts, held(ident, for_whom=long_for[:64])),
+                      AGENT, AT)
+    state = ledger.state(AGENT)
+    data = state.to_json()
+    assert len(data) <= 4096 and WardState.parse(data) == state
+    assert state.held == 30 and 1 <= len(state.holds) < 16
+    ledger.close()
