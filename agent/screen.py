@@ -75,7 +75,7 @@ def read_screen(root, pins, ward_name):
     rotate = sec.choice("rotate", (0, 1, 2, 3), 0)
     languages = tuple(sec.raw("languages", list(LANGUAGES)) or ())
     if not languages or not set(languages) <= set(LANGUAGES):
-        sec.problem("languages", "must be a list of en and bn, got %r" % (languages,))
+        sec.problem("languages", "must be a list of en and bn, got %s" % list(languages))
     page_seconds = sec.number("page_seconds", 4.0, low=1, high=60)
     label = (ward_name, None)
     if sec.has("label"):

@@ -140,3 +140,27 @@ def test_an_agent_without_a_display_needs_neither_luma_nor_pygame(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
     assert done.stdout == "[]\n", done.stdout
+
+
+def test_a_screens_config_is_checked_with_the_panels_pins(tmp_path):
+    import pytest
+    from agent.config import load_agent
+    from bedboard.errors import ConfigError
+    path = write_config(tmp_path, 1883, extra="""\
+        screen:
+          driver: st7789
+          dc: 17
+          languages: [en, fr]
+          label: {en: Female 2, bn: মহিলা ২}
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load_agent(path)
+    assert caught.value.problems == [
+        "agent.yaml:20: screen.dc: pin 17 is already used by inputs[0] (freed)",
+        "agent.yaml:21: screen.languages: must be a list of en and bn, got ['en', 'fr']"]
+    path = write_config(tmp_path, 1883, name="ok.yaml", extra="""\
+        screen: {driver: sh1106, label: {en: Female 2, bn: মহিলা ২}}
+        """)
+    screen = load_agent(path).screen
+    assert (screen.driver, screen.width, screen.height, screen.label, screen.i2c_address) \
+        == ("sh1106", 128, 64, ("Female 2", "মহিলা ২"), 0x3C)
