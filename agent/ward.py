@@ -250,6 +250,9 @@ class Intent:
         if self.kind == "checked":
             return check(counts, source=self.source)
         if self.kind == "held":
+            if self.hold["id"] in (holds or {}):
+                # an old copy's hold that the broker's newer count already has
+                raise PressRefused("the hold %s is already counted" % self.hold["id"])
             return hold(counts, held_beds(self.hold), source=self.source)
         if self.kind in ("released", "expired", "arrived"):
             held = (holds or {}).get(self.hold["id"])

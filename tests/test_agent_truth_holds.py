@@ -68,3 +68,20 @@ def test_the_check_is_due_exactly_past_the_bound():
     machine.sigkill()                     # the age dies with the process's clock
     assert machine.agent.ledger.check_age() is None and machine.agent.check_due
     finish(machine)
+
+
+def test_an_old_copys_hold_that_the_broker_already_counts_is_not_placed_twice():
+    # Found by the machine (600 programs of 100 steps): a copy taken while a
+    # hold was waiting for the broker's check met the broker's newer count,
+    # which listed that very hold; deciding the copy's changes again placed it
+    # a second time (UNIQUE constraint failed: holds.id), the ledger could not
+    # be moved past the broker, and seq 4 went to two different states.
+    machine = play(6, 0, "network_settles", "sigkill",         # the audit waits
+                   ("press", {"kind": "held"}),                 # kept for the check
+                   "copy_of_the_ledger_taken", "network_settles",
+                   ("press", {"kind": "taken"}), "network_settles",
+                   "old_copy_restored", "network_settles")
+    ledger = machine.agent.ledger
+    assert (ledger.counts.occupied, ledger.counts.held, len(ledger.holds)) == (1, 1, 1)
+    assert ledger.seq > 2 and ledger.unconfirmed
+    finish(machine)
