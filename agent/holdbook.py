@@ -211,6 +211,12 @@ class HoldBook:
             self.holds[held.id] = held
             self._hold_started[held.id] = now - elapsed
 
+    def _forget_check(self, db, checked):
+        """The last check is ``checked`` (a time, or None), of an age not known."""
+        db.execute("UPDATE ward SET checked = ?, checked_synced = 0 WHERE id = 1",
+                   (None if checked is None else format_at(checked),))
+        self.checked_at, self.checked_synced, self.checked_mono = checked, False, None
+
     def save_clocks(self, now=None, force=False):
         """Write how long each hold has run (every SAVE_EVERY seconds, or ``force``).
 

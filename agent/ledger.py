@@ -413,7 +413,7 @@ class Ledger(HoldBook):
         with self._lock:
             self._transact(lambda db: db.execute("DELETE FROM held"))
 
-    def rebase(self, first, agent, at, holds=None):
+    def rebase(self, first, agent, at, holds=None, checked=None):
         """Put a newer count under the held changes; one transaction.
 
         For an old copy that meets a newer count on the broker: every held
@@ -425,6 +425,9 @@ class Ledger(HoldBook):
         PressRefused)]`` for what the rules now refuse (a refused bed change
         leaves its bed counted as before it).  ``holds`` (``[(HeldBeds,
         elapsed)]``): the broker's holds, in place of this ledger's (None: kept).
+        The last check becomes the broker's ``checked``, of unknown age (due):
+        a check made on the old copy confirmed counts that are replaced, and
+        is dropped.
         """
         change, seq = first
         held = self.held()
@@ -439,8 +442,13 @@ class Ledger(HoldBook):
             self.seq = base_seq   # the changes after it are replaced, their seqs free
             if holds is not None:
                 self._replace_holds(db, holds)
+            self._forget_check(db, checked)
             written = [self._write_change(db, change, agent, at, None, None, True, seq)]
             for _, intent, _ in held:
+                if intent.kind == "checked":
+                    refused.append((intent, PressRefused(
+                        "the count it confirmed was the old copy's")))
+                    continue
                 try:
                     again = intent.decide(self.counts, self.holds)
                 except PressRefused as exc:

@@ -205,7 +205,8 @@ class StartUp:
         try:
             _, refused = ledger.rebase(first, self.settings.id, utc_now(),
                                        holds=holds_from_wire(found,
-                                                             self.settings.hold_minutes))
+                                                             self.settings.hold_minutes),
+                                       checked=found.checked)
         except LedgerError as exc:
             _LOG.error("this ledger is behind the broker (seq %d there, %d here) but "
                        "could not be moved past it: %s", found.seq, base_seq, exc)

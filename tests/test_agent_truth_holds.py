@@ -85,3 +85,17 @@ def test_an_old_copys_hold_that_the_broker_already_counts_is_not_placed_twice():
     assert (ledger.counts.occupied, ledger.counts.held, len(ledger.holds)) == (1, 1, 1)
     assert ledger.seq > 2 and ledger.unconfirmed
     finish(machine)
+
+
+def test_a_check_made_on_an_old_copy_does_not_confirm_the_brokers_newer_count():
+    # The copy's check confirmed counts the broker's newer count replaces:
+    # once moved onto the broker's count, the check is due again (its age
+    # unknown), never restamped as made when the copy was moved.
+    machine = play(6, 0, "network_settles", "copy_of_the_ledger_taken",
+                   ("press", {"kind": "taken"}), "network_settles",     # broker: seq 1
+                   "old_copy_restored", ("press", {"kind": "checked"}),  # kept for the check
+                   ("time_passes", {"seconds": 5.0}), "network_settles")
+    ledger = machine.agent.ledger
+    assert ledger.counts.occupied == 1 and ledger.unconfirmed
+    assert ledger.check_age() is None and machine.agent.check_due
+    finish(machine)
