@@ -49,8 +49,8 @@ from .holds import HoldsAndChecks
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
-from .screen import ScreenFeed
 from .recovery import RETRY_AFTER
+from .screen import ScreenFeed
 from .startup import StartUp
 from .ward import Intent
 
