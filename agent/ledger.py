@@ -142,6 +142,11 @@ def _transaction(connection):
         raise
 
 
+def _columns(connection, table):
+    """The names of ``table``'s columns."""
+    return {row[1] for row in connection.execute("PRAGMA table_info(%s)" % table)}
+
+
 def _migrate(connection, path, version):
     """Bring a ledger of an older schema ``version`` up to SCHEMA_VERSION, in place."""
     if not 1 <= version < SCHEMA_VERSION:
@@ -164,13 +169,17 @@ def _migrate(connection, path, version):
                   "corrections)", path)
         version = 3
     if version == 3:
+        # each column and table only where it is missing: a ledger made by this
+        # schema and marked older (a downgrade's tools, a test) is brought up too
         with _transaction(connection):
-            for column in ("held INTEGER NOT NULL DEFAULT 0", "checked TEXT",
-                           "checked_synced INTEGER NOT NULL DEFAULT 0"):
-                connection.execute("ALTER TABLE ward ADD COLUMN " + column)
-            connection.execute("ALTER TABLE held ADD COLUMN held INTEGER NOT NULL "
-                               "DEFAULT 0")
-            connection.execute(HOLDS_TABLE)
+            for table, column in (("ward", "held INTEGER NOT NULL DEFAULT 0"),
+                                  ("ward", "checked TEXT"),
+                                  ("ward", "checked_synced INTEGER NOT NULL DEFAULT 0"),
+                                  ("held", "held INTEGER NOT NULL DEFAULT 0")):
+                if column.split()[0] not in _columns(connection, table):
+                    connection.execute("ALTER TABLE %s ADD COLUMN %s" % (table, column))
+            connection.execute(HOLDS_TABLE.replace("CREATE TABLE",
+                                                   "CREATE TABLE IF NOT EXISTS"))
             connection.execute("PRAGMA user_version = 4")
         _LOG.info("%s: ledger schema 3 brought up to 4 (beds held for a referral, the "
                   "count's last check)", path)
