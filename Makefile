@@ -19,6 +19,7 @@ $(STAMP): setup.cfg pyproject.toml scripts/system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-deps 'luma.emulator >= 1.7'
 	@touch $(STAMP)
 
 # Four test files at a time (pytest-xdist, a file's tests together: some share

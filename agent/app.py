@@ -45,10 +45,12 @@ from .contacts import ContactWatch
 from .corrections import Corrections, Throttled
 from .events import (Accepted, Acked, Arrived, BedChanged, EndOfInput, Ignored,
                      Linked, Pressed, Refused, Stop, TooShort)
+from .holds import HoldsAndChecks
 from .ledger import Ledger
 from .panel import WardPanel
 from .publisher import Publisher
 from .recovery import RETRY_AFTER
+from .screen import ScreenFeed
 from .startup import StartUp
 from .ward import Intent
 
@@ -61,7 +63,7 @@ RECOVERING = ("the count is being recovered from the broker; presses are refused
               "until it is (see the log)")
 
 
-class WardAgent(StartUp, Corrections):
+class WardAgent(StartUp, Corrections, HoldsAndChecks):
     """One ward's agent, on the pins of ``pin_factory`` (see the module docstring).
 
     Construct it, add outcome listeners (``agent.listeners.append(fn)``:
@@ -95,7 +97,11 @@ class WardAgent(StartUp, Corrections):
         self._reply_topic = ward_topic(settings.broker.prefix, settings.ward, "reply")
         self.panel = WardPanel(settings.inputs, settings.status_led, settings.ack,
                                pin_factory=pin_factory)
+        self.screen = None
         try:
+            self.screen = ScreenFeed.open(settings)
+            if self.screen is not None:
+                self.listeners.append(self.screen.heard)
             self.panel.on_input = self._inbox.put
             self.link = link_factory(
                 settings.broker, settings.id, subscriptions=self._set_subscriptions(),
@@ -106,6 +112,8 @@ class WardAgent(StartUp, Corrections):
                 min_backoff=min_backoff, max_backoff=max_backoff)
         except BaseException:
             self.panel.close()
+            if self.screen is not None:
+                self.screen.close()
             raise
         self.publisher = Publisher(self.link, settings.broker.prefix, settings.ward,
                                    settings.id, heartbeat=settings.heartbeat)
@@ -211,6 +219,9 @@ class WardAgent(StartUp, Corrections):
         if self._audit is not None:
             self._audit.tick(now)
             self._nag_audit(now)
+        self._tick_holds(now)
+        if self.screen is not None:
+            self.screen.tick(self, now)
         if self._draining is not None and self._exit is None:
             self._check_drained(now)
         self._show_status()
@@ -255,6 +266,9 @@ class WardAgent(StartUp, Corrections):
     def _pressed(self, item):
         if self._ledger is None:
             self._refuse(item.input, RECOVERING)
+            return
+        if item.kind in rules.HOLD_INPUTS:
+            self._hold_pressed(item)
             return
         try:
             change = rules.press(self._ledger.counts, item.kind, source=item.input)
@@ -393,6 +407,8 @@ class WardAgent(StartUp, Corrections):
             self.panel.show_status("blinking")
         elif self._contacts.mismatched:
             self.panel.show_status("wink")
+        elif self.check_due and self.settings.input_kind("checked"):
+            self.panel.show_status("ask")   # only a panel with a checked button asks
         else:
             self.panel.show_status("steady")
 
@@ -415,6 +431,8 @@ class WardAgent(StartUp, Corrections):
         self.link.stop()
         self.panel.show_status("off")
         self.panel.close()
+        if self.screen is not None:
+            self.screen.close()
         if self._ledger is not None:
             self._take_last_acks()
             self._flush()

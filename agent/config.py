@@ -18,11 +18,13 @@ from bedboard.payloads import MAX_BEDS, WardEvent, utc_now
 from bedboard.settings import load, read_broker, read_secret
 from bedboard.topics import WardKey, check_device_id, check_slug
 
-from .ward import COUNTING_KINDS
+from .ward import COUNTING_KINDS, HOLD_INPUTS
 
 _LOG = logging.getLogger(__name__)
 
-INPUT_KINDS = COUNTING_KINDS + ("bed",)
+INPUT_KINDS = COUNTING_KINDS + HOLD_INPUTS + ("bed",)
+DEFAULT_HOLD_MINUTES = 120       # a hold for a referral lasts this long unless told
+DEFAULT_CHECK_WITHIN = 7200      # seconds: the count is to be checked this often
 PIN_FACTORIES = ("auto", "lgpio", "rpigpio", "pigpio", "native", "mock")
 ACK_KINDS = ("led", "buzzer")
 # BCM numbers of the GPIOs on a Raspberry Pi's 40-pin header.
@@ -85,6 +87,16 @@ class AgentSettings:
     status_led: OutputSettings = None
     ack: OutputSettings = None
     uplink: UplinkSettings = None
+    hold_minutes: float = DEFAULT_HOLD_MINUTES
+    check_within: float = DEFAULT_CHECK_WITHIN
+    screen: object = None     # agent.screen.ScreenSettings: the panel's small display
+
+    def input_kind(self, kind):
+        """The first input of ``kind``, or None."""
+        for item in self.inputs:
+            if item.kind == kind:
+                return item
+        return None
 
     def input_named(self, name):
         """The InputSettings called ``name``, or None."""
@@ -233,6 +245,9 @@ def read_agent(root):
     state_dir = agent.text("state_dir", DEFAULT_STATE_DIR)
     heartbeat = agent.number("heartbeat", 60, low=1, high=3600)
     pin_factory = agent.choice("pin_factory", PIN_FACTORIES, "auto")
+    hold_minutes = agent.number("hold_minutes", DEFAULT_HOLD_MINUTES, low=1, high=7 * 24 * 60)
+    check_within = agent.number("check_within", DEFAULT_CHECK_WITHIN, low=60,
+                                high=7 * 24 * 3600)
     if None not in (capacity, occupied) and occupied > capacity:
         agent.problem("occupied", "must not exceed capacity (%d), got %d"
                       % (capacity, occupied))
@@ -256,6 +271,10 @@ def read_agent(root):
     ack = _read_output(outputs, "ack", pins, ACK_KINDS)
     outputs.done()
 
+    screen = None
+    if root.has("screen"):
+        from .screen import read_screen   # pylint: disable=import-outside-toplevel
+        screen = read_screen(root, pins, ward or "ward")
     uplink = _read_uplink(root)
     if None in (ident, hospital, department, ward, capacity, occupied, state_dir):
         return None
@@ -264,7 +283,9 @@ def read_agent(root):
         occupied=occupied, state_dir=os.path.abspath(state_dir),
         inputs=tuple(inputs), broker=broker, heartbeat=float(heartbeat),
         pin_factory=pin_factory,
-        status_led=status_led, ack=ack, uplink=uplink)
+        status_led=status_led, ack=ack, uplink=uplink,
+        hold_minutes=float(hold_minutes), check_within=float(check_within),
+        screen=screen)
 
 
 def load_agent(path):

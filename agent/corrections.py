@@ -20,6 +20,7 @@ from bedboard.errors import LinkError, PressRefused
 
 from . import ward as rules
 from .commands import read_set, reply, sender, set_subscriptions
+from .holds import hold_intent
 
 _LOG = logging.getLogger(__name__)
 
@@ -89,11 +90,24 @@ class Corrections:
             self._reply(command.id, False, reason=why)
             return
         try:
-            change = rules.correct(self._ledger.counts, command, source="set by %s" % by)
+            change = (rules.correct(self._ledger.counts, command, source="set by %s" % by)
+                      if command.counts_given else self._hold_change(command, by))
         except PressRefused as exc:
             self._set_warnings.warning("ignored a set command %s: %s",
                                        command.to_json().decode("utf-8"), exc)
             self._reply(command.id, False, reason=str(exc))
+            return
+        if not command.counts_given:
+            state = self._commit(change, change.source, hold_intent(change), quiet=True,
+                                 request=(command.id, reading.operator, command.by)
+                                 if command.id else None)
+            if state is None:
+                self._reply(command.id, False, reason="the count could not be kept on disk")
+                return
+            _LOG.info("%s %s by %s%s: %s, seq %d", change.kind, change.hold.id, by,
+                      " for %s" % change.hold.for_whom if change.hold.for_whom else "",
+                      change.after.describe(), state.seq)
+            self._reply(command.id, True, seq=state.seq)
             return
         beds = dict(self._contacts.positions)   # the bed manager's word covers them too
         state = self._commit(change, change.source, None, unconfirmed=False, beds=beds,

@@ -17,6 +17,9 @@ change survives SIGKILL and power loss once :meth:`Ledger.record` returns:
   it (an :class:`~agent.ward.Intent`) and the counts before it: if the
   broker shows this ledger is an old copy, they are decided again on its
   newer counts (:meth:`Ledger.rebase`), even after a SIGKILL in between;
+* ``holds`` — the beds held for a referral, one row per hold, and the
+  ward row's ``checked`` — when a nurse last confirmed the count
+  (:mod:`agent.holdbook`);
 * ``applied`` — the request ids of the bed managers' corrections applied,
   with the seq each made, who sent it and when: a request id is applied once
   (a replayed command is refused), and the newest KEEP_REQUESTS are kept.
@@ -31,8 +34,10 @@ a ledger" is all or nothing.  :class:`UplinkQueue` is the uplink thread's
 own connection to the same file.
 
 Schema versions: 1 had no ``unconfirmed`` column and no ``held`` table; 2
-no ``applied`` table.  An older ledger is brought up to version 3 step by
-step when it is opened (a column added, false; each table added, empty).
+no ``applied`` table; 3 no ``holds`` table and no ``held``, ``checked`` and
+``checked_synced`` columns (in ``ward``; ``held`` also in the ``held``
+table).  An older ledger is brought up to version 4 step by step when it
+is opened (a column added, false or zero or never; each table added, empty).
 """
 
 import json
@@ -47,12 +52,13 @@ from urllib.parse import quote
 from bedboard.errors import LedgerError, PressRefused
 from bedboard.payloads import WardEvent, WardState, format_at, parse_at
 
+from .holdbook import HOLDS_TABLE, HoldBook
 from .ward import Intent, WardCounts
 
 _LOG = logging.getLogger(__name__)
 
 FILE_NAME = "ledger.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 KEEP_REQUESTS = 1000     # request ids of applied corrections remembered, newest first
 
 _SCHEMA = """
@@ -69,20 +75,25 @@ CREATE TABLE ward (
     at TEXT NOT NULL,
     config_capacity INTEGER NOT NULL,
     origin TEXT NOT NULL,
-    unconfirmed INTEGER NOT NULL DEFAULT 0
+    unconfirmed INTEGER NOT NULL DEFAULT 0,
+    held INTEGER NOT NULL DEFAULT 0,
+    checked TEXT,
+    checked_synced INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event BLOB NOT NULL);
 CREATE TABLE uplink (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE beds (bed TEXT PRIMARY KEY, counted INTEGER NOT NULL);
 CREATE TABLE held (seq INTEGER PRIMARY KEY, intent TEXT NOT NULL,
                    capacity INTEGER NOT NULL, occupied INTEGER NOT NULL,
-                   blocked INTEGER NOT NULL);
+                   blocked INTEGER NOT NULL, held INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE applied (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, operator TEXT,
                       by TEXT, at TEXT NOT NULL);
-"""
-_HELD = _SCHEMA[_SCHEMA.index("CREATE TABLE held"):
-                _SCHEMA.index("CREATE TABLE applied")].strip()
-_APPLIED = _SCHEMA[_SCHEMA.index("CREATE TABLE applied"):].strip()
+""" + HOLDS_TABLE + ";\n"
+# the tables as schema 1 and 2 added them (later columns come with later steps)
+_HELD = ("CREATE TABLE held (seq INTEGER PRIMARY KEY, intent TEXT NOT NULL, "
+         "capacity INTEGER NOT NULL, occupied INTEGER NOT NULL, blocked INTEGER NOT NULL)")
+_APPLIED = _SCHEMA[_SCHEMA.index("CREATE TABLE applied"):
+                   _SCHEMA.index("CREATE TABLE holds")].strip()
 
 
 def ledger_path(state_dir):
@@ -131,6 +142,11 @@ def _transaction(connection):
         raise
 
 
+def _columns(connection, table):
+    """The names of ``table``'s columns."""
+    return {row[1] for row in connection.execute("PRAGMA table_info(%s)" % table)}
+
+
 def _migrate(connection, path, version):
     """Bring a ledger of an older schema ``version`` up to SCHEMA_VERSION, in place."""
     if not 1 <= version < SCHEMA_VERSION:
@@ -151,9 +167,25 @@ def _migrate(connection, path, version):
             connection.execute("PRAGMA user_version = 3")
         _LOG.info("%s: ledger schema 2 brought up to 3 (request ids of applied "
                   "corrections)", path)
+        version = 3
+    if version == 3:
+        # each column and table only where it is missing: a ledger made by this
+        # schema and marked older (a downgrade's tools, a test) is brought up too
+        with _transaction(connection):
+            for table, column in (("ward", "held INTEGER NOT NULL DEFAULT 0"),
+                                  ("ward", "checked TEXT"),
+                                  ("ward", "checked_synced INTEGER NOT NULL DEFAULT 0"),
+                                  ("held", "held INTEGER NOT NULL DEFAULT 0")):
+                if column.split()[0] not in _columns(connection, table):
+                    connection.execute("ALTER TABLE %s ADD COLUMN %s" % (table, column))
+            connection.execute(HOLDS_TABLE.replace("CREATE TABLE",
+                                                   "CREATE TABLE IF NOT EXISTS"))
+            connection.execute("PRAGMA user_version = 4")
+        _LOG.info("%s: ledger schema 3 brought up to 4 (beds held for a referral, the "
+                  "count's last check)", path)
 
 
-class Ledger:
+class Ledger(HoldBook):
     """The ward's durable count and outbox in ``state_dir`` (see the module docstring).
 
     Written by one thread (the agent's loop).  Others may read it (tests,
@@ -171,15 +203,16 @@ class Ledger:
         self._uplink_body = uplink_body
         row = connection.execute(
             "SELECT hospital, department, ward, agent, capacity, occupied, blocked, "
-            "seq, at, config_capacity, origin, unconfirmed FROM ward WHERE id = 1"
+            "seq, at, config_capacity, origin, unconfirmed, held FROM ward WHERE id = 1"
         ).fetchone()
         if row is None:
             raise LedgerError("%s has no ward row: it is not a complete ledger" % path)
         (self.hospital, self.department, self.ward_name, self.agent, capacity,
          occupied, blocked, self.seq, at, self.config_capacity, self.origin,
-         unconfirmed) = row
+         unconfirmed, held) = row
         self.unconfirmed = bool(unconfirmed)
-        self.counts = WardCounts(capacity, occupied, blocked)
+        self.counts = WardCounts(capacity, occupied, blocked, held)
+        self._load_holds(connection)
         self.at = parse_at(at)
         # Whether ``at`` was stamped by a synchronised clock: known only for a
         # change made by this process (a Pi may boot with a wrong clock); the
@@ -221,7 +254,7 @@ class Ledger:
 
     @classmethod
     def create(cls, state_dir, ward, agent, counts, seq, at, config_capacity, origin,
-               uplink_body=None, unconfirmed=False):
+               uplink_body=None, unconfirmed=False, holds=(), checked=None):
         """Make a new ledger in ``state_dir`` (which must not have one) and open it."""
         path = ledger_path(state_dir)
         draft = path + ".new"
@@ -237,10 +270,17 @@ class Ledger:
                         if statement.strip():
                             connection.execute(statement)
                     connection.execute(
-                        "INSERT INTO ward VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO ward VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, 0)",
                         (ward.hospital, ward.department, ward.ward, agent,
                          counts.capacity, counts.occupied, counts.blocked, seq,
-                         format_at(at), config_capacity, origin, int(unconfirmed)))
+                         format_at(at), config_capacity, origin, int(unconfirmed),
+                         counts.held, None if checked is None else format_at(checked)))
+                    for held, elapsed in holds:
+                        connection.execute(
+                            "INSERT INTO holds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (held.id, held.beds, held.minutes, format_at(held.placed),
+                             held.for_whom, held.by, int(held.synced), elapsed))
                     connection.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
             finally:
                 connection.close()  # checkpoints the WAL into the file
@@ -253,9 +293,13 @@ class Ledger:
         return cls.open(state_dir, ward, uplink_body)
 
     def close(self):
-        """Close the file (what is committed stays committed)."""
+        """Close the file (what is committed stays committed), the holds' times saved."""
         with self._lock:
             if self._db is not None:
+                try:
+                    self.save_clocks(force=True)
+                except LedgerError as exc:
+                    _LOG.warning("the holds' running times were not saved: %s", exc)
                 self._db.close()
                 self._db = None
 
@@ -268,11 +312,16 @@ class Ledger:
         the ledger's.
         """
         with self._lock:
+            age = self.check_age()
             return WardState(capacity=self.counts.capacity,
-                             occupied=self.counts.occupied, blocked=self.counts.blocked,
+                             occupied=self.counts.occupied,
+                             blocked=self.counts.wire_blocked, held=self.counts.held,
                              seq=self.seq, at=self.at, agent=agent,
                              synced=self.at_synced,
-                             unconfirmed=self.unconfirmed, mismatched=mismatched)
+                             unconfirmed=self.unconfirmed, mismatched=mismatched,
+                             checked=self.checked_at,
+                             checked_age=None if age is None else int(age),
+                             holds=self.listing())
 
     def outbox(self, after, limit):
         """Up to ``limit`` undelivered events with seq > ``after``: ``[(seq, payload)]``."""
@@ -319,9 +368,9 @@ class Ledger:
             written = self._write_change(db, change, agent, at, bed_counted,
                                          config_capacity, unconfirmed, seq)
             if held is not None:
-                db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?)",
+                db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
                            (self.seq, json.dumps(asdict(held)), before.capacity,
-                            before.occupied, before.blocked))
+                            before.occupied, before.blocked, before.held))
             for bed, occupied in (beds or {}).items():
                 db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
                            (bed, int(occupied)))
@@ -339,10 +388,11 @@ class Ledger:
     def held(self):
         """The changes not yet checked against the broker: ``[(seq, Intent, counts before)]``."""
         with self._lock:
-            rows = self._db.execute("SELECT seq, intent, capacity, occupied, blocked "
+            rows = self._db.execute("SELECT seq, intent, capacity, occupied, blocked, held "
                                     "FROM held ORDER BY seq").fetchall()
-        return [(seq, Intent(**json.loads(intent)), WardCounts(capacity, occupied, blocked))
-                for seq, intent, capacity, occupied, blocked in rows]
+        return [(seq, Intent(**json.loads(intent)),
+                 WardCounts(capacity, occupied, blocked, held))
+                for seq, intent, capacity, occupied, blocked, held in rows]
 
     def base(self):
         """``(seq, counts)`` as last checked against the broker (before the held changes)."""
@@ -372,7 +422,7 @@ class Ledger:
         with self._lock:
             self._transact(lambda db: db.execute("DELETE FROM held"))
 
-    def rebase(self, first, agent, at):
+    def rebase(self, first, agent, at, holds=None, checked=None):
         """Put a newer count under the held changes; one transaction.
 
         For an old copy that meets a newer count on the broker: every held
@@ -382,7 +432,11 @@ class Ledger:
         change's Intent decided again on the new counts.  Returns
         ``(recorded, refused)``: ``[(state, event)]`` and ``[(intent,
         PressRefused)]`` for what the rules now refuse (a refused bed change
-        leaves its bed counted as before it).
+        leaves its bed counted as before it).  ``holds`` (``[(HeldBeds,
+        elapsed)]``): the broker's holds, in place of this ledger's (None: kept).
+        The last check becomes the broker's ``checked``, of unknown age (due):
+        a check made on the old copy confirmed counts that are replaced, and
+        is dropped.
         """
         change, seq = first
         held = self.held()
@@ -395,10 +449,17 @@ class Ledger:
             db.execute("DELETE FROM held")
             self.outbox_count = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
             self.seq = base_seq   # the changes after it are replaced, their seqs free
+            if holds is not None:
+                self._replace_holds(db, holds)
+            self._forget_check(db, checked)
             written = [self._write_change(db, change, agent, at, None, None, True, seq)]
             for _, intent, _ in held:
+                if intent.kind == "checked":
+                    refused.append((intent, PressRefused(
+                        "the count it confirmed was the old copy's")))
+                    continue
                 try:
-                    again = intent.decide(self.counts)
+                    again = intent.decide(self.counts, self.holds)
                 except PressRefused as exc:
                     refused.append((intent, exc))
                     if intent.bed is not None:
@@ -420,16 +481,19 @@ class Ledger:
         """
         saved = (self.counts, self.seq, self.at, self.agent, self.config_capacity,
                  self.unconfirmed, self.outbox_count, self.at_synced)
+        saved_holds = self._hold_snapshot()
         try:
             with _transaction(self._db) as db:
                 return work(db)
         except sqlite3.Error as exc:
             (self.counts, self.seq, self.at, self.agent, self.config_capacity,
              self.unconfirmed, self.outbox_count, self.at_synced) = saved
+            self._hold_restore(saved_holds)
             raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
         except BaseException:
             (self.counts, self.seq, self.at, self.agent, self.config_capacity,
              self.unconfirmed, self.outbox_count, self.at_synced) = saved
+            self._hold_restore(saved_holds)
             raise
 
     def _write_change(self, db, change, agent, at, bed_counted, config_capacity,
@@ -442,17 +506,25 @@ class Ledger:
         unconfirmed = self.unconfirmed if unconfirmed is None else bool(unconfirmed)
         config_capacity = (self.config_capacity if config_capacity is None
                            else config_capacity)
+        synced = bool(self.clock_synced())
+        self._write_hold_change(db, change, at, synced)
+        age = self.check_age()
         state = WardState(capacity=after.capacity, occupied=after.occupied,
-                          blocked=after.blocked, seq=seq, at=at, agent=agent,
-                          unconfirmed=unconfirmed)
+                          blocked=after.wire_blocked, held=after.held, seq=seq, at=at,
+                          agent=agent, unconfirmed=unconfirmed,
+                          checked=self.checked_at,
+                          checked_age=None if age is None else int(age),
+                          holds=self.listing())
         event = WardEvent(kind=change.kind, bed=change.bed, capacity=after.capacity,
-                          occupied=after.occupied, blocked=after.blocked, seq=seq,
-                          at=at, agent=agent, unconfirmed=unconfirmed)
+                          occupied=after.occupied, blocked=after.wire_blocked, seq=seq,
+                          at=at, agent=agent, unconfirmed=unconfirmed,
+                          held=after.held or None,
+                          hold=None if change.hold is None else change.hold.id)
         db.execute("UPDATE ward SET agent = ?, capacity = ?, occupied = ?, "
-                   "blocked = ?, seq = ?, at = ?, config_capacity = ?, unconfirmed = ? "
-                   "WHERE id = 1",
+                   "blocked = ?, seq = ?, at = ?, config_capacity = ?, unconfirmed = ?, "
+                   "held = ? WHERE id = 1",
                    (agent, after.capacity, after.occupied, after.blocked, seq,
-                    format_at(at), config_capacity, int(unconfirmed)))
+                    format_at(at), config_capacity, int(unconfirmed), after.held))
         db.execute("INSERT INTO outbox (seq, event) VALUES (?, ?)", (seq, event.to_json()))
         if self._uplink_body is not None:
             db.execute("INSERT INTO uplink (seq, body) VALUES (?, ?)",
@@ -461,7 +533,7 @@ class Ledger:
             db.execute("INSERT OR REPLACE INTO beds (bed, counted) VALUES (?, ?)",
                        (bed_counted[0], int(bed_counted[1])))
         self.counts, self.seq, self.at, self.agent = after, seq, state.at, agent
-        self.at_synced = bool(self.clock_synced())
+        self.at_synced = synced
         self.config_capacity, self.unconfirmed = config_capacity, unconfirmed
         self.outbox_count += 1
         return state, event
@@ -508,9 +580,12 @@ class Ledger:
                 self._db.execute("PRAGMA synchronous = FULL")
 
     def _write(self, sql, args):
+        self._write_many(sql, [args])
+
+    def _write_many(self, sql, rows):
         try:
             with self._lock, _transaction(self._db) as db:
-                db.execute(sql, args)
+                db.executemany(sql, rows)
         except sqlite3.Error as exc:
             raise LedgerError("cannot write the ledger %s: %s" % (self.path, exc)) from exc
 

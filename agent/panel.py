@@ -10,7 +10,8 @@ own boards:
 * :class:`StatusLED` — steady: connected and delivered; blinking: changes
   waiting to be delivered; blinking fast: the count is being recovered;
   winking (on, with a short gap every 2 s): a bed contact disagrees with the
-  count; off: not running;
+  count; a short flash every 1.5 s: the count is due for a nurse's check;
+  off: not running;
 * :class:`AckLED` / :class:`AckBuzzer` — one short pulse: accepted; two long
   ones: refused;
 * :class:`WardPanel` — all of them, from the config's ``inputs`` and
@@ -249,7 +250,7 @@ class BedContact(DebouncedInputMixin, DigitalInputDevice):
 class StatusLED(LED):
     """The panel's status light: steady, blinking, blinking fast, winking, or off."""
 
-    MODES = ("off", "steady", "blinking", "fast", "wink")
+    MODES = ("off", "steady", "blinking", "fast", "wink", "ask")
 
     def __init__(self, pin=None, *, active_high=True, pin_factory=None):
         self.mode = "off"
@@ -268,6 +269,8 @@ class StatusLED(LED):
             self.blink(on_time=0.1, off_time=0.1)
         elif mode == "wink":
             self.blink(on_time=1.8, off_time=0.2)
+        elif mode == "ask":
+            self.blink(on_time=0.2, off_time=1.3)
         elif mode == "off":
             self.off()
         else:

@@ -206,8 +206,7 @@ def is_old_copy(found, ledger):
     if found.seq < base_seq:
         return False
     ours = ledger.counts_at(found.seq)
-    return ours is None or (ours.capacity, ours.occupied, ours.blocked) != (
-        found.capacity, found.occupied, found.blocked)
+    return ours is None or ours != WardCounts.from_wire(found)
 
 
 def starting_point(found, settings):
@@ -215,6 +214,7 @@ def starting_point(found, settings):
 
     ``found`` is the broker's retained WardState for this ward, or None.  A
     count taken from the broker is unconfirmed: it is a copy, and may be old.
+    Its held beds come with it (their holds: :func:`agent.holdbook.holds_from_wire`).
     """
     if found is not None:
         _LOG.warning(
@@ -222,9 +222,9 @@ def starting_point(found, settings):
             "%s, seq %d, last changed %s by agent %s; the config's capacity and "
             "occupied are not used, and the count is marked unconfirmed until a bed "
             "manager's set", settings.state_dir,
-            WardCounts(found.capacity, found.occupied, found.blocked).describe(),
+            WardCounts.from_wire(found).describe(),
             found.seq, found.at.isoformat(), found.agent)
-        return (WardCounts(found.capacity, found.occupied, found.blocked), found.seq,
+        return (WardCounts.from_wire(found), found.seq,
                 found.at, "broker", True)
     counts = WardCounts(settings.capacity, settings.occupied, 0)
     _LOG.warning("no ledger in %s and no retained state on the broker for %s: "

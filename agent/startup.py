@@ -22,6 +22,7 @@ from bedboard.payloads import utc_now
 
 from . import ward as rules
 from .events import BedChanged
+from .holdbook import holds_from_wire
 from .ledger import Ledger
 from .recovery import EMPTY_RECHECK, Recovery, is_old_copy, starting_point
 from .uplink import Uplink, portal_body
@@ -68,9 +69,13 @@ class StartUp:
                        self.settings.ward, recovery.unreadable)
         counts, seq, at, origin, unconfirmed = starting_point(recovery.found,
                                                               self.settings)
+        holds = (holds_from_wire(recovery.found, self.settings.hold_minutes)
+                 if origin == "broker" else ())
         ledger = Ledger.create(self.settings.state_dir, self.settings.ward,
                                self.settings.id, counts, seq, at, self.settings.capacity,
-                               origin, self._uplink_body(), unconfirmed=unconfirmed)
+                               origin, self._uplink_body(), unconfirmed=unconfirmed,
+                               holds=holds, checked=recovery.found.checked
+                               if origin == "broker" else None)
         # the new ledger's "at": the broker's, as synchronised as its agent said;
         # or stamped just now, by this clock
         ledger.at_synced = (bool(recovery.found.synced) if origin == "broker"
@@ -96,6 +101,7 @@ class StartUp:
     def _open(self, ledger, audit, now=None):
         self._ledger = ledger
         ledger.clock_synced = timesync.synchronised   # each change's "at" says if it was
+        ledger.resume_clocks(timesync.synchronised())
         if ledger.agent != self.settings.id:
             _LOG.info("the ledger was kept by agent %s; this agent is %s",
                       ledger.agent, self.settings.id)
@@ -193,11 +199,14 @@ class StartUp:
         """The ledger is an old copy: take the broker's counts at its seq + 1 (SPEC rule 2)."""
         ledger = self._ledger
         held = len(ledger.held())
-        theirs = WardCounts(found.capacity, found.occupied, found.blocked)
+        theirs = WardCounts.from_wire(found)
         first = (rules.Change("set", base_counts, theirs,
                               source="the broker's newer state"), found.seq + 1)
         try:
-            _, refused = ledger.rebase(first, self.settings.id, utc_now())
+            _, refused = ledger.rebase(first, self.settings.id, utc_now(),
+                                       holds=holds_from_wire(found,
+                                                             self.settings.hold_minutes),
+                                       checked=found.checked)
         except LedgerError as exc:
             _LOG.error("this ledger is behind the broker (seq %d there, %d here) but "
                        "could not be moved past it: %s", found.seq, base_seq, exc)

@@ -21,6 +21,13 @@ MAX_PAYLOAD = 4096
 MAX_BEDS = 100_000
 MAX_SEQ = 2 ** 63 - 1
 EVENT_KINDS = ("freed", "taken", "blocked", "unblocked", "set", "sensor")
+# Additions (docs/contract.md, "Checks and holds"): a bed held for a referral,
+# released, taken by the referred patient, expired; the count confirmed.
+HOLD_KINDS = ("held", "released", "arrived", "expired", "checked")
+EVENT_KINDS = EVENT_KINDS + HOLD_KINDS
+MAX_HOLDS = 16           # hold details a WardState lists (the held count covers all)
+MAX_HOLD_FOR = 64        # characters of a hold's "for"
+MAX_HOLD_MINUTES = 7 * 24 * 60
 
 _AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
                  r"(Z|\+00:00)")
@@ -175,6 +182,12 @@ class WardState:
     boot: str = None            # random per start of the agent's process, never reused
     beat: int = None            # within one boot, rises by one with every publication
     heartbeat: int = None       # the agent's heartbeat period, seconds
+    # Additions for checks and holds (docs/contract.md, "Checks and holds"):
+    held: int = None            # beds held for a referral, counted INSIDE blocked;
+    #                             None: an agent that knows no holds (nor checks)
+    checked: datetime = None    # when a nurse last confirmed the count (agent's clock)
+    checked_age: int = None     # seconds since that check, by the agent's monotonic clock
+    holds: tuple = ()           # Hold details, soonest to expire first
 
     def __post_init__(self):
         _beds("capacity", self.capacity)
@@ -196,6 +209,7 @@ class WardState:
                                     % _show(self.boot))
             _integer("beat", self.beat, 1, MAX_SEQ)
             _integer("heartbeat", self.heartbeat, 1, MAX_HEARTBEAT)
+        _check_holds(self)
 
     @property
     def progressive(self):
@@ -220,7 +234,20 @@ class WardState:
             out["mismatched"] = self.mismatched
         if self.boot is not None:
             out.update(boot=self.boot, beat=self.beat, heartbeat=self.heartbeat)
+        if self.held is not None:
+            out["held"] = self.held
+        if self.checked is not None:
+            out["checked"] = format_at(self.checked)
+        if self.checked_age is not None:
+            out["checked_age"] = self.checked_age
+        if self.holds:
+            out["holds"] = [hold.to_dict() for hold in self.holds]
         return out
+
+    @property
+    def out_of_service(self):
+        """Blocked beds that are not held for a referral (cleaning, broken, no staff)."""
+        return self.blocked - (self.held or 0)
 
     def same_counts(self, other):
         """Whether ``other`` says the same capacity, occupied and blocked."""
@@ -246,7 +273,88 @@ class WardState:
                    synced=obj.get("synced", False),
                    mismatched=obj.get("mismatched", 0),
                    boot=obj.get("boot"), beat=obj.get("beat"),
-                   heartbeat=obj.get("heartbeat"))
+                   heartbeat=obj.get("heartbeat"),
+                   held=obj.get("held"),
+                   checked=None if obj.get("checked") is None
+                   else parse_at(obj["checked"]),
+                   checked_age=obj.get("checked_age"),
+                   holds=_read_holds(obj.get("holds", [])))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold for a referral, as a WardState lists it (docs/contract.md, "Checks and holds").
+
+    ``id`` names it (a referral desk's release names it); ``beds`` it holds;
+    ``for_whom`` (``for`` on the wire) the referral in the desk's words —
+    never a patient's name; ``until`` when it expires by the agent's clock,
+    ``left`` the seconds left by the agent's monotonic clock when the state
+    was published.
+    """
+
+    id: str
+    beds: int
+    until: datetime
+    left: int
+    for_whom: str = None
+
+    def __post_init__(self):
+        _request_id(self.id)
+        _integer("hold beds", self.beds, 1, MAX_BEDS)
+        object.__setattr__(self, "until", _check_at(self.until))
+        _integer("hold left", self.left, 0, MAX_HOLD_MINUTES * 60)
+        if self.for_whom is not None:
+            hold_for(self.for_whom)
+
+    def to_dict(self):
+        """The hold as a JSON-ready dict."""
+        return {"id": self.id, "beds": self.beds, "for": self.for_whom,
+                "until": format_at(self.until), "left": self.left}
+
+
+def hold_for(value):
+    """Check a hold's ``for``: one line of 1 to MAX_HOLD_FOR characters."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_HOLD_FOR \
+            or any(ord(c) < 32 for c in value):
+        raise ContractError("a hold's for must be one line of 1 to %d characters, got %s"
+                            % (MAX_HOLD_FOR, _show(value)))
+    return value
+
+
+def _read_holds(value):
+    if not isinstance(value, list):
+        raise ContractError("holds must be a list, got %s" % _show(value))
+    if len(value) > MAX_HOLDS:
+        raise ContractError("holds lists at most %d, got %d" % (MAX_HOLDS, len(value)))
+    holds = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise ContractError("a hold must be an object, got %s" % _show(item))
+        holds.append(Hold(id=_require(item, "id", "hold"), beds=_require(item, "beds", "hold"),
+                          until=parse_at(_require(item, "until", "hold")),
+                          left=_require(item, "left", "hold"), for_whom=item.get("for")))
+    return tuple(holds)
+
+
+def _check_holds(state):
+    """held ≤ blocked; the holds listed cover at most the held beds."""
+    if state.held is not None:
+        _beds("held", state.held)
+        if state.held > state.blocked:
+            raise ContractError("held beds are counted inside blocked: held %d > blocked %d"
+                                % (state.held, state.blocked))
+    if state.checked is not None:
+        object.__setattr__(state, "checked", _check_at(state.checked))
+    if state.checked_age is not None:
+        _integer("checked_age", state.checked_age, 0, MAX_SEQ)
+    holds = tuple(state.holds)
+    object.__setattr__(state, "holds", holds)
+    if len(holds) > MAX_HOLDS or not all(isinstance(h, Hold) for h in holds):
+        raise ContractError("holds must be at most %d Hold details" % MAX_HOLDS)
+    listed = sum(hold.beds for hold in holds)
+    if listed > (state.held or 0):
+        raise ContractError("holds list %d beds, more than held %d"
+                            % (listed, state.held or 0))
 
 
 @dataclass(frozen=True)
@@ -265,6 +373,10 @@ class WardEvent:
     # only when true: the count this event leaves is the agent's unconfirmed
     # one (as in its WardState).
     unconfirmed: bool = False
+    # Additions for checks and holds: the held beds after the change (inside
+    # ``blocked``, as in WardState), and the hold a hold event is about.
+    held: int = None
+    hold: str = None
 
     def __post_init__(self):
         if self.kind not in EVENT_KINDS:
@@ -283,6 +395,13 @@ class WardEvent:
         object.__setattr__(self, "at", _check_at(self.at))
         check_device_id(self.agent, "agent")
         _flag("unconfirmed", self.unconfirmed)
+        if self.held is not None:
+            _beds("held", self.held)
+            if self.held > self.blocked:
+                raise ContractError("held beds are counted inside blocked: held %d > "
+                                    "blocked %d" % (self.held, self.blocked))
+        if self.hold is not None:
+            _request_id(self.hold)
 
     def to_dict(self):
         """The payload as a JSON-ready dict."""
@@ -292,6 +411,10 @@ class WardEvent:
                "at": format_at(self.at), "agent": self.agent}
         if self.unconfirmed:
             out["unconfirmed"] = True
+        if self.held is not None:
+            out["held"] = self.held
+        if self.hold is not None:
+            out["hold"] = self.hold
         return out
 
     def to_json(self):
@@ -311,7 +434,8 @@ class WardEvent:
                    seq=_require(obj, "seq", "WardEvent"),
                    at=parse_at(_require(obj, "at", "WardEvent")),
                    agent=_require(obj, "agent", "WardEvent"),
-                   unconfirmed=obj.get("unconfirmed", False))
+                   unconfirmed=obj.get("unconfirmed", False),
+                   held=obj.get("held"), hold=obj.get("hold"))
 
 
 @dataclass(frozen=True)
@@ -331,14 +455,27 @@ class SetCommand:
     # SetReply carries back, and the bed manager's reason, for the audit log.
     id: str = None
     reason: str = None
+    # Additions (docs/contract.md, "Checks and holds"): instead of counts, a
+    # hold for a referral — ``{"for": TEXT, "minutes": M, "beds": N}`` — or
+    # the release of one — ``{"hold": ID, "arrived": BOOL}`` (no ``hold``:
+    # the one expiring first; ``arrived``: its patient came, a bed taken).
+    hold: dict = None
+    release: dict = None
 
     def __post_init__(self):
         given = [f.name for f in fields(self)
                  if f.name in ("occupied", "capacity", "blocked")
                  and getattr(self, f.name) is not None]
-        if not given:
+        asks = [name for name in ("hold", "release") if getattr(self, name) is not None]
+        if len(asks) + bool(given) != 1:
             raise ContractError("SetCommand needs at least one of occupied, "
-                                "capacity, blocked")
+                                "capacity, blocked" if not asks and not given else
+                                "SetCommand takes counts, a hold or a release, one of "
+                                "them, got %s" % ", ".join(given + asks))
+        if self.hold is not None:
+            object.__setattr__(self, "hold", _hold_ask(self.hold))
+        if self.release is not None:
+            object.__setattr__(self, "release", _release_ask(self.release))
         for name in given:
             _beds(name, getattr(self, name))
         if self.by is not None and (not isinstance(self.by, str)
@@ -352,12 +489,19 @@ class SetCommand:
         if None not in (self.capacity, self.occupied):
             _check_counts(self.capacity, self.occupied, self.blocked or 0)
 
+    @property
+    def counts_given(self):
+        """Whether this command corrects counts (not a hold or a release)."""
+        return self.hold is None and self.release is None
+
     def apply_to(self, capacity, occupied, blocked):
         """The ``(capacity, occupied, blocked)`` this command makes of a ward's.
 
         Raises ContractError if the result would break occupied + blocked ≤
         capacity.
         """
+        if not self.counts_given:
+            return capacity, occupied, blocked
         result = (capacity if self.capacity is None else self.capacity,
                   occupied if self.occupied is None else self.occupied,
                   blocked if self.blocked is None else self.blocked)
@@ -381,7 +525,35 @@ class SetCommand:
             _version(obj, "SetCommand")
         return cls(occupied=obj.get("occupied"), capacity=obj.get("capacity"),
                    blocked=obj.get("blocked"), by=obj.get("by"), id=obj.get("id"),
-                   reason=obj.get("reason"))
+                   reason=obj.get("reason"), hold=obj.get("hold"),
+                   release=obj.get("release"))
+
+
+def _hold_ask(value):
+    """A SetCommand's ``hold``, checked: ``{"for", "minutes", "beds"}`` (for is required)."""
+    if not isinstance(value, dict):
+        raise ContractError("hold must be an object, got %s" % _show(value))
+    unknown = sorted(set(value) - {"for", "minutes", "beds"})
+    if unknown:
+        raise ContractError("hold has unknown keys: %s" % ", ".join(unknown))
+    out = {"for": hold_for(value.get("for")),
+           "beds": _integer("hold beds", value.get("beds", 1), 1, MAX_BEDS)}
+    if value.get("minutes") is not None:
+        out["minutes"] = _integer("hold minutes", value["minutes"], 1, MAX_HOLD_MINUTES)
+    return out
+
+
+def _release_ask(value):
+    """A SetCommand's ``release``, checked: ``{"hold": ID, "arrived": BOOL}``, both optional."""
+    if not isinstance(value, dict):
+        raise ContractError("release must be an object, got %s" % _show(value))
+    unknown = sorted(set(value) - {"hold", "arrived"})
+    if unknown:
+        raise ContractError("release has unknown keys: %s" % ", ".join(unknown))
+    out = {"arrived": _flag("release arrived", value.get("arrived", False))}
+    if value.get("hold") is not None:
+        out["hold"] = _request_id(value["hold"])
+    return out
 
 
 def _request_id(value):

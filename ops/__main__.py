@@ -174,6 +174,35 @@ def build_parser():
                      help="use this broker instead of the config's")
     cor.set_defaults(run=_set)
 
+    hol = commands.add_parser("hold", help="hold beds for a referral (the referral desk)")
+    rel = commands.add_parser("release", help="release a hold, or take its bed when the "
+                              "referred patient arrives")
+    for sub in (hol, rel):
+        sub.add_argument("--config", required=True, metavar="FILE",
+                         help="the operator's config (its broker: section logs in)")
+        sub.add_argument("ward", metavar="HOSPITAL/DEPARTMENT/WARD")
+        sub.add_argument("--by", metavar="NAME", help="who asks (kept in the audit trail)")
+        sub.add_argument("--reason", metavar="TEXT", help="why, in one line")
+        sub.add_argument("--wait", type=arguments.seconds, default=None, metavar="SECONDS",
+                         help="how long to wait for the ward's answer (default: the "
+                         "config's operator.wait, 10)")
+        sub.add_argument("--broker", metavar="HOST[:PORT]",
+                         help="use this broker instead of the config's")
+    hol.add_argument("--for", dest="for_whom", required=True, metavar="TEXT",
+                     help='who the beds are held for, e.g. "Bankura SMC, ref 1234" '
+                     "(never a patient's name)")
+    hol.add_argument("--minutes", type=arguments.count, metavar="M",
+                     help="how long the hold lasts (default: the agent's hold_minutes, "
+                     "120)")
+    hol.add_argument("--beds", type=arguments.count, default=1, metavar="N",
+                     help="how many beds (default 1)")
+    hol.set_defaults(run=_hold)
+    rel.add_argument("--hold", metavar="ID", help="the hold (its id, as bedboard hold "
+                     "printed it; default: the one expiring first)")
+    rel.add_argument("--arrived", action="store_true", help="the referred patient "
+                     "arrived: a held bed becomes occupied")
+    rel.set_defaults(run=_release)
+
     sta = commands.add_parser("status", help="every ward and device, from the broker")
     sta.add_argument("--config", required=True, metavar="FILE",
                      help="an operator's config; a display's (what that board "
@@ -281,6 +310,16 @@ def _install(args):
 def _set(args):
     from .correct import correct_from_args  # pylint: disable=import-outside-toplevel
     return correct_from_args(args)
+
+
+def _hold(args):
+    from .hold import hold_from_args  # pylint: disable=import-outside-toplevel
+    return hold_from_args(args)
+
+
+def _release(args):
+    from .hold import release_from_args  # pylint: disable=import-outside-toplevel
+    return release_from_args(args)
 
 
 def _status(args):

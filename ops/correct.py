@@ -54,8 +54,11 @@ class Applied:
     def line(self):
         """The one line ``bedboard set`` prints."""
         state = self.state
-        return ("applied: %s now has %d occupied, %d blocked of %d beds (%d vacant), seq "
-                "%d — agent %s, request %s" % (self.ward, state.occupied, state.blocked,
+        blocked = "%d blocked" % state.blocked
+        if state.held:
+            blocked += " (%d of them held for a referral)" % state.held
+        return ("applied: %s now has %d occupied, %s of %d beds (%d vacant), seq "
+                "%d — agent %s, request %s" % (self.ward, state.occupied, blocked,
                                                 state.capacity, state.vacant, state.seq,
                                                 state.agent, self.request))
 

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from agent.config import ACK_KINDS, HIGHEST_PIN, LOWEST_PIN, _bed_label, _id_check
-from agent.ward import COUNTING_KINDS
+from agent.ward import COUNTING_KINDS, HOLD_INPUTS
 from bedboard.errors import ConfigError, ContractError
 from bedboard.payloads import MAX_BEDS
 from bedboard.settings import read_file
@@ -189,7 +189,7 @@ def _read_panel(ward, capacity, default=Panel()):
     buttons = ()
     if sec.has("buttons"):
         given = sec.section("buttons")
-        buttons = tuple((kind, pin) for kind in COUNTING_KINDS
+        buttons = tuple((kind, pin) for kind in COUNTING_KINDS + HOLD_INPUTS
                         for pin in [_pin(given, kind, pins)] if pin is not None)
         given.done()
     beds = []

@@ -119,7 +119,7 @@ def test_every_problem_at_once_with_file_line_and_key(tmp_path):
         "agent.yaml:7: agent.occupied: must not exceed capacity (40), got 41",
         "agent.yaml:8: agent.heartbeet: unknown key (a typo?)",
         "agent.yaml:11: inputs[1].kind: must be one of freed, taken, blocked, "
-        "unblocked, bed, got 'fred'",
+        "unblocked, held, released, arrived, checked, bed, got 'fred'",
         "agent.yaml:11: inputs[1].pin: must be between 0 and 27, got 28",
         "agent.yaml:11: inputs[1].name: 'freed' is already the name of inputs[0]",
         "agent.yaml:12: inputs[2].pin: pin 17 is already used by inputs[0] (freed)",

@@ -32,7 +32,7 @@ def test_a_new_ledger_is_all_or_nothing(tmp_path):
     assert not any(name.endswith(".new") for name in os.listdir(state_dir))
     assert (ledger.counts, ledger.seq, ledger.at, ledger.origin) == (
         WardCounts(40, 10), 7, AT, "config")
-    assert ledger.state("ward-agent") == WardState(40, 10, 7, AT, "ward-agent")
+    assert ledger.state("ward-agent") == WardState(40, 10, 7, AT, "ward-agent", held=0)
     ledger.close()
     with sqlite3.connect(ledger_path(str(state_dir))) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -41,7 +41,7 @@ def test_a_new_ledger_is_all_or_nothing(tmp_path):
 def test_each_change_is_the_next_seq_with_its_event_in_the_outbox(tmp_path):
     ledger = new_ledger(tmp_path, uplink=True)
     state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
-    assert state == WardState(40, 11, 8, AT, "ward-agent")
+    assert state == WardState(40, 11, 8, AT, "ward-agent", held=0)
     assert event == WardEvent("taken", 40, 11, 8, AT, "ward-agent")
     ledger.record(ward.sense(ledger.counts, "12", False), "ward-agent", AT,
                   bed_counted=("12", False))
@@ -166,7 +166,7 @@ def test_unconfirmed_is_kept_until_cleared_and_seq_may_jump_ahead_only(tmp_path)
     ledger = Ledger.create(str(tmp_path), WARD, "ward-agent", WardCounts(40, 10), 7, AT,
                            40, "broker", unconfirmed=True)
     assert ledger.state("ward-agent", mismatched=2) == WardState(
-        40, 10, 7, AT, "ward-agent", unconfirmed=True, mismatched=2)
+        40, 10, 7, AT, "ward-agent", unconfirmed=True, mismatched=2, held=0)
     state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT)
     assert state.unconfirmed and state.seq == 8 and event.unconfirmed
     state, event = ledger.record(ward.press(ledger.counts, "taken"), "ward-agent", AT,

@@ -41,7 +41,18 @@ After every step it checks:
   undelivered events (its status LED) is at least the number of accepted
   events whose acknowledgement it has not read;
 * a count read from the broker or an old copy stays ``unconfirmed`` until a
-  bed manager's ``set``, and every ``set`` gets its reply.
+  bed manager's ``set``, and every ``set`` gets its reply;
+* **a held bed is never vacant** — every state the broker takes counts its
+  held beds inside ``blocked`` and lists them all, and its vacant figure
+  leaves them out;
+* **an expired (or released) hold frees its bed once** — a hold, once gone
+  from the broker's state, never comes back to it, whatever restarts, old
+  copies, lost ledgers and outages came between (the machine's ``held``,
+  ``released``, ``arrived`` and ``checked`` buttons and a one-minute
+  ``hold_minutes`` make holds come and go, by hand and by the clock);
+* **"not checked" exactly when the check is older than the bound** — the
+  agent asks for a check exactly when the age of the last one (by the
+  machine's clock) is past ``check_within``, or unknown.
 
 ``make test`` runs a hundred programs of up to 50 steps (about 10 s);
 ``BEDBOARD_CHAOS=1`` (``make chaos``) runs 2,000 of up to 100 steps.
@@ -52,6 +63,7 @@ import os
 import queue
 import shutil
 import tempfile
+import time
 
 import hypothesis.strategies as st
 import pytest
@@ -60,6 +72,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant,
                                  precondition, rule)
 
+from dataclasses import replace
+
+from agent import holdbook
 from agent.app import WardAgent
 from agent.config import load_agent
 from agent.events import Accepted, Arrived, Pressed
@@ -81,7 +96,14 @@ INPUTS = """\
   - {name: taken, kind: taken, pin: 27}
   - {name: freed, kind: freed, pin: 17}
   - {name: blocked, kind: blocked, pin: 24}
-  - {name: bed-12, kind: bed, pin: 22, bed: "12", debounce: 0}"""
+  - {name: bed-12, kind: bed, pin: 22, bed: "12", debounce: 0}
+  - {name: held, kind: held, pin: 5}
+  - {name: released, kind: released, pin: 6}
+  - {name: arrived, kind: arrived, pin: 13}
+  - {name: checked, kind: checked, pin: 19}"""
+PRESSES = ["taken", "freed", "blocked", "held", "released", "arrived", "checked"]
+HOLD_MINUTES = 1.0      # a hold expires after 60 s of the machine's clock
+CHECK_WITHIN = 120.0
 
 
 class AgentTruth(RuleBasedStateMachine):
@@ -97,10 +119,15 @@ class AgentTruth(RuleBasedStateMachine):
         from pathlib import Path
         self.config = write_config(Path(self.tmp) / "cfg", 1, capacity=capacity,
                                    occupied=min(occupied, capacity), inputs=INPUTS)
-        self.settings = load_agent(self.config)
+        self.settings = replace(load_agent(self.config), hold_minutes=HOLD_MINUTES,
+                                check_within=CHECK_WITHIN)
         self.state_dir = self.settings.state_dir
         self.network = Network()
         self.now = 1000.0
+        holdbook.clock = lambda: self.now     # holds and checks timed by the machine
+        self.checked_at = None     # the machine's time of the check this process saw
+        self._holds_seen = {}      # hold id → the highest seq of a state listing it
+        self._holds_gone = {}      # hold id → the seq of the state it was gone from
         self.contact_closed = False
         self.backup = None
         self.restored_under = -1
@@ -142,6 +169,7 @@ class AgentTruth(RuleBasedStateMachine):
 
     def _kill(self):
         """SIGKILL: nothing of the process survives but its ledger file."""
+        self.checked_at = None      # its monotonic clock's knowledge dies with it
         if self.network.up:
             self.network.drop()
         network = self.network
@@ -193,16 +221,19 @@ class AgentTruth(RuleBasedStateMachine):
                 state = outcome.state
                 if self.tracking:
                     self.lineage.append((state.seq, outcome.change.after))
+                if outcome.change.checked:
+                    self.checked_at = self.now
                 if outcome.input.startswith("set by"):
                     self.expect_unconfirmed = False
 
     # -- rules -------------------------------------------------------------------
-    @rule(kind=st.sampled_from(["taken", "freed", "blocked"]))
+    @rule(kind=st.sampled_from(PRESSES))
     def press(self, kind):
         if self.lagging:
             self.agent._inbox.put(Pressed(kind, kind))   # handled when the loop gets to it
             return
         self.agent.handle(Pressed(kind, kind), self.now)
+        self._note_outcomes()        # at the time it was pressed
         self.react()
 
     @rule()
@@ -267,6 +298,7 @@ class AgentTruth(RuleBasedStateMachine):
         self.now += seconds
         if not self.lagging:           # the loop's clock work waits for the loop
             self.agent.tick(self.now)
+            self._note_outcomes()
             self.react()
 
     @rule()
@@ -337,12 +369,30 @@ class AgentTruth(RuleBasedStateMachine):
 
     def _check_states(self):
         for state in self.network.states[self._states_checked:]:
-            counts = (state.capacity, state.occupied, state.blocked)
+            counts = (state.capacity, state.occupied, state.blocked, state.held)
             known = self._seq_counts.setdefault(state.seq, counts)
             assert known == counts, (
                 "seq %d was given to two different states: %r and %r"
                 % (state.seq, known, counts))
+            self._check_held(state)
         self._states_checked = len(self.network.states)
+
+    def _check_held(self, state):
+        """Held beds never vacant; a hold gone from the broker's state never comes back."""
+        assert state.held is not None and state.held <= state.blocked, state
+        assert sum(hold.beds for hold in state.holds) == state.held, state
+        assert state.vacant == state.capacity - state.occupied - state.blocked \
+            <= state.capacity - state.occupied - state.held, state
+        listed = {hold.id for hold in state.holds}
+        for hold_id in listed:
+            assert hold_id not in self._holds_gone, (
+                "hold %s was freed at seq %d and is back at seq %d"
+                % (hold_id, self._holds_gone[hold_id], state.seq))
+            self._holds_seen[hold_id] = state.seq
+        for hold_id, seen in list(self._holds_seen.items()):
+            if hold_id not in listed and state.seq > seen:
+                self._holds_gone[hold_id] = state.seq
+                del self._holds_seen[hold_id]
 
     @invariant()
     def states_never_reuse_a_seq(self):
@@ -357,11 +407,23 @@ class AgentTruth(RuleBasedStateMachine):
         agent = self.agent
         if agent is None or agent.ledger is None or not self.tracking:
             return
-        owed = {(seq, c.capacity, c.occupied, c.blocked) for seq, c in self.lineage}
+        owed = {(seq, c.capacity, c.occupied, c.wire_blocked) for seq, c in self.lineage}
         owed -= self.network.acked
         assert agent.undelivered()[0] >= len(owed), (
             "the agent counts %d event(s) undelivered, but %d are owed: %s"
             % (agent.undelivered()[0], len(owed), sorted(owed)))
+
+    @invariant()
+    def the_check_is_asked_for_exactly_when_it_is_due(self):
+        agent = self.agent
+        if agent is None or agent.ledger is None:
+            return
+        age = agent.ledger.check_age()
+        if self.checked_at is not None:     # never younger or older than it is
+            assert age is None or age == self.now - self.checked_at, (
+                age, self.now, self.checked_at)
+        assert agent.check_due == (age is None or age > CHECK_WITHIN), (age,
+                                                                        agent.check_due)
 
     @invariant()
     def every_set_command_read_is_answered(self):
@@ -393,17 +455,20 @@ class AgentTruth(RuleBasedStateMachine):
         assert agent.ready and agent.checked, "not ready or not checked once settled"
         ledger = agent.ledger
         retained = WardState.parse(network.retained[STATE])
-        assert (retained.seq, retained.capacity, retained.occupied, retained.blocked) == (
+        assert (retained.seq, retained.capacity, retained.occupied, retained.blocked,
+                retained.held) == (
             ledger.seq, ledger.counts.capacity, ledger.counts.occupied,
-            ledger.counts.blocked), "the retained state stayed behind: %r, ledger seq %d" % (
-            retained, ledger.seq)
+            ledger.counts.wire_blocked, ledger.counts.held), (
+            "the retained state stayed behind: %r, ledger seq %d" % (retained, ledger.seq))
+        assert {h.id: h.beds for h in retained.holds} == {
+            h.id: h.beds for h in ledger.holds.values()}
         assert retained.unconfirmed == ledger.unconfirmed
         if self.expect_unconfirmed is not None:
             assert ledger.unconfirmed == self.expect_unconfirmed
         assert agent.undelivered()[:2] == (0, False)
         delivered = {(e.seq, e.capacity, e.occupied, e.blocked) for e in network.events}
         for seq, counts in self.lineage:
-            assert (seq, counts.capacity, counts.occupied, counts.blocked) in delivered, (
+            assert (seq, counts.capacity, counts.occupied, counts.wire_blocked) in delivered, (
                 "accepted change seq %d (%s) never reached the broker" % (
                     seq, counts.describe()))
 
@@ -416,6 +481,7 @@ class AgentTruth(RuleBasedStateMachine):
                 self._kill()
             if getattr(self, "tmp", None):
                 shutil.rmtree(self.tmp, ignore_errors=True)
+            holdbook.clock = time.monotonic
 
 
 AgentTruth.TestCase.settings = settings.get_profile(PROFILE)
@@ -444,6 +510,7 @@ def finish(machine):
     finally:
         machine._kill()
         shutil.rmtree(machine.tmp, ignore_errors=True)
+        holdbook.clock = time.monotonic
 
 
 def test_an_old_copy_with_changes_beyond_the_brokers_seq_is_moved_past_it():
@@ -523,3 +590,4 @@ def test_an_event_acknowledged_twice_is_counted_delivered_once(tmp_path):
     publisher.flush()
     assert (publisher.undelivered, ledger.outbox_count) == (0, 0)
     ledger.close()
+

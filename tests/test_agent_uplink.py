@@ -86,7 +86,7 @@ def portal():
     server.stop()
 
 
-def uplink_config(tmp_path, broker_port, portal, **keys):
+def uplink_config(tmp_path, broker_port, portal, inputs=None, **keys):
     token = tmp_path / "uplink-token"
     token.write_text("portal-token-123\n")
     token.chmod(0o600)
@@ -95,7 +95,7 @@ def uplink_config(tmp_path, broker_port, portal, **keys):
     settings.update(keys)
     lines = "".join("  %s: %s\n" % item for item in settings.items())
     return write_config(tmp_path, broker_port, capacity=40, occupied=10,
-                        extra="uplink:\n" + lines)
+                        extra="uplink:\n" + lines, inputs=inputs)
 
 
 def test_each_change_is_posted_with_its_key_and_token(tmp_path, mosquitto, portal):
@@ -280,3 +280,19 @@ def test_a_refused_token_keeps_every_change_and_says_so_once(tmp_path, mosquitto
                   "takes the token — check uplink.token_file (said again in an hour if it "
                   "lasts)" % portal.url),
         ("WARNING", "portal %s takes changes again (seq 1)" % portal.url)]
+
+
+def test_the_portal_learns_of_held_beds_checks_and_expiries(tmp_path, mosquitto, portal):
+    portal.start()
+    path = uplink_config(tmp_path, mosquitto.port, portal, inputs=(
+        "  - {name: held, kind: held, pin: 5}\n  - {name: checked, kind: checked, pin: 6}"))
+    with RunningAgent(path, hold_minutes=0.03) as running:
+        running.wait_ready()
+        running.press("held")
+        running.press("checked")
+        portal.wait_taken(3)          # the hold expires by itself after 1.8 s
+    bodies = {body["seq"]: body for _, _, body, _ in portal.requests}
+    assert (bodies[1]["held"], bodies[1]["blocked"], bodies[1]["holds"][0]["beds"]) == (
+        1, 1, 1)
+    assert "checked" in bodies[2] and bodies[2]["held"] == 1
+    assert (bodies[3]["held"], bodies[3]["blocked"], bodies[3].get("holds")) == (0, 0, None)

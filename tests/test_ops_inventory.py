@@ -189,3 +189,24 @@ def test_ids_yaml_would_take_for_numbers_or_booleans_stay_text(tmp_path):
     assert agent["agent"]["department"] == "0x10"        # not 16
     assert agent["agent"]["ward"] == "0123"              # not 83
     assert sorted(os.listdir(out / "devices")) == ["on-0x10-0123", "on-0x10-null"]
+
+
+def test_a_panel_with_check_and_hold_buttons_is_planned_into_its_agent(tmp_path):
+    inventory = write_inventory(tmp_path, text="""\
+        hospital: {id: sskm}
+        broker: {host: broker.lan}
+        departments:
+          - id: icu
+            wards:
+              - id: unit-1
+                capacity: 4
+                panel: {buttons: {freed: 17, taken: 27, held: 5, released: 6,
+                                  arrived: 13, checked: 19}}
+        """)
+    out = tmp_path / "plan"
+    result = bedboard("plan", inventory, "--out", out)
+    assert result.returncode == 0, result.stderr
+    agent = yaml.safe_load((out / "devices" / "sskm-icu-unit-1" / "agent.yaml").read_text())
+    assert {(item["kind"], item["pin"]) for item in agent["inputs"]} == {
+        ("freed", 17), ("taken", 27), ("held", 5), ("released", 6), ("arrived", 13),
+        ("checked", 19)}
