@@ -137,7 +137,8 @@ class World:
         self.store = {}               # the state broker's retained: topic -> bytes
         self.autosave = {}            # the state broker's last autosave
         self.published_at = {}        # payload bytes -> t it was first published
-        self.rises = {}               # key -> [(t, cause)] of each rise of its free beds
+        self.rises = {}               # key -> [(t, n, cause)] of each rise of its free beds
+        self.rising = 0               # rises so far (orders rises at one moment)
         self.retired = set()          # wards retired (and not returned)
         self.known = set()            # wards any board run was told of (its memory)
         self.clock_offset = 0.0       # the board's wall clock minus the true one
@@ -330,7 +331,11 @@ class World:
     def rise(self, key, before, after, cause):
         """Note why a ward's free beds rose (the truth behind "beds just freed")."""
         if _vacant(after) > _vacant(before):
-            self.rises.setdefault(key, []).append((self.t, cause))
+            self.note_rise(key, cause)
+
+    def note_rise(self, key, cause):
+        self.rising += 1
+        self.rises.setdefault(key, []).append((self.t, self.rising, cause))
 
     def owners(self, key):
         return [a for a in self.agents.values() if a.key == key]

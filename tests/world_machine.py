@@ -19,7 +19,7 @@ from bedboard.topics import WardKey
 from display.config import Label, TileSpec
 
 from .world import World, state_topic, status_topic
-from .world_oracle import Drawing, check_drawn, check_view, worst
+from .world_oracle import check_drawn, check_view, drawing, worst
 
 MALE = WardKey("nrs", "medicine", "male")
 FEMALE = WardKey("nrs", "medicine", "female")
@@ -47,25 +47,26 @@ def _name(key):
 class WorldMachine(RuleBasedStateMachine):
     """A hospital, one board, and the world's checks (see the module docstring)."""
 
-    TOPOLOGIES = ("direct", "bridge")
-    OLD_AGENTS = True                 # some agents may be old (no boot/beat)
+    OLD_AGENTS = True                 # a replacing panel may be old (no boot/beat)
+    PROPERTIES = None                 # the world properties judged (None: all)
 
     @initialize(topology=st.sampled_from(("direct", "bridge")),
                 fillers=st.booleans(), size=st.sampled_from(SIZES),
                 old=st.tuples(st.booleans(), st.booleans(), st.booleans()))
     def start(self, topology, fillers, size, old):
-        if topology not in self.TOPOLOGIES:
-            topology = self.TOPOLOGIES[0]
+        self._setup(topology, fillers, size, old)
+
+    def _setup(self, topology, fillers, size, old):
         specs = CORE + (FILLERS if fillers else ())
         self.world = World(specs, topology=topology, stale_after=STALE_AFTER,
                            retained_for=STALE_AFTER, highlight=HIGHLIGHT,
                            on_message=self._between)
-        self.drawing = Drawing(size)
+        self.drawing = drawing(size)
         self.spare = 0
         self.checking = False
         for index, key in enumerate(WARDS):
             self.world.add_agent(_name(key), key, (CAPACITY[key], 0, 0),
-                                 new=not (old[index] and self.OLD_AGENTS))
+                                 new=not old[index])
         for spec in specs[len(CORE):]:
             key = WardKey(spec.hospital, spec.department, "ward")
             self.world.add_agent(_name(key), key, (5, 3, 0))
@@ -76,7 +77,12 @@ class WorldMachine(RuleBasedStateMachine):
     def _between(self):
         if self.checking:
             problems = check_view(self.world, self.world.board.view(self.world.t), between=True)
-            assert not problems, worst(problems)
+            self._judge(problems)
+
+    def _judge(self, problems):
+        if self.PROPERTIES is not None:
+            problems = [p for p in problems if p[0] in self.PROPERTIES]
+        assert not problems, worst(problems)
 
     @invariant()
     def what_was_drawn_is_true(self):
@@ -85,8 +91,7 @@ class WorldMachine(RuleBasedStateMachine):
         local = world.board_wall().astimezone(self.drawing.settings.zone) \
             if world.synced else None
         report = self.drawing.draw(view, world.t, local)
-        problems = check_drawn(world, view, report, self.drawing, local)
-        assert not problems, worst(problems)
+        self._judge(check_drawn(world, view, report, self.drawing, local))
 
     # -- helpers ---------------------------------------------------------------
     def _agent(self, key):
@@ -240,7 +245,7 @@ class WorldMachine(RuleBasedStateMachine):
         self.spare += 1
         agent = world.add_agent("%s-back-%d" % (_name(key), self.spare), key,
                                 (CAPACITY[key], 0, 0))
-        world.rises.setdefault(key, []).append((world.t, "a returned ward"))
+        world.note_rise(key, "a returned ward")
         del agent
 
     # -- brokers, bridge, the board's link ------------------------------------------
@@ -347,6 +352,33 @@ class _Operator:
     """``bedboard retire``: an operator's client, connected."""
 
     connected = True
+
+
+RULES = ("press", "bed_manager_sets", "capacity_corrected", "agent_dies", "agent_hangs",
+         "agent_restarts", "a_second_panel_counts_the_ward", "the_panel_is_replaced",
+         "the_ward_is_retired", "a_retired_ward_returns", "autosave",
+         "state_broker_goes_down", "state_broker_comes_back", "the_bridge_drops",
+         "the_bridge_reconnects", "the_hospital_broker_goes_down",
+         "the_hospital_broker_comes_back", "the_boards_link_drops", "the_boards_link_returns",
+         "a_second_board_has_its_id", "the_board_restarts",
+         "the_boards_clock_is_unsynchronised", "the_boards_clock_syncs", "time_passes")
+
+
+def narrowed(name, rules, properties, topologies=("direct",), old=False, fillers=(False,)):
+    """A WorldMachine with only ``rules`` (the rest taken away), judging ``properties``."""
+    unknown = set(rules) - set(RULES)
+    assert not unknown, unknown
+    body = {rule_name: None for rule_name in RULES if rule_name not in rules}
+
+    def start(self, **kw):
+        self._setup(**kw)  # pylint: disable=protected-access
+
+    body["start"] = initialize(
+        topology=st.sampled_from(tuple(topologies)), fillers=st.sampled_from(tuple(fillers)),
+        size=st.sampled_from(SIZES),
+        old=st.tuples(*[st.booleans() if old else st.just(False)] * 3))(start)
+    body.update(OLD_AGENTS=old, PROPERTIES=frozenset(properties))
+    return type(name, (WorldMachine,), body)
 
 
 def hunt_settings(examples=EXAMPLES, steps=STEPS):

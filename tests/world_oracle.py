@@ -62,6 +62,19 @@ def painter():
     return _PAINTER
 
 
+_DRAWINGS = {}
+
+
+def drawing(size):
+    """The Drawing of this size (one per process: a renderer's fonts and layout are
+    costly to make, and a screen is reused whatever boards it shows)."""
+    if size not in _DRAWINGS:
+        _DRAWINGS[size] = Drawing(size)
+    found = _DRAWINGS[size]
+    found.renderer.invalidate()
+    return found
+
+
 class Drawing:
     """A renderer on a dummy surface: draws a view, says what it drew."""
 
@@ -208,10 +221,10 @@ def check_drawn(world, view, report, drawing, local):
 def _check_highlight(world, spec):
     rises = [r for k in world.wards(spec) for r in world.rises.get(k, ())
              if world.t - r[0] <= world.highlight + DELIVERY]
-    if rises and max(rises)[1] in ("discharge", "unblock"):
+    if rises and max(rises)[2] in ("discharge", "unblock"):
         return []
     return [("c", "%s says beds just freed, but its free beds last rose by %s" % (
-        spec.label.en, max(rises)[1] if rises else "nothing within the highlight"))]
+        spec.label.en, max(rises)[2] if rises else "nothing within the highlight"))]
 
 
 def _check_footer(world, view, report, drawing):
@@ -229,7 +242,7 @@ def _check_footer(world, view, report, drawing):
     wards = sum(len(world.wards(s)) for s in world.specs)
     counted = sum(t.wards - t.missing for t in view.tiles if t.live)
     plain = drawing.english("total", n=view.total_vacant)
-    if counted < wards and any(t.phrase == plain for t in drawn.texts):
+    if counted < wards and any(t.phrase.split(" · ")[0] == plain for t in drawn.texts):
         problems.append(("e", "the footer says %r, but %d of the board's %d wards are not "
                          "counted and it does not say so" % (plain, wards - counted, wards)))
     return problems

@@ -1,0 +1,180 @@
+"""Issue 15's twelve findings, each as the plain regression test it first failed as.
+
+Ten are the minimal examples the world machine found against the unfixed board
+(tests/world_findings.md has them as Hypothesis printed them), replayed here
+step by step with the world's checks after each step; two the machine cannot
+reach are directed tests: a tile of many wards loading in linear time
+(finding 9), and night dimming while the clock is not synchronised (finding 11,
+its second half).
+"""
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import pygame
+import pytest
+
+from bedboard.payloads import WardState
+from bedboard.topics import WardKey
+from display import config
+from display.app import BoardApp
+from display.board import Board
+from display.config import Label, TileSpec
+
+from .test_display_app import BOARD_YAML, _NoLink, write_config
+from .world_hunts import HUNTS
+from .world_machine import ICU, MALE
+
+FIXED_BY_A = "issue 15 finding %s: fixed by the 15a branch (the board's rules)"
+FIXED_BY_B = "issue 15 finding %s: fixed by the 15b branch (what is drawn)"
+
+
+def play(finding, start, *steps):
+    """Run ``steps`` ((rule, kwargs), …) on finding's narrowed world, checking after each."""
+    machine = HUNTS[finding]()
+    machine.start(**start)
+    machine.what_was_drawn_is_true()
+    for name, kwargs in steps:
+        getattr(machine, name)(**kwargs)
+        machine.what_was_drawn_is_true()
+
+
+DIRECT = dict(topology="direct", fillers=False, size=(1280, 720), old=(False, False, False))
+BRIDGE = dict(DIRECT, topology="bridge")
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 1)
+def test_1_a_bridge_replay_of_a_hung_panel_is_not_live():
+    play(1, BRIDGE, ("agent_hangs", {"key": MALE}), ("the_bridge_drops", {}),
+         ("time_passes", {"seconds": 76.0}), ("the_bridge_reconnects", {}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 2)
+def test_2_the_boards_own_reconnect_does_not_revive_a_silent_ward():
+    play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
+         ("the_boards_link_drops", {}), ("the_boards_link_returns", {}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 2)
+def test_2_two_boards_with_one_id_do_not_revive_a_silent_ward():
+    play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
+         ("a_second_board_has_its_id", {"flaps": 1}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_B % 3)
+def test_3_a_missing_ward_is_said_on_a_ten_tile_board_at_1280x720():
+    play(3, dict(DIRECT, fillers=True), ("agent_dies", {"key": MALE, "will": False}),
+         ("time_passes", {"seconds": 75.0}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_B % 4)
+def test_4_the_footer_says_it_leaves_out_a_ward_of_a_partly_live_tile():
+    play(4, DIRECT, ("agent_dies", {"key": MALE, "will": True}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_B % 5)
+def test_5_a_department_tile_remembers_a_dead_ward_over_a_board_restart():
+    play(5, DIRECT, ("agent_dies", {"key": MALE, "will": False}),
+         ("state_broker_goes_down", {}),
+         ("state_broker_comes_back", {"restore": "nothing", "board_first": False}),
+         ("the_board_restarts", {}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 6)
+def test_6_a_will_fired_during_the_boards_outage_is_never_shown_live():
+    play(6, DIRECT, ("the_boards_link_drops", {}), ("agent_dies", {"key": ICU, "will": True}),
+         ("the_boards_link_returns", {}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 7)
+def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
+    play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
+         ("press", {"key": ICU, "kind": "taken"}),
+         ("press", {"key": ICU, "kind": "discharge"}),
+         ("the_panel_is_replaced", {"key": ICU, "new": True}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 7)
+def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
+    play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
+         ("press", {"key": ICU, "kind": "taken"}),
+         ("press", {"key": ICU, "kind": "discharge"}),
+         ("the_ward_is_retired", {"key": ICU}), ("a_retired_ward_returns", {"key": ICU}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 8)
+def test_8_a_capacity_correction_is_not_beds_just_freed():
+    play(8, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
+         ("press", {"key": ICU, "kind": "taken"}),
+         ("capacity_corrected", {"key": ICU, "delta": 1}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 10)
+def test_10_a_legitimate_seq_restart_is_settled_by_the_bed_managers_set():
+    play(10, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
+         ("state_broker_goes_down", {}),
+         ("state_broker_comes_back", {"restore": "nothing", "board_first": False}),
+         ("agent_dies", {"key": ICU, "will": False}),
+         ("agent_restarts", {"key": ICU, "ledger": "lost"}),
+         ("bed_manager_sets", {"key": ICU, "occupied": 0}),
+         ("time_passes", {"seconds": 90.0}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_B % 11)
+def test_11_the_banner_never_shows_a_time_taken_while_the_clock_was_unsynchronised():
+    play(11, DIRECT, ("the_boards_clock_is_unsynchronised", {"hours": -10}),
+         ("state_broker_goes_down", {}), ("the_boards_clock_syncs", {}))
+
+
+@pytest.mark.xfail(strict=False, reason=FIXED_BY_A % 12)
+def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
+    play(12, DIRECT, ("autosave", {}), ("press", {"key": ICU, "kind": "taken"}),
+         ("agent_dies", {"key": ICU, "will": True}), ("state_broker_goes_down", {}),
+         ("state_broker_comes_back", {"restore": "an old autosave", "board_first": False}))
+
+
+# -- the two the machine cannot reach ---------------------------------------------
+
+@pytest.mark.xfail(strict=False, reason="issue 15 finding 9: fixed by the 15a/15b branches")
+def test_9_a_large_tile_loads_in_linear_time():
+    """A retained burst of 600 wards into one department tile, drawn every 100
+    messages as the loop would: the last hundred must cost about what the first
+    hundred did (the unfixed board's cost per message grows with the tile)."""
+    logging.getLogger("display.board").setLevel(logging.ERROR)
+    wall = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
+    board = Board("nrs", (TileSpec("nrs", "medicine", None, Label("Medicine")),), now=0.0)
+    board.set_connected(True, 0.0, wall)
+    costs = []
+    for i in range(600):
+        state = WardState(capacity=10, occupied=3, seq=1, at=wall, agent="agent-%d" % i)
+        began = time.perf_counter()
+        board.receive_state(WardKey("nrs", "medicine", "w%d" % i), state, 1.0, wall,
+                            retained=True)
+        board.receive_status("agent-%d" % i, True, 1.0, True)
+        if i % 100 == 99:
+            board.view(1.0)
+        costs.append(time.perf_counter() - began)
+    first, last = sum(costs[:100]), sum(costs[-100:])
+    assert last <= 4 * first + 0.05, (first, last)
+    assert board.view(1.0).tiles[0].wards == 600
+
+
+@pytest.mark.xfail(strict=False, reason="issue 15 finding 11: fixed by the 15b branch")
+def test_11_night_dimming_waits_for_a_synchronised_clock(tmp_path):
+    """A Pi booted with the wrong time (01:30 by its clock, unsynchronised) stays bright."""
+    path = write_config(tmp_path, BOARD_YAML.replace(
+        "      burn_in: {pixels: 0}",
+        "      burn_in: {pixels: 0}\n"
+        "      night: {from: \"23:00\", to: \"06:00\", brightness: 0.3}"))
+    wall = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)     # 01:30 in Kolkata
+    app = BoardApp(config.read(path), clock=lambda: 1000.0, wall_clock=lambda: wall,
+                   link_factory=_NoLink, clock_synced=lambda: False)
+    try:
+        surface = pygame.Surface((1280, 720))
+        app.draw(surface, full=True)
+        bright = app.renderer._base_palette  # pylint: disable=protected-access
+        assert app.renderer.palette == bright
+    finally:
+        app.close()
+

@@ -1,0 +1,32 @@
+"""One narrowed world per finding of issue 15: only the rules that can reach it,
+judged only by the properties that name it (tests/world_findings.md)."""
+
+from .world_machine import narrowed
+
+DEATHS = ("agent_dies", "agent_hangs", "time_passes")
+BROKER = ("state_broker_goes_down", "state_broker_comes_back")
+
+HUNTS = {
+    1: narrowed("Finding1Bridge", DEATHS + (
+        "the_bridge_drops", "the_bridge_reconnects", "the_hospital_broker_goes_down",
+        "the_hospital_broker_comes_back"), "ab", topologies=("bridge",)),
+    2: narrowed("Finding2OwnLink", ("agent_hangs", "time_passes", "the_boards_link_drops",
+                                    "the_boards_link_returns", "a_second_board_has_its_id"),
+                "ab"),
+    3: narrowed("Finding3Drawn", DEATHS + ("a_second_panel_counts_the_ward",), "d",
+                fillers=(True,)),
+    4: narrowed("Finding4Footer", DEATHS, "e"),
+    5: narrowed("Finding5Forgets", DEATHS + BROKER + ("the_board_restarts",), "ab"),
+    6: narrowed("Finding6Burst", ("agent_dies", "the_boards_link_drops",
+                                  "the_boards_link_returns"), "b"),
+    7: narrowed("Finding7Carried", ("press", "the_panel_is_replaced", "the_ward_is_retired",
+                                    "a_retired_ward_returns", "time_passes"), "c"),
+    8: narrowed("Finding8Capacity", ("press", "capacity_corrected", "time_passes"), "c"),
+    10: narrowed("Finding10SeqRestart", ("press", "bed_manager_sets", "agent_dies",
+                                         "agent_restarts", "time_passes") + BROKER, "h"),
+    11: narrowed("Finding11Clock", ("the_boards_clock_is_unsynchronised",
+                                    "the_boards_clock_syncs", "the_boards_link_drops",
+                                    "the_boards_link_returns", "time_passes") + BROKER, "f"),
+    12: narrowed("Finding12Reason", ("press", "agent_dies", "autosave", "time_passes")
+                 + BROKER, "g"),
+}
