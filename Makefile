@@ -40,9 +40,10 @@ system: $(STAMP)
 		tests/test_wheel.py tests/test_system.py tests/test_system_arm64.py
 
 # The truth state machines (the board against its oracle and against the world's
-# ground truth, the agent against the contract's rules) with many more examples than make test gives them, and the
-# truth audit under chaos for BEDBOARD_CHAOS_SECONDS (default 240) with six
-# real agents, a real board and a broker that keeps dying (its figures printed).
+# ground truth, the agent against the contract's rules) with many more examples
+# than make test gives them, and the truth audit under chaos for
+# BEDBOARD_CHAOS_SECONDS (default 240) with six real agents, a real board and a
+# broker that keeps dying (its figures printed).
 chaos: $(STAMP)
 	@scripts/system-deps
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout=0 \
