@@ -1,10 +1,9 @@
 """The board against the world: the grown state machine (tests/world_machine.py)
-with every rule and every world property, and one narrowed world per finding of
-issue 15 (tests/world_hunts.py), each of which found its finding against the
-unfixed board (tests/world_findings.md).
+with every rule, judged by every world property (tests/world_oracle.py).
 
-``make test`` gives the whole world 200 examples of 30 steps and each narrowed
-world 20; ``make chaos`` (``BEDBOARD_CHAOS``) thousands and 60 steps.
+``make test`` gives it 200 examples of 30 steps; ``make chaos``
+(``BEDBOARD_CHAOS``) thousands of 60 steps, and shrinks what it finds.
+tests/test_world_hunts.py has one narrowed world per finding of issue 15.
 """
 
 import logging
@@ -12,17 +11,10 @@ import logging
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from .world_hunts import HUNTS
-from .world_machine import CHAOS, EXAMPLES, WorldMachine, hunt_settings
-
-HUNT_EXAMPLES = EXAMPLES // 3 if CHAOS else 20
-
-# What the 15a branch (the board's rules) and the 15b branch (what is drawn) fix.
-BY = {1: "15a", 2: "15a", 3: "15b", 4: "15b", 5: "15b", 6: "15a", 7: "15a", 8: "15a",
-      10: "15a", 11: "15b", 12: "15a"}
+from .world_machine import WorldMachine, hunt_settings
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, name="quiet")
 def _quiet():
     """The board warns of every reset and conflict the world plays: thousands of lines."""
     logger = logging.getLogger("display.board")
@@ -36,11 +28,3 @@ def _quiet():
                    "branches")
 def test_the_board_against_the_world():
     run_state_machine_as_test(WorldMachine, settings=hunt_settings())
-
-
-@pytest.mark.parametrize("finding", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=(
-        "issue 15 finding %d: fixed by the %s branch" % (n, BY[n]))))
-    for n in sorted(HUNTS)])
-def test_each_finding_in_its_own_world(finding):
-    run_state_machine_as_test(HUNTS[finding], settings=hunt_settings(HUNT_EXAMPLES))

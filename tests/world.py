@@ -127,7 +127,7 @@ class World:
         self.topology = topology
         self.stale_after, self.retained_for = stale_after, retained_for
         self.few_left, self.highlight = few_left, highlight
-        self.on_message = on_message  # called after each message the board applies
+        self.on_message = on_message  # called after each message of a burst
         self.boots = 0
         self.agents = {}              # name -> Agent (retired ones leave)
         self.gone = []                # agents stopped for good (replaced, retired)
@@ -146,6 +146,7 @@ class World:
         self.board = None
         self.board_link = False
         self.bridge_replayed = None   # t of the last replay over the bridge
+        self.bursting = False         # a burst of messages is being delivered
         self.delivered = {}           # key -> publication time of the newest state delivered
         self.deliveries = {}          # agent -> t it was first delivered (this board run)
         self.sound_since = 0.0        # since when every link to the board has been up
@@ -188,10 +189,12 @@ class World:
                  and any(s.covers(ward_of(t)) for s in self.specs)]
         burst += [status_topic(a) for a in sorted(self.followed)
                   if status_topic(a) in self.store]
+        self.bursting = True
         for topic in burst:
             if topic in self.store and self.board_link:
                 self.t += BURST_GAP
                 self.to_board(topic, self.store[topic], retained=True)
+        self.bursting = False
 
     def board_disconnects(self):
         if not self.board_link:
@@ -231,7 +234,7 @@ class World:
                 self.known.discard(key)
         self.feed.on_message(Received(topic, payload, retained))
         self._settle()
-        if self.on_message is not None:
+        if self.on_message is not None and self.bursting:
             self.on_message()
 
     # -- brokers ----------------------------------------------------------------
@@ -273,9 +276,11 @@ class World:
             return
         self.bridge_up = True
         self.sound_since = self.bridge_replayed = self.t
+        self.bursting = True
         for topic in sorted(self.hospital_store):
             self.t += BURST_GAP / 4
             self._at_state_broker(topic, self.hospital_store[topic], True)
+        self.bursting = False
 
     # -- agents -----------------------------------------------------------------
     def add_agent(self, name, key, counts, new=True, heartbeat=60.0, seq=0):

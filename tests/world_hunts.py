@@ -18,7 +18,7 @@ HUNTS = {
     4: narrowed("Finding4Footer", DEATHS, "e"),
     5: narrowed("Finding5Forgets", DEATHS + BROKER + ("the_board_restarts",), "ab"),
     6: narrowed("Finding6Burst", ("agent_dies", "the_boards_link_drops",
-                                  "the_boards_link_returns"), "b"),
+                                  "the_boards_link_returns", "time_passes"), "b"),
     7: narrowed("Finding7Carried", ("press", "the_panel_is_replaced", "the_ward_is_retired",
                                     "a_retired_ward_returns", "time_passes"), "c"),
     8: narrowed("Finding8Capacity", ("press", "capacity_corrected", "time_passes"), "c"),
