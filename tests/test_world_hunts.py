@@ -32,8 +32,9 @@ def _quiet():
 
 
 @pytest.mark.parametrize("finding", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=(
-        "issue 15 finding %d: fixed by the %s branch" % (n, BY[n]))))
+    pytest.param(n, marks=pytest.mark.xfail(
+        strict=False, raises=AssertionError,
+        reason="issue 15 finding %d: fixed by the %s branch" % (n, BY[n])))
     for n in sorted(HUNTS)])
 def test_each_finding_in_its_own_world(finding):
     run_state_machine_as_test(HUNTS[finding], settings=hunt_settings(HUNT_EXAMPLES))

@@ -1,7 +1,10 @@
 """One narrowed world per finding of issue 15: only the rules that can reach it,
 judged only by the properties that name it (tests/world_findings.md)."""
 
-from .world_machine import narrowed
+from hypothesis import strategies as st
+from hypothesis.stateful import rule
+
+from .world_machine import WARDS, WorldMachine, narrowed
 
 DEATHS = ("agent_dies", "agent_hangs", "time_passes")
 BROKER = ("state_broker_goes_down", "state_broker_comes_back")
@@ -17,8 +20,8 @@ HUNTS = {
                 fillers=(True,)),
     4: narrowed("Finding4Footer", DEATHS, "e"),
     5: narrowed("Finding5Forgets", DEATHS + BROKER + ("the_board_restarts",), "ab"),
-    6: narrowed("Finding6Burst", ("agent_dies", "the_boards_link_drops",
-                                  "the_boards_link_returns", "time_passes"), "b"),
+    6: narrowed("Finding6Burst", ("the_boards_link_drops", "the_boards_link_returns",
+                                  "time_passes"), "b"),
     7: narrowed("Finding7Carried", ("press", "the_panel_is_replaced", "the_ward_is_retired",
                                     "a_retired_ward_returns", "time_passes"), "c"),
     8: narrowed("Finding8Capacity", ("press", "capacity_corrected", "time_passes"), "c"),
@@ -30,3 +33,14 @@ HUNTS = {
     12: narrowed("Finding12Reason", ("press", "agent_dies", "autosave", "time_passes")
                  + BROKER, "g"),
 }
+
+
+class Finding6Burst(HUNTS[6]):
+    """Only deaths whose will fires: a silent death is finding 2's."""
+
+    @rule(key=st.sampled_from(WARDS))
+    def a_panel_dies_and_its_will_fires(self, key):
+        WorldMachine.agent_dies(self, key=key, will=True)
+
+
+HUNTS[6] = Finding6Burst

@@ -400,5 +400,6 @@ def hunt_settings(examples=EXAMPLES, steps=STEPS, shrink=CHAOS):
     world of 30 steps takes minutes."""
     phases = tuple(Phase) if shrink else tuple(p for p in Phase if p is not Phase.shrink)
     return settings(max_examples=examples, stateful_step_count=steps, deadline=None,
-                    phases=phases, suppress_health_check=[HealthCheck.too_slow,
+                    phases=phases, report_multiple_bugs=False,
+                    suppress_health_check=[HealthCheck.too_slow,
                                                           HealthCheck.filter_too_much])
