@@ -1,8 +1,15 @@
 """One narrowed world per finding of issue 15: only the rules that can reach it,
 judged only by the properties that name it (tests/world_findings.md)."""
 
+import logging
+import os
+import sys
+import time
+import traceback
+
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule
+from hypothesis.stateful import rule, run_state_machine_as_test
 
 from .world_machine import WARDS, WorldMachine, narrowed
 
@@ -44,3 +51,30 @@ class Finding6Burst(HUNTS[6]):
 
 
 HUNTS[6] = Finding6Burst
+
+
+def hunt(findings, examples=300):
+    """Run each narrowed world until it fails; print the minimal example it shrinks to.
+
+    ``.venv/bin/python -m tests.world_hunts [N ...]`` (tests/world_findings.md was
+    made so, against the unfixed board).
+    """
+    logging.getLogger("display.board").setLevel(logging.ERROR)
+    for finding in findings:
+        began = time.monotonic()
+        try:
+            run_state_machine_as_test(HUNTS[finding], settings=settings(
+                max_examples=examples, stateful_step_count=30, deadline=None, database=None,
+                report_multiple_bugs=False, suppress_health_check=list(HealthCheck)))
+        except AssertionError as exc:
+            print("=== finding %d: found in %.0f s" % (finding, time.monotonic() - began))
+            print("".join(traceback.format_exception_only(type(exc), exc)).strip())
+            print("\n".join(getattr(exc, "__notes__", ())))
+        else:
+            print("=== finding %d: not found in %d examples (%.0f s)" % (
+                finding, examples, time.monotonic() - began))
+
+
+if __name__ == "__main__":
+    hunt([int(a) for a in sys.argv[1:]] or sorted(HUNTS),
+         int(os.environ.get("BEDBOARD_HUNT_EXAMPLES", 300)))
