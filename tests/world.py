@@ -137,7 +137,7 @@ class World:
         self.store = {}               # the state broker's retained: topic -> bytes
         self.autosave = {}            # the state broker's last autosave
         self.published_at = {}        # payload bytes -> t it was first published
-        self.rises = {}               # key -> [(t, n, cause)] of each rise of its free beds
+        self.rises = {}               # key -> [(t, n, cause, agent)]: each rise of its free beds
         self.rising = 0               # rises so far (orders rises at one moment)
         self.retired = set()          # wards retired (and not returned)
         self.known = set()            # wards any board run was told of (its memory)
@@ -333,14 +333,14 @@ class World:
             self.publish_state(agent)
         self.t = max(self.t, end)
 
-    def rise(self, key, before, after, cause):
+    def rise(self, key, before, after, cause, agent):
         """Note why a ward's free beds rose (the truth behind "beds just freed")."""
         if _vacant(after) > _vacant(before):
-            self.note_rise(key, cause)
+            self.note_rise(key, cause, agent)
 
-    def note_rise(self, key, cause):
+    def note_rise(self, key, cause, agent):
         self.rising += 1
-        self.rises.setdefault(key, []).append((self.t, self.rising, cause))
+        self.rises.setdefault(key, []).append((self.t, self.rising, cause, agent.name))
 
     def owners(self, key):
         return [a for a in self.agents.values() if a.key == key]

@@ -101,7 +101,7 @@ class WorldMachine(RuleBasedStateMachine):
     def _change(self, agent, counts, cause, seq=None):
         before = agent.counts
         agent.set_counts(counts, seq)
-        self.world.rise(agent.key, before, counts, cause)
+        self.world.rise(agent.key, before, counts, cause, agent)
         self.world.publish_state(agent)
 
     # -- the wards ---------------------------------------------------------------
@@ -193,7 +193,7 @@ class WorldMachine(RuleBasedStateMachine):
             agent.lowered = agent.seq < agent.max_seq
             agent.doubtful = True
             agent.backups.clear()
-        world.rise(key, before, agent.counts, "panel restart")
+        world.rise(key, before, agent.counts, "panel restart", agent)
         world.connect(agent)
 
     @rule(key=st.sampled_from(WARDS))
@@ -214,7 +214,7 @@ class WorldMachine(RuleBasedStateMachine):
         agent = world.add_agent("%s-new-%d" % (_name(key), self.spare), key,
                                 (CAPACITY[key], 0, 0), new=new or not self.OLD_AGENTS)
         for counts in before[:1]:
-            world.rise(key, counts, agent.counts, "a replaced panel")
+            world.rise(key, counts, agent.counts, "a replaced panel", agent)
 
     def _stop(self, key):
         world = self.world
@@ -245,8 +245,7 @@ class WorldMachine(RuleBasedStateMachine):
         self.spare += 1
         agent = world.add_agent("%s-back-%d" % (_name(key), self.spare), key,
                                 (CAPACITY[key], 0, 0))
-        world.note_rise(key, "a returned ward")
-        del agent
+        world.note_rise(key, "a returned ward", agent)
 
     # -- brokers, bridge, the board's link ------------------------------------------
     @precondition(lambda self: self.world.state_up)

@@ -13,9 +13,10 @@ footer (:meth:`display.render.Renderer.report`), on SDL's dummy driver.
 * **(b)** a ward whose agent is dead (or hung, or cut off) is drawn not live
   within ``B`` = heartbeat × 1.25 + delivery of its last progress, and at
   once (within delivery) once its will fired — on every topology;
-* **(c)** "beds just freed" ⇒ the tile's free beds last rose, within the
-  highlight's time, through a discharge (or a bed unblocked) — not a
-  capacity correction, a replaced panel or a returned ward;
+* **(c)** "beds just freed" ⇒ within the highlight's time a bed of the tile
+  was freed (a discharge, or a bed unblocked) by the panel that counts it
+  now — a capacity correction is no discharge, and a replaced panel or a
+  returned ward does not inherit one;
 * **(d)** a live tile that leaves wards out says how many, in what was
   drawn for it (not in a line that was left out);
 * **(e)** the footer's figure is the sum of the live tiles' figures, and
@@ -25,7 +26,10 @@ footer (:meth:`display.render.Renderer.report`), on SDL's dummy driver.
   restarted from a lower count;
 * **(h)** a tile whose every ward has one working agent whose news reaches
   the board, with a count nobody doubts, is drawn live with the true
-  figure within ``L`` = heartbeat × 1.25 + delivery.
+  figure within ``L`` = heartbeat × 1.25 + delivery;
+* **(r)** the board's own rules, kept beside the world's: a tile's state is
+  always drawn in words, and FULL or FEW LEFT never with a ward left out
+  (tests/oracle.py restates the rest, for tests/test_display_truth.py).
 
 Old agents (no ``boot``) are judged as the contract still judges them: a
 copy first seen by a board run may stand for ``retained_for``, and behind
@@ -195,6 +199,7 @@ def check_drawn(world, view, report, drawing, local):
         if drawn is None:
             continue                # on another page
         phrases = [t.phrase for t in drawn.texts]
+        problems += _check_rules(spec, tile, drawn)
         said = [t.phrase for t in drawn.texts if t.role not in (
             "label", "figure", "of-beds", "occupied", "blocked", "updated")]
         if tile.live and tile.missing and not any(
@@ -218,13 +223,31 @@ def check_drawn(world, view, report, drawing, local):
     return problems
 
 
+def _check_rules(spec, tile, drawn):
+    """(r), the board's own rules kept beside the world's: the state is always drawn
+    in words, and FULL or FEW LEFT is never claimed while a ward is left out."""
+    problems = []
+    if not any(t.role == "state" for t in drawn.texts):
+        problems.append(("r", "%s: its state was not drawn (left out: %r)" % (
+            spec.label.en, drawn.left_out)))
+    if tile.status in (Status.FULL, Status.FEW_LEFT) and tile.missing:
+        problems.append(("r", "%s says %s with %d of its wards left out" % (
+            spec.label.en, tile.status.value, tile.missing)))
+    return problems
+
+
 def _check_highlight(world, spec):
-    rises = [r for k in world.wards(spec) for r in world.rises.get(k, ())
-             if world.t - r[0] <= world.highlight + DELIVERY]
-    if rises and max(rises)[2] in ("discharge", "unblock"):
+    """(c): some ward of the tile had a bed freed (a discharge, or a bed unblocked)
+    within the highlight's time, by the panel that counts it now — not by a panel
+    since replaced or a ward since retired — and capacity is no discharge."""
+    rises = sorted(r for k in world.wards(spec) for r in world.rises.get(k, ())
+                   if world.t - r[0] <= world.highlight + DELIVERY)
+    if any(cause in ("discharge", "unblock") and agent in world.agents
+           for _, _, cause, agent in rises):
         return []
     return [("c", "%s says beds just freed, but its free beds last rose by %s" % (
-        spec.label.en, max(rises)[2] if rises else "nothing within the highlight"))]
+        spec.label.en, "%s (%s)" % (rises[-1][2], rises[-1][3]) if rises
+        else "nothing within the highlight"))]
 
 
 def _check_footer(world, view, report, drawing):
@@ -324,8 +347,3 @@ def worst(problems):
         "\n".join("(%s) %s" % item for item in problems))
 
 
-def status_word(drawing, status):
-    return drawing.english(status.value)
-
-
-__all__ = ["Drawing", "check_view", "check_drawn", "worst", "Status"]
