@@ -13,7 +13,6 @@ import time
 from datetime import datetime, timezone
 
 import pygame
-import pytest
 
 from bedboard.payloads import WardState
 from bedboard.topics import WardKey
@@ -23,12 +22,9 @@ from display.board import Board
 from display.config import Label, TileSpec
 
 from .test_display_app import BOARD_YAML, _NoLink, write_config
-from .world_hunts import HUNTS
+from .world_hunts import HUNTS, xfail_until_fixed
 from .world_machine import FEMALE, ICU, MALE
 
-FIXED_BY_A = "issue 15 finding %s: fixed by the 15a branch (the board's rules)"
-FIXED_BY_B = "issue 15 finding %s: fixed by the 15b branch (what is drawn)"
-FIXED_BY_AB = "issue 15 finding %s: fixed by the 15a/15b branches"
 
 
 def play(finding, start, *steps):
@@ -45,55 +41,55 @@ DIRECT = dict(topology="direct", fillers=False, size=(1280, 720), old=(False, Fa
 BRIDGE = dict(DIRECT, topology="bridge")
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 1)
+@xfail_until_fixed(1)
 def test_1_a_bridge_replay_of_a_hung_panel_is_not_live():
     play(1, BRIDGE, ("agent_hangs", {"key": MALE}), ("the_bridge_drops", {}),
          ("time_passes", {"seconds": 76.0}), ("the_bridge_reconnects", {}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 2)
+@xfail_until_fixed(2)
 def test_2_the_boards_own_reconnect_does_not_revive_a_silent_ward():
     play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
          ("the_boards_link_drops", {}), ("the_boards_link_returns", {}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 2)
+@xfail_until_fixed(2)
 def test_2_two_boards_with_one_id_do_not_revive_a_silent_ward():
     play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
          ("a_second_board_has_its_id", {"flaps": 1}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 3)
+@xfail_until_fixed(3)
 def test_3_a_missing_ward_is_said_on_a_ten_tile_board_at_1280x720():
     play(3, dict(DIRECT, fillers=True), ("agent_dies", {"key": MALE, "will": True}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 3)
+@xfail_until_fixed(3)
 def test_3_a_missing_ward_is_said_beside_two_panels_on_another():
     play(3, DIRECT, ("a_second_panel_counts_the_ward", {"key": MALE}),
          ("agent_dies", {"key": FEMALE, "will": True}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 4)
+@xfail_until_fixed(4)
 def test_4_the_footer_says_it_leaves_out_a_ward_of_a_partly_live_tile():
     play(4, DIRECT, ("agent_dies", {"key": MALE, "will": True}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 5)
+@xfail_until_fixed(5)
 def test_5_a_department_tile_remembers_a_dead_ward_over_a_board_restart():
     play(5, DIRECT, ("state_broker_goes_down", {}), ("agent_hangs", {"key": MALE}),
          ("the_board_restarts", {}),
          ("state_broker_comes_back", {"restore": "an old autosave", "board_first": False}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 6)
+@xfail_until_fixed(6)
 def test_6_a_will_fired_during_the_boards_outage_is_never_shown_live():
     play(6, DIRECT, ("the_boards_link_drops", {}),
          ("a_panel_dies_and_its_will_fires", {"key": ICU}),
          ("time_passes", {"seconds": 2.0}), ("the_boards_link_returns", {}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 7)
+@xfail_until_fixed(7)
 def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
     play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -101,7 +97,7 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
          ("the_panel_is_replaced", {"key": ICU, "new": True}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 7)
+@xfail_until_fixed(7)
 def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
     play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -109,14 +105,14 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
          ("the_ward_is_retired", {"key": ICU}), ("a_retired_ward_returns", {"key": ICU}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 8)
+@xfail_until_fixed(8)
 def test_8_a_capacity_correction_is_not_beds_just_freed():
     play(8, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
          ("capacity_corrected", {"key": ICU, "delta": 1}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 10)
+@xfail_until_fixed(10)
 def test_10_a_legitimate_seq_restart_is_settled_by_the_bed_managers_set():
     play(10, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -128,13 +124,13 @@ def test_10_a_legitimate_seq_restart_is_settled_by_the_bed_managers_set():
          ("time_passes", {"seconds": 90.0}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 11)
+@xfail_until_fixed(11)
 def test_11_the_banner_never_shows_a_time_taken_while_the_clock_was_unsynchronised():
     play(11, DIRECT, ("the_boards_clock_is_unsynchronised", {"hours": -10}),
          ("state_broker_goes_down", {}), ("the_boards_clock_syncs", {}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 12)
+@xfail_until_fixed(12)
 def test_12_an_old_autosave_of_a_silent_panel_is_not_a_reset_panel():
     play(12, DIRECT, ("autosave", {}), ("state_broker_goes_down", {}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -143,7 +139,7 @@ def test_12_an_old_autosave_of_a_silent_panel_is_not_a_reset_panel():
          ("state_broker_comes_back", {"restore": "an old autosave", "board_first": False}))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_A % 12)
+@xfail_until_fixed(12)
 def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
     play(12, DIRECT, ("autosave", {}), ("press", {"key": ICU, "kind": "taken"}),
          ("agent_dies", {"key": ICU, "will": True}), ("state_broker_goes_down", {}),
@@ -152,7 +148,7 @@ def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
 
 # -- the two the machine cannot reach ---------------------------------------------
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_AB % 9)
+@xfail_until_fixed(9)
 def test_9_a_large_tile_loads_in_linear_time():
     """A retained burst of 600 wards into one department tile, drawn every 100
     messages as the loop would: the last hundred must cost about what the first
@@ -176,7 +172,7 @@ def test_9_a_large_tile_loads_in_linear_time():
     assert board.view(1.0).tiles[0].wards == 600
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=FIXED_BY_B % 11)
+@xfail_until_fixed(11)
 def test_11_night_dimming_waits_for_a_synchronised_clock(tmp_path):
     """A Pi booted with the wrong time (01:30 by its clock, unsynchronised) stays bright."""
     path = write_config(tmp_path, BOARD_YAML.replace(

@@ -11,14 +11,11 @@ import logging
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from .world_hunts import HUNTS
+from .world_hunts import HUNTS, unfixed
 from .world_machine import CHAOS, EXAMPLES, hunt_settings
 
 HUNT_EXAMPLES = EXAMPLES // 3 if CHAOS else 20
 
-# What the 15a branch (the board's rules) and the 15b branch (what is drawn) fix.
-BY = {1: "15a", 2: "15a", 3: "15b", 4: "15b", 5: "15b", 6: "15a", 7: "15a", 8: "15a",
-      10: "15a", 11: "15b", 12: "15a"}
 
 
 @pytest.fixture(autouse=True, name="quiet")
@@ -32,9 +29,7 @@ def _quiet():
 
 
 @pytest.mark.parametrize("finding", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        strict=False, raises=AssertionError,
-        reason="issue 15 finding %d: fixed by the %s branch" % (n, BY[n])))
+    pytest.param(n, marks=unfixed(n))
     for n in sorted(HUNTS)])
 def test_each_finding_in_its_own_world(finding):
     run_state_machine_as_test(HUNTS[finding], settings=hunt_settings(HUNT_EXAMPLES))

@@ -11,6 +11,7 @@ import logging
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
+from .world_hunts import xfail_until_fixed
 from .world_machine import WorldMachine, hunt_settings
 
 
@@ -24,7 +25,6 @@ def _quiet():
     logger.setLevel(level)
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="issue 15 findings 1-8,10-12: fixed by the 15a/15b branches")
+@xfail_until_fixed(1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12)
 def test_the_board_against_the_world():
     run_state_machine_as_test(WorldMachine, settings=hunt_settings())
