@@ -94,7 +94,7 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
     play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "discharge"}),
-         ("the_panel_is_replaced", {"key": ICU, "new": True}))
+         ("the_panel_is_replaced", {"key": ICU, "new": False}))
 
 
 @xfail_until_fixed(7)

@@ -164,8 +164,11 @@ class WorldMachine(RuleBasedStateMachine):
         if agent is not None:
             agent.hung, agent.died = True, self.world.t
 
-    @rule(key=st.sampled_from(WARDS), ledger=st.sampled_from(("kept", "old copy", "lost")))
+    @rule(key=st.sampled_from(WARDS),
+          ledger=st.sampled_from(("kept", "old copy", "lost", "a new card")))
     def agent_restarts(self, key, ledger):
+        """Restarted with its ledger, an old copy of it, none (it takes the broker's
+        copy, unconfirmed), or on a new SD card (seq from 0: the bed manager sets it)."""
         world = self.world
         agents = [a for a in world.owners(key) if not a.working]
         if not agents:
@@ -181,6 +184,11 @@ class WorldMachine(RuleBasedStateMachine):
             agent.backups.clear()
             agent.set_counts(counts, seq)
             agent.lowered = agent.doubtful = True
+        elif ledger == "a new card":
+            agent.set_counts((CAPACITY[key], 0, 0), 0)
+            agent.lowered = agent.lowered or agent.seq < agent.max_seq
+            agent.doubtful = True
+            agent.backups.clear()
         elif ledger == "lost":
             found = world.store.get(state_topic(key)) if world.topology == "direct" else \
                 world.hospital_store.get(state_topic(key))
@@ -190,7 +198,7 @@ class WorldMachine(RuleBasedStateMachine):
                 agent.unconfirmed = True
             else:
                 agent.set_counts((CAPACITY[key], 0, 0), 0)
-            agent.lowered = agent.seq < agent.max_seq
+            agent.lowered = agent.lowered or agent.seq < agent.max_seq
             agent.doubtful = True
             agent.backups.clear()
         world.rise(key, before, agent.counts, "panel restart", agent)
