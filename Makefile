@@ -47,7 +47,8 @@ system: $(STAMP)
 chaos: $(STAMP)
 	@scripts/system-deps
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout=0 \
-		$(wildcard tests/test_display_truth.py tests/test_world_truth.py tests/test_agent_truth.py) \
+		$(wildcard tests/test_display_truth.py tests/test_world_truth.py tests/test_world_hunts.py \
+		  tests/test_agent_truth.py) \
 		tests/test_chaos.py
 
 # Speed and memory, end to end, and instructions counted by valgrind's callgrind

@@ -28,6 +28,7 @@ def _quiet():
     logger.setLevel(level)
 
 
+@pytest.mark.timeout(0 if CHAOS else 120)
 @pytest.mark.parametrize("finding", [
     pytest.param(n, marks=unfixed(n))
     for n in sorted(HUNTS)])

@@ -37,7 +37,7 @@ SIZES = ((1280, 720), (1366, 768), (800, 480))
 
 CHAOS = bool(os.environ.get("BEDBOARD_CHAOS"))
 EXAMPLES = int(os.environ.get("BEDBOARD_CHAOS_EXAMPLES", 3000)) if CHAOS else 200
-STEPS = 60 if CHAOS else 30
+STEPS = 60 if CHAOS else 25
 
 
 def _name(key):
