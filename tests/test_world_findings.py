@@ -1,11 +1,13 @@
 """Issue 15's twelve findings, each as the plain regression test it first failed as.
 
-Ten are the minimal examples the world machine found against the unfixed board
-(tests/world_findings.md has them as Hypothesis printed them), replayed here
-step by step with the world's checks after each step; two the machine cannot
-reach are directed tests: a tile of many wards loading in linear time
-(finding 9), and night dimming while the clock is not synchronised (finding 11,
-its second half).
+Each ``test_N_…`` replays, step by step with the world's checks after every
+step, the minimal example a narrowed world (tests/world_hunts.py) shrank to
+against the unfixed board — tests/world_findings.md has them as Hypothesis
+printed them — or, beside it, a variant of the same finding made by hand
+(named so in world_findings.md).  Two the machine cannot reach are directed
+tests: a tile of many wards loading in linear time (finding 9), and night
+dimming while the clock is not synchronised (finding 11, its second half).
+Each is xfail until the branch that fixes it is merged (world_hunts.MERGED).
 """
 
 import logging
@@ -49,8 +51,8 @@ def test_1_a_bridge_replay_of_a_hung_panel_is_not_live():
 
 @xfail_until_fixed(2)
 def test_2_the_boards_own_reconnect_does_not_revive_a_silent_ward():
-    play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
-         ("the_boards_link_drops", {}), ("the_boards_link_returns", {}))
+    play(2, DIRECT, ("the_boards_link_drops", {}), ("agent_hangs", {"key": MALE}),
+         ("time_passes", {"seconds": 76.0}), ("the_boards_link_returns", {}))
 
 
 @xfail_until_fixed(2)
@@ -85,8 +87,8 @@ def test_5_a_department_tile_remembers_a_dead_ward_over_a_board_restart():
 @xfail_until_fixed(6)
 def test_6_a_will_fired_during_the_boards_outage_is_never_shown_live():
     play(6, DIRECT, ("the_boards_link_drops", {}),
-         ("a_panel_dies_and_its_will_fires", {"key": ICU}),
-         ("time_passes", {"seconds": 2.0}), ("the_boards_link_returns", {}))
+         ("a_panel_dies_and_its_will_fires", {"key": MALE}),
+         ("time_passes", {"seconds": 1.0}), ("the_boards_link_returns", {}))
 
 
 @xfail_until_fixed(7)
@@ -103,6 +105,15 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
          ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "discharge"}),
          ("the_ward_is_retired", {"key": ICU}), ("a_retired_ward_returns", {"key": ICU}))
+
+
+@xfail_until_fixed(8)
+def test_8_capacity_corrections_that_fill_and_open_a_tile_are_not_beds_just_freed():
+    play(8, DIRECT, ("press", {"key": FEMALE, "kind": "taken"}),
+         ("capacity_corrected", {"delta": -2, "key": MALE}),
+         ("capacity_corrected", {"delta": -2, "key": MALE}),
+         ("capacity_corrected", {"delta": -2, "key": FEMALE}),
+         ("capacity_corrected", {"delta": 1, "key": MALE}))
 
 
 @xfail_until_fixed(8)
