@@ -63,8 +63,7 @@ HUNTS = {
     7: narrowed("Finding7Carried", ("press", "the_panel_is_replaced", "the_ward_is_retired",
                                     "a_retired_ward_returns", "time_passes"), "c"),
     8: narrowed("Finding8Capacity", ("press", "capacity_corrected", "time_passes"), "c"),
-    10: narrowed("Finding10SeqRestart", ("press", "bed_manager_sets", "agent_dies",
-                                         "agent_restarts", "time_passes") + BROKER, "h"),
+    10: narrowed("Finding10SeqRestart", ("press", "bed_manager_sets", "time_passes"), "h"),
     11: narrowed("Finding11Clock", ("the_boards_clock_is_unsynchronised",
                                     "the_boards_clock_syncs", "the_boards_link_drops",
                                     "the_boards_link_returns", "time_passes") + BROKER, "f"),
@@ -82,6 +81,21 @@ class Finding6Burst(HUNTS[6]):
 
 
 HUNTS[6] = Finding6Burst
+
+
+class Finding10SeqRestart(HUNTS[10]):
+    """A technician puts a new SD card in a panel: it starts again from seq 0, and
+    the bed manager sets its count (the legitimate restart of finding 10, in one
+    step: the whole world's dies-then-restarts-then-loses-the-broker's-copy was
+    not reached in 2,000 examples)."""
+
+    @rule(key=st.sampled_from(WARDS))
+    def a_panel_gets_a_new_card(self, key):
+        WorldMachine.agent_dies(self, key=key, will=True)
+        WorldMachine.agent_restarts(self, key=key, ledger="a new card")
+
+
+HUNTS[10] = Finding10SeqRestart
 
 
 def hunt(findings, examples=300):
