@@ -10,9 +10,37 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
-from .world_machine import WARDS, WorldMachine, narrowed
+from .world_machine import SIZES, WARDS, WorldMachine
+
+RULES = ("press", "bed_manager_sets", "capacity_corrected", "agent_dies", "agent_hangs",
+         "agent_restarts", "a_second_panel_counts_the_ward", "the_panel_is_replaced",
+         "the_ward_is_retired", "a_retired_ward_returns", "autosave",
+         "state_broker_goes_down", "state_broker_comes_back", "the_bridge_drops",
+         "the_boards_node_fails_over_to_a_lagging_one", "the_bridge_reconnects",
+         "the_hospital_broker_goes_down",
+         "the_hospital_broker_comes_back", "the_boards_link_drops", "the_boards_link_returns",
+         "a_second_board_has_its_id", "the_board_restarts",
+         "the_boards_clock_is_unsynchronised", "the_boards_clock_syncs", "time_passes")
+
+
+def narrowed(name, rules, properties, topologies=("direct",), old=False, fillers=(False,)):
+    """A WorldMachine with only ``rules`` (the rest taken away), judging ``properties``."""
+    unknown = set(rules) - set(RULES)
+    assert not unknown, unknown
+    body = {rule_name: None for rule_name in RULES if rule_name not in rules}
+
+    def start(self, **kw):
+        self._setup(**kw)  # pylint: disable=protected-access
+
+    body["start"] = initialize(
+        topology=st.sampled_from(tuple(topologies)), fillers=st.sampled_from(tuple(fillers)),
+        size=st.sampled_from(SIZES),
+        old=st.tuples(*[st.booleans() if old else st.just(False)] * 3))(start)
+    body.update(OLD_AGENTS=old, PROPERTIES=frozenset(properties))
+    return type(name, (WorldMachine,), body)
+
 
 # The branches that fix issue 15's findings, and whether each is merged yet.  The
 # lead sets one True when it is merged: the tests of the findings it fixes (alone,
