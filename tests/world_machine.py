@@ -206,8 +206,8 @@ class WorldMachine(RuleBasedStateMachine):
 
     @rule(key=st.sampled_from(WARDS))
     def a_second_panel_counts_the_ward(self, key):
-        if len(self.world.owners(key)) > 1:
-            return
+        if len(self.world.owners(key)) > 1 or key in self.world.retired:
+            return                  # a retired ward's return is a_retired_ward_returns
         self.spare += 1
         self.world.add_agent("%s-spare-%d" % (_name(key), self.spare), key,
                              (CAPACITY[key], 0, 0))
@@ -216,6 +216,8 @@ class WorldMachine(RuleBasedStateMachine):
     def the_panel_is_replaced(self, key, new):
         """The old panel stops cleanly (offline); a new one, fresh, takes the ward over."""
         world = self.world
+        if key in world.retired:
+            return                  # a retired ward's return is a_retired_ward_returns
         before = [a.counts for a in world.owners(key)]
         self._stop(key)
         self.spare += 1
