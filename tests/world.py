@@ -140,7 +140,8 @@ class World:
         self.rises = {}               # key -> [(t, n, cause, agent)]: each rise of its free beds
         self.rising = 0               # rises so far (orders rises at one moment)
         self.retired = set()          # wards retired (and not returned)
-        self.known = set()            # wards any board run was told of (its memory)
+        self.known = set()            # wards any board run was told of, and not told
+        #                               retired since (a board's memory)
         self.clock_offset = 0.0       # the board's wall clock minus the true one
         self.link_changed_true = None  # true wall time of the board's last link change
         self.board = None
@@ -348,10 +349,11 @@ class World:
     # -- the truth ----------------------------------------------------------------
     def wards(self, spec):
         """The wards a tile truly sums: the config's, or every ward of its department
-        a board was ever told of (and not retired)."""
+        a board was ever told of, until a board is told it was retired (one retired
+        while no board could hear it is, for the boards, a ward that fell silent)."""
         if spec.wards is not None:
             return list(spec.expected())
-        return sorted(k for k in self.known if spec.covers(k) and k not in self.retired)
+        return sorted(k for k in self.known if spec.covers(k))
 
 
 class _Broker:
