@@ -11,6 +11,7 @@ Each is xfail until the branch that fixes it is merged (world_hunts.MERGED).
 """
 
 import logging
+import statistics
 import time
 from datetime import datetime, timezone
 
@@ -179,8 +180,9 @@ def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
 @xfail_until_fixed(9)
 def test_9_a_large_tile_loads_in_linear_time():
     """A retained burst of 600 wards into one department tile, drawn every 100
-    messages as the loop would: the last hundred must cost about what the first
-    hundred did (the unfixed board's cost per message grows with the tile)."""
+    messages as the loop would: a message of the last hundred must cost about what
+    one of the first hundred did (the unfixed board's cost per message grows with
+    the tile: its median there is 10-15 times the first hundred's)."""
     logging.getLogger("display.board").setLevel(logging.ERROR)
     wall = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
     board = Board("nrs", (TileSpec("nrs", "medicine", None, Label("Medicine")),), now=0.0)
@@ -195,8 +197,9 @@ def test_9_a_large_tile_loads_in_linear_time():
         if i % 100 == 99:
             board.view(1.0)
         costs.append(time.perf_counter() - began)
-    first, last = sum(costs[:100]), sum(costs[-100:])
-    assert last <= 4 * first + 0.05, (first, last)
+    # medians, not sums: one message delayed by a loaded machine must not decide
+    first, last = statistics.median(costs[:100]), statistics.median(costs[-100:])
+    assert last <= 3 * first + 0.0002, (first, last)
     assert board.view(1.0).tiles[0].wards == 600
 
 
