@@ -150,6 +150,9 @@ class World:
         self.bursting = False         # a burst of messages is being delivered
         self.delivered = {}           # key -> publication time of the newest state delivered
         self.deliveries = {}          # agent -> t it was first delivered (this board run)
+        self.seen = set()             # state payloads this board run was given
+        self.news = {}                # agent -> t this board run last got a state it
+        #                               had not seen (the news the board has of it)
         self.sound_since = 0.0        # since when every link to the board has been up
 
     # -- clocks ------------------------------------------------------------
@@ -174,6 +177,7 @@ class World:
         self.followed = set()
         self.deliveries = {}
         self.delivered = {}
+        self.seen, self.news = set(), {}
         if self.state_up:
             self.board_connects()
 
@@ -231,6 +235,9 @@ class World:
                 self.delivered[key] = max(self.delivered.get(key, -1e9), published)
                 agent = WardState.parse(payload).agent
                 self.deliveries.setdefault(agent, self.t)
+                if payload not in self.seen:          # news to this board run
+                    self.seen.add(payload)
+                    self.news[agent] = self.t
             else:
                 self.known.discard(key)
         self.feed.on_message(Received(topic, payload, retained))

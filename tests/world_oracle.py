@@ -112,10 +112,16 @@ def excused(world, agent):
     t = world.t
     if agent.working:
         return True
-    if agent.will_at is not None and t - agent.will_at > DELIVERY:
-        return False
+    news = world.news.get(agent.name)
+    if agent.will_at is not None and t - agent.will_at > DELIVERY and not (
+            news is not None and news > agent.will_at):
+        return False        # its will is due; unless news from before its death came
+        #                     after it (a bridge replays in its own order): then B
     if agent.published is not None and t - agent.published <= bound(world, agent):
         return True
+    if news is not None and t - news <= bound(world, agent):
+        return True         # its last progress reached the board late (a bridge was
+        #                     down): B runs from when the board could know it
     if not agent.new:
         first = world.deliveries.get(agent.name)
         if first is not None and t <= first + world.retained_for + DELIVERY:
