@@ -28,6 +28,7 @@ judges what the board drew against it.
 
 import hashlib
 import json
+import tempfile
 from datetime import datetime, timedelta, timezone
 
 from bedboard.link import Received
@@ -35,6 +36,11 @@ from bedboard.payloads import WardState
 from bedboard.topics import WardKey
 from display.board import Board
 from display.feed import DropLog, Feed, apply
+
+try:                        # the board's own memory of the wards it has seen (issue 15)
+    from display.memory import WardMemory
+except ImportError:         # a board from before it
+    WardMemory = None
 
 WALL0 = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 PREFIX = "crs"
@@ -145,6 +151,7 @@ class World:
         self.clock_offset = 0.0       # the board's wall clock minus the true one
         self.link_changed_true = None  # true wall time of the board's last link change
         self.board = None
+        self.memory = None            # the board's on-disk memory of wards, if it has one
         self.board_link = False
         self.bridge_replayed = None   # t of the last replay over the bridge
         self.bursting = False         # a burst of messages is being delivered
@@ -168,8 +175,19 @@ class World:
 
     # -- the board -----------------------------------------------------------
     def start_board(self):
+        """The board (re)starts, as the app does: with what it saved of the wards it
+        has seen (its state_dir), when the board keeps such a memory."""
+        if self.memory is not None and self.board is not None:
+            self.memory.save()
         self.board = Board(self.hospital, self.specs, self.stale_after, self.few_left,
                            self.highlight, now=self.t, retained_for=self.retained_for)
+        if WardMemory is not None:
+            if self.memory is None:
+                self._folder = tempfile.TemporaryDirectory(prefix="world-board-")
+                self.memory = WardMemory(self._folder.name)
+            else:
+                self.memory = WardMemory(self.memory.folder)
+            self.board.recall(self.memory)
         self.feed = Feed(PREFIX, clock=lambda: self.t, wall_clock=self.board_wall,
                          drops=DropLog(60, lambda: self.t), wall_synced=lambda: self.synced)
         self.board_started = self.t
