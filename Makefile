@@ -40,14 +40,17 @@ system: $(STAMP)
 	BEDBOARD_SYSTEM=full $(BIN)/python -m pytest -p no:cacheprovider -s \
 		tests/test_wheel.py tests/test_system.py tests/test_system_arm64.py
 
-# The truth state machines (the board against its oracle, the agent against the
-# contract's rules) with many more examples than make test gives them, and the
-# truth audit under chaos for BEDBOARD_CHAOS_SECONDS (default 240) with six
-# real agents, a real board and a broker that keeps dying (its figures printed).
+# The truth state machines (the board against its oracle and against the world's
+# ground truth, the agent against the contract's rules) with many more examples
+# than make test gives them, and the truth audit under chaos for
+# BEDBOARD_CHAOS_SECONDS (default 240) with six real agents, a real board and a
+# broker that keeps dying (its figures printed).
 chaos: $(STAMP)
 	@scripts/system-deps
 	BEDBOARD_CHAOS=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout=0 \
-		$(wildcard tests/test_display_truth.py tests/test_agent_truth.py) tests/test_chaos.py
+		$(wildcard tests/test_display_truth.py tests/test_world_truth.py tests/test_world_hunts.py \
+		  tests/test_agent_truth.py) \
+		tests/test_chaos.py
 
 # Speed and memory, end to end, and instructions counted by valgrind's callgrind
 # with their Raspberry Pi 4/5 projections (about 45 minutes, two thirds of it
