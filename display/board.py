@@ -169,7 +169,8 @@ class Board(TileViews, Liveness):
     def _receive_old(self, ward, report, state, now, wall, retained):
         """An old agent's state (no progress on the wire): the retained rule."""
         key, agent = ward.key, state.agent
-        candidate = not retained and self._candidate(ward, report, state, now)
+        live = not retained and self._live_change(ward, report, now)
+        candidate = self._candidate(report, state, live)
         before = self._before(ward, candidate, now)
         if not retained:
             self._prove_online(agent)
@@ -217,10 +218,13 @@ class Board(TileViews, Liveness):
         if not retained:
             report.heard = now
             report.live_link = self._link
-        report.expires = max(report.expires, now + lifetime)
+        if applied or not retained:
+            # a retained copy of what the board already holds from this agent (its own
+            # link's reconnect, a second subscription) says nothing new: no life
+            report.expires = max(report.expires, now + lifetime)
         if applied:
             report.applied = now
-        self._after(ward, now, before, candidate and applied)
+        self._after(ward, now, before, live and applied)
         return True
 
     def _warn_reused(self, key, report, state):
@@ -236,14 +240,20 @@ class Board(TileViews, Liveness):
                    " or a bed manager's set confirms its count" if state.progressive
                    else "")
 
-    def _candidate(self, ward, report, state, now):
-        """Whether ``state`` may light "beds just freed": a live change freeing beds of
-        a ward that was full, reporting, shown, and had spoken live on this connection
-        (only then are a tile's figures before it worth working out)."""
-        return (report is not None and report.state.vacant == 0 and state.vacant > 0
-                and self._connected and self.highlight_seconds > 0
+    def _live_change(self, ward, report, now):
+        """Whether a state now from ``report``'s agent is a live change of what the ward
+        shows: the board connected, the report reporting, shown, and it had spoken live
+        on this connection (what an agent sends on its or the board's return may have
+        happened during the outage)."""
+        return (report is not None and self._connected and self.highlight_seconds > 0
                 and report.live_link == self._link and self._reporting(report, now)
                 and self._current(ward, now) is report)
+
+    def _candidate(self, report, state, live):
+        """Whether a live change may light "beds just freed": it frees beds of a ward
+        that was full (only then are all its tiles' figures before it worth working
+        out)."""
+        return live and report.state.vacant == 0 and state.vacant > 0
 
     def _before(self, ward, candidate, now):
         """The figures, before a state, of the tiles whose highlight it may change: all of

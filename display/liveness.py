@@ -41,7 +41,8 @@ class Liveness:
         seen = report.boots.get(state.boot) if report is not None else None
         progress = (state.beat > seen) if seen is not None else (
             not retained and state.beat == 1)
-        candidate = progress and self._candidate(ward, report, state, now)
+        live = progress and self._live_change(ward, report, now)
+        candidate = self._candidate(report, state, live)
         before = self._before(ward, candidate, now)
         if report is None:
             shown_before = self._shown(ward, now)
@@ -61,7 +62,7 @@ class Liveness:
             report.expires = max(report.expires, now + self._window(state))
         if applied:
             report.applied = now
-        self._after(ward, now, before, candidate and applied)
+        self._after(ward, now, before, live and applied)
         return True
 
     def _apply_progress(self, key, report, state, now, wall, progress):

@@ -65,15 +65,27 @@ class _Replay:
         self.link_wall = None
         self.frozen_total = None
         self.status = {}          # agent -> True / False
+        self.status_link = {}     # agent -> the connection its status (or a live state) came on
         self.wards = {}           # key -> {agent: report dict}, in the order first heard
         self.highlight = {}       # spec -> (until, frozenset of keys)
 
     # -- who reports ---------------------------------------------------------
     def pending(self, report, now):
-        return report["agent"] not in self.status and now < report["first"] + STATUS_WAIT
+        # issue 15 (finding 6): its agent's status has not come on this connection yet
+        # (after a first receipt, or the board's reconnect), for a short while
+        return (self.status_link.get(report["agent"]) != self.link
+                and now < report["first"] + STATUS_WAIT)
+
+    def present(self, report, now):
+        return report["agent"] in self.status or now >= report["first"] + STATUS_WAIT
+
+    def checking(self, report, now):
+        # known before the board's reconnect, until its agent's status comes again
+        return (not report["reset"] and not report["doubt"]
+                and report["agent"] in self.status and self.pending(report, now))
 
     def reporting(self, report, now):
-        if report["reset"] or now >= report["expires"]:
+        if report["reset"] or report["doubt"] or now >= report["expires"]:
             return False
         if self.status.get(report["agent"]) is False:
             return False
@@ -91,7 +103,7 @@ class _Replay:
         if found is not None:
             return found
         candidates = [r for r in self.wards.get(key, {}).values()
-                      if not self.pending(r, now)]
+                      if self.present(r, now)]
         if not candidates:
             return None
         return max(candidates, key=lambda r: (r["applied"], r["agent"]))
@@ -114,10 +126,12 @@ class _Replay:
     def figures(self, spec, now):
         keys = self.keys(spec)
         live = [k for k in keys if self.current(k, now) is not None]
-        states = [self.current(k, now)["state"] for k in live]
+        reports = [self.current(k, now) for k in live]
+        states = [r["state"] for r in reports]
         complete = bool(keys) and len(live) == len(keys)
         return (frozenset(live), sum(vacant(s) for s in states),
-                sum(s.capacity for s in states), complete)
+                sum(s.capacity for s in states), sum(s.occupied for s in states),
+                complete, tuple(r["agent"] for r in reports))
 
     # -- what each record does -------------------------------------------------
     def take(self, heard):
@@ -133,9 +147,14 @@ class _Replay:
             self.link_wall = wall
             self.ever_connected = self.ever_connected or connected
             self.link += connected
+            if connected:       # what was known waits (briefly) for its status again
+                for reports in self.wards.values():
+                    for report in reports.values():
+                        report["first"] = now
         elif kind == "status":
             device, online, _retained = heard.what
             self.status[device] = True if online is None else online
+            self.status_link[device] = self.link
         elif kind == "retired":
             (key,) = heard.what
             self.wards.pop(key, None)
@@ -148,18 +167,20 @@ class _Replay:
         covering = [spec for spec in self.rules.specs if spec.covers(key)]
         before = {spec: self.figures(spec, now) for spec in covering}
         agent = state.agent
-        if not retained:
-            self.status[agent] = True          # a live state proves its agent online
         reports = self.wards.setdefault(key, {})
         report = reports.get(agent)
         life = self.rules.retained_for if retained else self.rules.stale_after
+        # whether it is a live change is judged on what the board knew before it
         was_current = report is not None and self.current(key, now) is report
         was_reporting = report is not None and self.reporting(report, now)
         was_live = report is not None and report["live_link"] == self.link
+        if not retained:
+            self.status[agent] = True          # a live state proves its agent online
+            self.status_link[agent] = self.link
         shown_before = self.shown(key, now)
         if report is None:
             report = {"agent": agent, "state": state, "first": now, "heard": now,
-                      "expires": now, "applied": now, "reset": False, "reused": False,
+                      "expires": now, "applied": now, "reset": False, "reused": False, "doubt": False,
                       "live_link": None,
                       "changed": change_time(state, now, wall, retained, shown_before)}
             if len(reports) >= MAX_AGENTS_PER_WARD:     # the least recently heard goes
@@ -169,45 +190,56 @@ class _Replay:
         elif state.seq > report["state"].seq:
             if counts(state) != counts(report["state"]):
                 report["changed"] = change_time(state, now, wall, retained, report)
-            report.update(state=state, reset=False, reused=False)
+            report.update(state=state, reset=False, reused=False, doubt=False)
             applied = True
         elif state.seq == report["state"].seq and counts(state) == counts(report["state"]):
             report["state"] = state
             if not retained:
-                report["reset"] = False
+                report["reset"] = report["doubt"] = False
             applied = False
         elif state.seq == report["state"].seq and not retained:
             report["changed"] = change_time(state, now, wall, retained, report)
-            report.update(state=state, reset=False, reused=True)
+            report.update(state=state, reset=False, reused=True, doubt=False)
             applied = True
         else:
-            # lower, or a retained copy that disagrees: not applied, and in doubt
-            report["reset"] = True
-            if not retained:
+            # lower, sent live: the panel was reset; a retained copy that disagrees:
+            # in doubt (issue 15, finding 12: not a reset). Not applied either way.
+            if retained:
+                report["doubt"] = True
+            else:
+                report["reset"] = True
                 report["heard"] = now
                 report["expires"] = max(report["expires"], now + life)
             return
         if not retained:
             report["heard"] = now
             report["live_link"] = self.link
-        report["expires"] = max(report["expires"], now + life)
+        if applied or not retained:     # issue 15, finding 2: a copy already held gives no life
+            report["expires"] = max(report["expires"], now + life)
         if applied:
             report["applied"] = now
         live_change = (applied and not retained and was_current and was_reporting
                        and was_live)
         for spec in covering:
-            live, vac, _capacity, complete = self.figures(spec, now)
+            live, vac, capacity, occupied, complete, agents = self.figures(spec, now)
             if vac == 0 or not complete:
                 self.highlight.pop(spec, None)
                 continue
-            if live_change and self.connected and self.rules.highlight_seconds > 0:
-                was_live, was_vacant, was_capacity, was_complete = before[spec]
-                if was_complete and was_live == live and was_vacant == 0 \
-                        and was_capacity > 0:
-                    self.highlight[spec] = (now + self.rules.highlight_seconds, live)
+            was_live, was_vacant, was_capacity, was_occupied, was_complete, was_agents = \
+                before[spec]
+            if not (live_change and self.connected and self.rules.highlight_seconds > 0):
+                # issue 15 (findings 7, 8): anything else that changes the figure
+                if (live, vac, capacity, occupied, agents) != (
+                        was_live, was_vacant, was_capacity, was_occupied, was_agents):
+                    self.highlight.pop(spec, None)
+                continue
+            # only beds going from occupied to free, by the same agents
+            if was_complete and was_live == live and was_agents == agents \
+                    and was_vacant == 0 and was_capacity > 0 and occupied < was_occupied:
+                self.highlight[spec] = (now + self.rules.highlight_seconds, live)
 
     # -- one tile at now -----------------------------------------------------------
-    def why(self, missing):
+    def why(self, missing, now):
         lost = not self.connected and self.ever_connected
         found = set()
         for report in missing:
@@ -217,23 +249,23 @@ class _Replay:
                 found.add(Reason.OFFLINE)
             elif lost:
                 found.add(Reason.CONNECTION)
+            elif report is not None and self.checking(report, now):
+                found.add(Reason.CHECKING)
             elif report is None:
                 found.add(Reason.NEVER)
             else:
                 found.add(Reason.SILENT)
-        for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION, Reason.SILENT,
-                       Reason.NEVER):
-            if reason in found:
-                return reason
-        return None
+        return tuple(reason for reason in (Reason.RESET, Reason.OFFLINE, Reason.CONNECTION,
+                                           Reason.CHECKING, Reason.SILENT, Reason.NEVER)
+                     if reason in found)
 
     def word(self, vac, capacity, missing):
-        if capacity == 0 and not missing:
+        if missing:                     # issue 15: the bar says PART DATA, m of n missing
+            return Status.PARTIAL
+        if capacity == 0:
             return Status.CLOSED
         if vac > self.rules.few_left:
             return Status.AVAILABLE
-        if missing:
-            return Status.PARTIAL
         return Status.FULL if vac == 0 else Status.FEW_LEFT
 
     def tile(self, spec, now):
@@ -260,7 +292,8 @@ class _Replay:
             view.update(sums(states))
             view["missing"] = len(missing)
             if missing:
-                view["reason"] = self.why(missing)
+                view["reasons"] = self.why(missing, now)
+                view["reason"] = (view["reasons"] or (None,))[0]
             status = self.word(view["vacant"], view["capacity"], len(missing))
             view["unconfirmed"] = any(s.unconfirmed for s in states)
             view["mismatched"] = sum(s.mismatched for s in states)
@@ -281,7 +314,10 @@ class _Replay:
             view.update(sums(states))
             status = Status.NOT_REPORTING
             view["missing"] = len(keys)
-            view["reason"] = self.why(missing)
+            view["reasons"] = self.why(missing, now)
+            view["reason"] = (view["reasons"] or (None,))[0]
+            if view["reasons"] == (Reason.CHECKING,):
+                status = Status.CHECKING
             view["silent_minutes"] = minutes(now, min(r["heard"] for _, r in shown))
             view["offline"] = any(self.status.get(r["agent"]) is False for _, r in shown)
             counted = []
@@ -294,6 +330,7 @@ class _Replay:
                 status = Status.NOT_REPORTING
                 view["missing"] = len(keys)
                 view["reason"] = Reason.CONNECTION if not self.connected else Reason.NEVER
+                view["reasons"] = (view["reason"],)
         return TileView(status=status, **view), counted
 
 
@@ -332,11 +369,13 @@ def expected_view(history, now, rules):
     replay = _Replay(rules)
     for heard in history:
         replay.take(heard)
-    tiles, live_wards = [], {}
+    tiles, live_wards, left_out = [], {}, set()
     for spec in rules.specs:
         tile, counted = replay.tile(spec, now)
         tiles.append(tile)
         live_wards.update(counted)
+        if tile.missing:
+            left_out.update(replay.keys(spec))
     live_tiles = sum(1 for t in tiles if t.live)
     if replay.connected:
         total = sum(live_wards.values()) if live_wards else None
@@ -346,9 +385,11 @@ def expected_view(history, now, rules):
     return BoardView(tiles=tuple(tiles), connected=replay.connected,
                      ever_connected=replay.ever_connected, since=replay.link_wall,
                      since_minutes=minutes(now, replay.link_changed),
+                     since_seconds=max(0.0, now - replay.link_changed),
                      total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
                      live_tiles=live_tiles,
-                     tiles_partial=sum(1 for t in tiles if t.live and t.missing))
+                     tiles_partial=sum(1 for t in tiles if t.live and t.missing),
+                     wards_missing=len(left_out.difference(live_wards)))
 
 
 def differences(shown, expected):
