@@ -490,6 +490,14 @@ class Renderer:
         else:
             key = "total-partial" if view.tiles_not_live else "total"
         total = words.each(key, n=view.total_vacant, m=left_out)
+        if view.wards_unchecked and view.connected:
+            # and how many counted wards were not checked in time (issue 20)
+            said = dict(total)
+            total = words.each("total-unchecked" if view.wards_unchecked > 1
+                               else "total-unchecked-one",
+                               t=lambda lang: said[lang], m=view.wards_unchecked,
+                               d=lambda lang: words.duration(
+                                   lang, int(view.check_within // 60)))
         if self._changed("total", tuple(total)):
             surface.fill(palette.background, _rect(layout.total))
             drawn, left_out = self._phrase(surface, layout.total, [total],
