@@ -34,7 +34,9 @@ __all__ = ["BoardTexts", "TileArtist", "RANKS", "bar_for", "note_for", "notes_fo
 # The column's phrases by importance: a higher rank is left out first.  A tile
 # may have several notes (every reason that applies): the first is "note", the
 # next "note-2", …, each left out before the one above it.
-RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "held": 2, "updated": 3,
+# Beds held for a referral (issue 20) come next after "of N beds": a referral desk
+# reading the wall must know the bed it holds is not lost.
+RANKS = dict({"of-beds": 1, "held": 1.5, "occupied": 2, "blocked": 2, "updated": 3,
               "checked": 3, "note": 4},
              **{"note-%d" % i: 3 + i for i in range(2, MAX_NOTES + 1)})
 # The number a state bar's "m missing" is planned for; the longer "m of n wards

@@ -88,6 +88,10 @@ def notes_for(view, words):
     if status is Status.WAITING:
         return []
     notes = []
+    if view.check_due and view.missing and qualified(view):
+        # the bar says the missing wards first; where it has no room for the
+        # caution too, this note says it (issue 20)
+        notes.append((check_due_for(view, words), "warning"))
     if view.conflict:
         notes.append((words.each("two-panels"), "warning"))
     reasons = view.reasons or ((view.reason,) if view.reason is not None else ())
@@ -165,9 +169,17 @@ def checked_for(view, words):
         lang, view.checked_minutes)), "muted"
 
 
+def check_due_for(view, words):
+    """Phrase parts: "count not checked for 5 h" (or without the time, unknown)."""
+    if view.unchecked_minutes is None:
+        return words.each("check-due-unknown")
+    return words.each("check-due", d=lambda lang: words.duration(
+        lang, view.unchecked_minutes))
+
+
 def out_of_service(view):
     """The blocked beds a tile shows as blocked: those not held for a referral."""
-    return (view.blocked or 0) - (view.held or 0)
+    return max(0, (view.blocked or 0) - (view.held or 0))
 
 
 def qualified(view):
