@@ -11,10 +11,14 @@ monotonic clock — the wall times in the payload are never compared.
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from bedboard.errors import ConfigError
 from bedboard.link import Received
 from bedboard.payloads import Hold, WardState
 from bedboard.topics import WardKey
 from display.board import Board, Status
+from display import config
 from display.config import Label, TileSpec
 from display.feed import DropLog, Feed, apply
 from display.tilewords import bar_for, checked_for, held_for, out_of_service
@@ -177,3 +181,18 @@ def test_the_footer_counts_each_unchecked_ward_once_over_the_board():
     assert view.wards_unchecked == 2 and view.check_within == 7200
     assert [t.check_due for t in view.tiles] == [True, True]
     assert view.tiles[1].unchecked_minutes == 240
+
+
+def test_board_check_within_is_a_board_key_with_a_default_and_a_range(tmp_path):
+    def board_yaml(extra):
+        path = tmp_path / "board.yaml"
+        path.write_text("broker: {host: 127.0.0.1}\ndisplay: {id: lobby-1}\n"
+                        "board:\n  hospital: nrs\n" + extra, encoding="utf-8")
+        return str(path)
+
+    assert config.read(board_yaml("")).board.check_within == 7200
+    assert config.read(board_yaml("  check_within: 3600\n")).board.check_within == 3600
+    with pytest.raises(ConfigError) as caught:
+        config.read(board_yaml("  check_within: 10\n"))
+    assert caught.value.problems == ["board.yaml:5: board.check_within: must be between 60 "
+                                     "and 604800, got 10"]
