@@ -36,9 +36,10 @@ def check_figures(reports, now, check_within=CHECK_WITHIN):
     which these would next change with no message (or inf).
 
     Fields: ``held`` (None when no ward's agent knows holds), ``checked_minutes``
-    (the oldest check's age in whole minutes, None when not every such ward's
-    check is known and recent), ``check_due`` and ``unchecked_minutes`` (the
-    oldest due check's age in minutes, None when unknown).
+    (the oldest check's age in whole minutes; None unless every ward's check is
+    known and recent — a tile with a ward of an old agent never says its count
+    was checked), ``check_due`` and ``unchecked_minutes`` (the oldest due
+    check's age in minutes, None when unknown).
     """
     held = None
     due, oldest, due_oldest, pending, unknown = [], None, None, False, False
@@ -46,6 +47,7 @@ def check_figures(reports, now, check_within=CHECK_WITHIN):
     for key, report in reports:
         knows, age = check_age(report, now)
         if not knows:
+            pending = True              # an old agent's ward: its count's check unknown
             continue
         held = (held or 0) + report.state.held
         copy = getattr(report, "copy", False)

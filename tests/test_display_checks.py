@@ -111,6 +111,16 @@ def test_an_old_agent_shows_no_held_line_no_check_time_and_no_caution():
     assert wall.view().wards_unchecked == 0
 
 
+def test_a_tile_with_an_old_agent_s_ward_never_says_its_count_was_checked():
+    wall = Wall()
+    wall.send("male", state(**checked(600)))
+    wall.send("female", state("female"))        # an agent from before checks
+    tile = wall.tile()
+    assert tile.checked_minutes is None and not tile.check_due and tile.held == 0
+    wall.send("male", state(seq=2, **checked(3 * 3600)))
+    assert wall.tile().check_due and wall.tile().unchecked_minutes == 180
+
+
 def test_the_check_age_is_its_checked_age_plus_the_time_since_receipt():
     wall = Wall()
     wall.send("male", state(**checked(25 * 60)))
