@@ -4,7 +4,10 @@ A driver thread presses the simulated wards' buttons at a human pace, and
 plays a short script on top so that within a minute every state of a tile has
 appeared: a tile fills up to FULL and opens again (its highlight), a bed is
 blocked for cleaning and released, and one ward's agent goes silent for a
-while (the board shows it NOT REPORTING) and comes back.  It watches the
+while (the board shows it NOT REPORTING) and comes back.  And (issue 20,
+demo/referrals.py) every ward's count is checked but one's, which the board
+calls overdue; a bed is held for a referral and taken when its patient
+arrives; another hold runs out by itself.  It watches the
 wards' real states on the broker to choose sensible presses.
 """
 
@@ -18,6 +21,8 @@ from bedboard.link import BrokerLink
 from bedboard.payloads import WardState
 from bedboard.topics import parse_ward_topic, ward_filter
 
+from .referrals import Referrals
+
 _LOG = logging.getLogger(__name__)
 
 CYCLE = 120.0          # the script repeats every two minutes
@@ -25,8 +30,11 @@ RETRY_FOR = 20.0       # seconds a step that could not start is tried again
 SCRIPT = (             # (seconds into the cycle, step)
     (3.0, "fill"),
     (6.0, "block"),
+    (8.0, "hold"),
     (12.0, "silence"),
+    (16.0, "hold_to_expire"),
     (34.0, "unblock"),
+    (40.0, "arrive"),
     (42.0, "reopen"),
     (55.0, "wake"),
 )
@@ -54,6 +62,7 @@ class Activity:
                                         daemon=True)
         self._script = {}                   # role → agent ids (or tile)
         self._busy = set()
+        self.referrals = Referrals(self)    # checks and holds (issue 20)
 
     # -- life cycle ----------------------------------------------------------
     def start(self):
@@ -100,6 +109,7 @@ class Activity:
                     if getattr(self, "_step_" + step)() is not False:
                         done.add((cycle, step))
             self._step_filling()
+            self.referrals.check_counts()
             self._everyday_press()
 
     def _press(self, agent_id, kind):
@@ -173,6 +183,15 @@ class Activity:
         self._press(agent_id, "unblocked")
         self._busy.discard(agent_id)
         self.say("demo: %s's beds are clean again" % agent_id)
+
+    def _step_hold(self):
+        return self.referrals.hold()
+
+    def _step_arrive(self):
+        return self.referrals.arrive()
+
+    def _step_hold_to_expire(self):
+        return self.referrals.hold_to_expire()
 
     def _step_silence(self):
         tiles = self._free_tiles()

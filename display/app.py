@@ -89,7 +89,8 @@ class BoardApp:
         self.started = clock()
         self.board = Board(board.hospital, board.tiles, board.stale_after, board.few_left,
                            board.highlight_seconds, now=self.started,
-                           retained_for=1.25 * board.heartbeat)
+                           retained_for=1.25 * board.heartbeat,
+                           check_within=board.check_within)
         # the wards seen before this start: a department-wide tile never forgets one
         self.memory = WardMemory(display.state_dir) if display.state_dir else None
         if self.memory is not None:

@@ -57,6 +57,7 @@ wards' is.  Neither ever decides liveness.
 import bisect
 import logging
 
+from .checks import CHECK_WITHIN
 from .config import Label, TileSpec
 from .liveness import Liveness
 from .reports import Report, Ward, describe
@@ -78,8 +79,11 @@ class Board(TileViews, Liveness):
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
     def __init__(self, hospital, tiles=None, stale_after=180.0, few_left=3,
-                 highlight_seconds=300.0, now=0.0, retained_for=None):
+                 highlight_seconds=300.0, now=0.0, retained_for=None,
+                 check_within=CHECK_WITHIN):
         self.hospital = hospital
+        self.check_within = float(check_within)
+        self._due_wards = {}              # TileSpec -> ward keys whose count check is due
         self.stale_after = float(stale_after)
         self.retained_for = min(self.stale_after, 75.0 if retained_for is None
                                 else float(retained_for))
@@ -163,8 +167,14 @@ class Board(TileViews, Liveness):
             ward = self._add_ward(key)
         report = ward.reports.get(state.agent)
         if state.progressive:
-            return self._receive_progress(ward, report, state, now, wall, retained)
-        return self._receive_old(ward, report, state, now, wall, retained)
+            changed = self._receive_progress(ward, report, state, now, wall, retained)
+        else:
+            changed = self._receive_old(ward, report, state, now, wall, retained)
+        report = ward.reports.get(state.agent)
+        if report is not None and report.state is state:
+            # the moment its checked_age was said (display/checks.py)
+            report.received, report.copy = now, retained
+        return changed
 
     def _receive_old(self, ward, report, state, now, wall, retained):
         """An old agent's state (no progress on the wire): the retained rule."""

@@ -175,6 +175,7 @@ class BoardSettings:
     few_left: int = 3
     highlight_seconds: float = 300.0
     page_seconds: float = 10.0
+    check_within: float = 7200.0  # added (issue 20): a count checked longer ago is due
 
 
 @dataclass(frozen=True)
@@ -414,7 +415,8 @@ def read_board(root, languages=None):
         heartbeat=float(sec.number("heartbeat", 60, low=5, high=3600)),
         few_left=sec.integer("few_left", 3, low=0, high=100000),
         highlight_seconds=float(sec.number("highlight_seconds", 300, low=0, high=86400)),
-        page_seconds=float(sec.number("page_seconds", 10, low=2, high=3600)))
+        page_seconds=float(sec.number("page_seconds", 10, low=2, high=3600)),
+        check_within=float(sec.number("check_within", 7200, low=60, high=604800)))
     sec.done()
     return settings
 

@@ -490,9 +490,18 @@ class Renderer:
         else:
             key = "total-partial" if view.tiles_not_live else "total"
         total = words.each(key, n=view.total_vacant, m=left_out)
-        if self._changed("total", tuple(total)):
+        alternatives = [total]
+        if view.wards_unchecked and view.connected:
+            # and how many counted wards were not checked in time (issue 20), where
+            # it fits: the total and what it leaves out come first
+            said = dict(total)
+            alternatives.insert(0, words.each(
+                "total-unchecked" if view.wards_unchecked > 1 else "total-unchecked-one",
+                t=lambda lang: said[lang], m=view.wards_unchecked,
+                d=lambda lang: words.duration(lang, int(view.check_within // 60))))
+        if self._changed("total", tuple(map(tuple, alternatives))):
             surface.fill(palette.background, _rect(layout.total))
-            drawn, left_out = self._phrase(surface, layout.total, [total],
+            drawn, left_out = self._phrase(surface, layout.total, alternatives,
                                            palette.text if view.connected else palette.muted,
                                            palette.background, "total", bold=True, wrap=True)
             self._keep("total", layout.total, drawn, left_out)

@@ -7,7 +7,8 @@ class Report:
     """What one agent said of one ward."""
 
     __slots__ = ("agent", "state", "first", "heard", "expires", "applied", "changed",
-                 "reset", "reused", "live_link", "doubt", "boots", "proven", "restart")
+                 "reset", "reused", "live_link", "doubt", "boots", "proven", "restart",
+                 "received", "copy")
 
     def __init__(self, agent, state, now):
         self.agent = agent
@@ -26,6 +27,10 @@ class Report:
         self.boots = {}           # boot -> highest beat seen (insertion order: oldest first)
         self.proven = False       # progress ever seen from it (an agent that sends progress)
         self.restart = None       # (boot, seq) of a restart to a lower seq, while reset
+        self.received = now       # when ``state`` itself was received (its checked_age's
+        #                           moment, display/checks.py)
+        self.copy = False         # ``state`` came as a retained copy (its checked_age a
+        #                           lower bound only)
 
     def seen(self, boot, beat):
         """Remember ``boot``'s ``beat``; return the highest beat seen of it before (or None)."""

@@ -25,7 +25,8 @@ import pygame
 from .board import Status
 from .layout import Box
 from .text import ImageCache, TextDrawn, converted, joined, place, report
-from .tilewords import MAX_NOTES, bar_for, note_for, notes_for, qualified, updated_for
+from .tilewords import (MAX_NOTES, bar_for, checked_for, held_for, note_for, notes_for,
+                        out_of_service, qualified, updated_for)
 
 __all__ = ["BoardTexts", "TileArtist", "RANKS", "bar_for", "note_for", "notes_for",
            "updated_for"]
@@ -33,7 +34,10 @@ __all__ = ["BoardTexts", "TileArtist", "RANKS", "bar_for", "note_for", "notes_fo
 # The column's phrases by importance: a higher rank is left out first.  A tile
 # may have several notes (every reason that applies): the first is "note", the
 # next "note-2", …, each left out before the one above it.
-RANKS = dict({"of-beds": 1, "occupied": 2, "blocked": 2, "updated": 3, "note": 4},
+# Beds held for a referral (issue 20) come next after "of N beds": a referral desk
+# reading the wall must know the bed it holds is not lost.
+RANKS = dict({"of-beds": 1, "held": 1.5, "occupied": 2, "blocked": 2, "updated": 3,
+              "checked": 3, "note": 4},
              **{"note-%d" % i: 3 + i for i in range(2, MAX_NOTES + 1)})
 # The number a state bar's "m missing" is planned for; the longer "m of n wards
 # missing" is said wherever it fits, and a tile missing more than this many wards
@@ -80,6 +84,8 @@ class BoardTexts:
                 self._states[True].append(words.each("state-missing-short", s=state,
                                                      m=PLANNED_WARDS))
                 self._states[True].append(words.each("state-doubt-short", s=state))
+                # a count not checked in time (issue 20): never left out either
+                self._states[True].append(words.each("state-unchecked-short", s=state))
                 # and, where the plan can afford it, the whole "m of n wards missing"
                 self._states["long"].append(words.each("state-missing", s=state,
                                                        m=LONG_WARDS, n=LONG_WARDS))
@@ -301,12 +307,18 @@ class TileArtist:
             if view.occupied is not None:
                 phrases.append(("occupied", words.each("occupied", n=view.occupied),
                                 look.detail))
-            if view.blocked:
-                phrases.append(("blocked", words.each("blocked", n=view.blocked),
+            if out_of_service(view):
+                phrases.append(("blocked", words.each("blocked", n=out_of_service(view)),
                                 look.detail))
+            parts, _ = held_for(view, words)
+            if parts:
+                phrases.append(("held", parts, look.detail))
         parts, colour = updated_for(view, words)
         if parts:
             phrases.append(("updated", parts, palette.role(colour, look)))
+        parts, colour = checked_for(view, words)
+        if parts:
+            phrases.append(("checked", parts, palette.role(colour, look)))
         for number, (parts, colour) in enumerate(notes_for(view, words), 1):
             phrases.append(("note" if number == 1 else "note-%d" % number, parts,
                             palette.role(colour, look)))

@@ -8,6 +8,7 @@ after a live change.  The rules are the board's (display/board.py's docstring).
 
 import math
 
+from .checks import CHECK_WITHIN, check_figures
 from .views import BoardView, Reason, Status, TileView
 
 STATUS_WAIT = 3.0           # seconds a retained state waits for its agent's status
@@ -23,6 +24,7 @@ class TileViews:
     """Tiles out: the part of Board that turns reports into views."""
 
     _memory = None          # the wards seen before this start, kept up to date (recall)
+    check_within = CHECK_WITHIN     # board.check_within: a count checked longer ago is due
 
     def recall(self, memory):
         """Count every ward ``memory`` (a display.memory.WardMemory) holds — wards the
@@ -54,12 +56,14 @@ class TileViews:
         tiles = []
         live_wards = {}
         left_out = set()
+        unchecked = set()
         for spec in self._specs:
             tile, counted, missed = self._cached_tile(spec, now)
             tiles.append(tile)
             for key, vacant in counted:
                 live_wards[key] = vacant
             left_out.update(missed)
+            unchecked.update(self._due_wards.get(spec, ()))
         live_tiles = sum(1 for t in tiles if t.live)
         if self._connected:
             total = sum(live_wards.values()) if live_wards else None
@@ -74,7 +78,8 @@ class TileViews:
             total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
             live_tiles=live_tiles,
             tiles_partial=sum(1 for t in tiles if t.live and t.missing),
-            wards_missing=len(left_out.difference(live_wards)))
+            wards_missing=len(left_out.difference(live_wards)),
+            wards_unchecked=len(unchecked), check_within=self.check_within)
 
 
     # -- inside: highlights -----------------------------------------------------
@@ -214,9 +219,14 @@ class TileViews:
         fields["reset"] = any(r.reset and now < r.expires or r.reused and self._reporting(r, now)
                               for ward, _ in flags for r in ward.reports.values())
         counted = []
+        self._due_wards[spec] = ()
         if live and (self._connected or self._ever_connected):
             sums = _sums(report.state for _, report in live)
             fields.update(sums)
+            checks, due, check_until = check_figures(live, now, self.check_within)
+            fields.update(checks)
+            self._due_wards[spec] = due
+            until = min(until, check_until)
             fields["missing"] = len(missing)
             if missing:
                 self._reasons(fields, missing, now)

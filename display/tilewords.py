@@ -24,6 +24,34 @@ def bar_for(view, words):
     if view.vacant is None or status in (Status.NOT_REPORTING, Status.WAITING,
                                          Status.CHECKING):
         return [words.each(status.value)]
+    base = _qualified_bar(view, words)
+    if not view.check_due:
+        return base
+    return unchecked_bar(view, words, base)
+
+
+def unchecked_bar(view, words, base):
+    """The bar of a tile whose count check is due (issue 20): each of ``base``'s
+    phrases with "count not checked for 5 h", then with "not checked"; then the
+    state words with "not checked" (planned by :class:`BoardTexts`, so it always
+    fits) — unless wards are missing: their "wards missing" is weightier, and
+    is what the bar falls back to."""
+    def with_(key, **fields):
+        return [words.each(key, s=lambda lang, parts=parts: dict(parts)[lang], **fields)
+                for parts in base]
+    if view.unchecked_minutes is None:
+        longer = with_("state-unchecked-unknown")
+    else:
+        longer = with_("state-unchecked", d=lambda lang: words.duration(
+            lang, view.unchecked_minutes))
+    plain = [words.each("state-unchecked-short",
+                        s=lambda lang: words.say(view.status.value, lang))]
+    return longer + with_("state-unchecked-short") + \
+        (base if view.missing else plain)
+
+
+def _qualified_bar(view, words):
+    status = view.status
     state = (lambda lang: words.say(status.value, lang))
     if view.missing:
         both = [words.each("state-missing-doubt", s=state, m=view.missing, n=view.wards)] \
@@ -60,6 +88,10 @@ def notes_for(view, words):
     if status is Status.WAITING:
         return []
     notes = []
+    if view.check_due and view.missing and qualified(view):
+        # the bar says the missing wards first; where it has no room for the
+        # caution too, this note says it (issue 20)
+        notes.append((check_due_for(view, words), "warning"))
     if view.conflict:
         notes.append((words.each("two-panels"), "warning"))
     reasons = view.reasons or ((view.reason,) if view.reason is not None else ())
@@ -117,6 +149,37 @@ def updated_for(view, words):
         return words.each("updated-now"), "muted"
     return words.each("updated", d=lambda lang: words.duration(
         lang, view.changed_minutes)), "muted"
+
+
+def held_for(view, words):
+    """``(phrase parts, colour role)`` for the beds held for a referral, or (None, None)."""
+    if not view.held:
+        return None, None
+    return words.each("held", n=view.held), "detail"
+
+
+def checked_for(view, words):
+    """``(phrase parts, colour role)`` for when the count was last checked, while it is
+    not due (a due check is in the state bar), or (None, None)."""
+    if view.checked_minutes is None or view.check_due:
+        return None, None
+    if view.checked_minutes == 0:
+        return words.each("checked-now"), "muted"
+    return words.each("checked-ago", d=lambda lang: words.duration(
+        lang, view.checked_minutes)), "muted"
+
+
+def check_due_for(view, words):
+    """Phrase parts: "count not checked for 5 h" (or without the time, unknown)."""
+    if view.unchecked_minutes is None:
+        return words.each("check-due-unknown")
+    return words.each("check-due", d=lambda lang: words.duration(
+        lang, view.unchecked_minutes))
+
+
+def out_of_service(view):
+    """The blocked beds a tile shows as blocked: those not held for a referral."""
+    return max(0, (view.blocked or 0) - (view.held or 0))
 
 
 def qualified(view):

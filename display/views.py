@@ -62,6 +62,12 @@ class TileView:
     reset: bool = False          # a panel of its wards restarted from an older count
     unconfirmed: bool = False    # a counted ward's count came from a copy that may be old
     mismatched: int = 0          # bed contacts the counted wards' counts do not follow
+    # added (issue 20): checks and holds (display/checks.py)
+    held: int = None             # beds held for a referral (inside blocked); None: no
+    #                              counted ward's agent knows holds
+    checked_minutes: int = None  # the oldest check of the counted wards, when all recent
+    check_due: bool = False      # a counted ward's check is past board.check_within
+    unchecked_minutes: int = None  # check_due: the oldest check's age; None: unknown
 
     @property
     def live(self):
@@ -77,7 +83,8 @@ class TileView:
     def whole(self):
         """Whether the figure shown is the whole truth of the tile's wards (shown,
         from every ward, in no doubt); a tile that is not says so in its state bar."""
-        return self.vacant is not None and not self.missing and not self.doubtful
+        return self.vacant is not None and not self.missing and not self.doubtful \
+            and not self.check_due
 
 
 @dataclass(frozen=True)
@@ -99,3 +106,5 @@ class BoardView:
     #                              of live tiles and not-live ones alike
     since_seconds: float = 0.0   # how long ago the connection last changed (monotonic):
     #                              a wall time for it is the trusted clock minus this
+    wards_unchecked: int = 0     # added (issue 20): counted wards whose check is due
+    check_within: float = 7200.0  # seconds: the bound the footer names

@@ -166,6 +166,8 @@ def display_text(inventory, board):
     lines += ["board:", "  hospital: %s" % scalar(board.hospital)]
     if inventory.heartbeat != DEFAULT_HEARTBEAT:
         lines.append("  heartbeat: %d" % inventory.heartbeat)
+    if board.check_within is not None:
+        lines.append("  check_within: %g" % board.check_within)
     lines.append("  tiles:")
     for tile in board.tiles:
         lines.append("    - department: %s" % scalar(tile.department))

@@ -47,6 +47,7 @@ class Board:
     languages: tuple        # None: the board's default
     line: int
     path: str
+    check_within: int = None  # added (issue 20): seconds, board.check_within; None: its default
 
 
 def _joined(first, second, pattern):
@@ -172,6 +173,7 @@ def read_boards(root, hospitals):
         screen.done()
         message = _read_label(sec, "message")
         languages = _read_languages(sec) if "languages" in sec.mapping else None
+        check_within = sec.number("check_within", None, low=60, high=604800)
         tiles = _read_tiles(sec, hospital, by_id) if hospital else sec.raw("tiles", ())
         if languages:
             _check_languages(sec, languages, title, message, tiles)
@@ -179,5 +181,6 @@ def read_boards(root, hospitals):
         if ident and hospital:
             boards.append(Board(id=ident, hospital=hospital, title=title, size=size,
                                 rotate=rotate, tiles=tiles, message=message,
-                                languages=languages, line=line, path=path))
+                                languages=languages, line=line, path=path,
+                                check_within=check_within))
     return boards

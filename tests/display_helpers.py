@@ -257,8 +257,41 @@ def make_images(folder=os.path.join(ROOT, "images")):
                 board.send_signal(signal.SIGTERM)
                 board.wait(20)
             shutil.copy(out, os.path.join(folder, "nrs-lobby-broker-lost.png"))
+        _holds_and_checks(wards, nrs_blocked, work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _holds_and_checks(wards, blocked, work, folder):
+    """The ten tiles at 1280x720 (issue 20): Medicine (Male) with a bed held for a
+    referral and its count checked 40 min ago, Surgery (Female) not checked for 5 h;
+    the other panels from before checks and holds.  The two come live after the
+    board's start: a retained copy's check age is a lower bound only."""
+    with PrivateBroker() as broker:
+        with Publisher(broker.host, broker.port) as publisher:
+            _publish_demo(publisher, wards, blocked)
+            out = os.path.join(work, "holds.png")
+            board = subprocess.Popen(  # pylint: disable=consider-using-with
+                display_command(_variant(os.path.join(DEMO, "nrs-lobby.yaml"), work,
+                                         "holds.yaml", size=[1280, 720]), broker,
+                                "--snapshot", out, "--snapshot-every", "0.5"),
+                env=display_env(**PICTURE_ENV), start_new_session=True)
+            try:
+                assert wait_for_file(out)
+                now = datetime.now(timezone.utc).replace(microsecond=0)
+                for key, held, age in ((WardKey("nrs", "medicine", "male"), 1, 40 * 60),
+                                       (WardKey("nrs", "surgery", "female"), 0, 5 * 3600)):
+                    agent, capacity, occupied = wards[key]
+                    publisher.state(key, WardState(
+                        capacity=capacity, occupied=occupied, blocked=held + 1, held=held,
+                        seq=2, at=now - timedelta(minutes=9), agent=agent, synced=True,
+                        checked=now - timedelta(seconds=age), checked_age=age))
+                started = time.time()
+                assert wait_for_file(out, newer_than=started + 0.6)
+            finally:
+                board.send_signal(signal.SIGTERM)
+                board.wait(20)
+            shutil.copy(out, os.path.join(folder, "holds-checks-1280x720.png"))
 
 
 if __name__ == "__main__":

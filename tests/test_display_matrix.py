@@ -54,6 +54,7 @@ from display.layout import readable
 from display.render import Renderer
 from display.text import TextPainter, joined
 from display.tile import RANKS, bar_for, note_for
+from display.tilewords import qualified
 from display.words import Words
 
 COUNTS = (1, 2, 3, 4, 6, 8, 10, 12, 20, 40, 120)
@@ -81,6 +82,9 @@ def flag_variants():
             variants += [{"reason": reason} for reason in Reason]
         elif field.name == "reasons":
             continue                    # MANY_NOTES below
+        elif field.name == "held":
+            variants += [{"held": 2}, {"held": 2, "check_due": True, "unchecked_minutes": 300},
+                         {"check_due": True, "missing": 2, "wards": 5}]
         elif field.name.endswith("_minutes"):
             variants += [{field.name: value} for value in MINUTES]
         elif field.default is False:
@@ -261,10 +265,20 @@ def check_bar(report, tile, words):
     allowed = bar_for(tile, words)
     texts = {text for parts in allowed for text in [joined(parts)] + [t for _, t in parts]}
     assert said and all(phrase in texts for phrase in said), (report.index, said, allowed)
+    if tile.check_due and qualified(tile) and not tile.missing:
+        # a count not checked in time: every phrase the bar may say carries the
+        # caution, so whichever was drawn says it (issue 20)
+        without = [p for p in allowed if p in _qualified_only(tile, words)]
+        assert not without, (report.index, without)
     if len(allowed) > 1 or allowed[0] != words.each(tile.status.value):
         plain = {text for _, text in words.each(tile.status.value)} | {
             joined(words.each(tile.status.value))}
         assert not set(said) & plain, (report.index, said)
+
+
+def _qualified_only(tile, words):
+    """The bar ``tile`` would have if its check were not due."""
+    return bar_for(dataclasses.replace(tile, check_due=False), words)
 
 
 def _note_key(view):

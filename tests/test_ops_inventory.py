@@ -210,3 +210,24 @@ def test_a_panel_with_check_and_hold_buttons_is_planned_into_its_agent(tmp_path)
     assert {(item["kind"], item["pin"]) for item in agent["inputs"]} == {
         ("freed", 17), ("taken", 27), ("held", 5), ("released", 6), ("arrived", 13),
         ("checked", 19)}
+
+
+def test_a_board_carries_its_hospital_s_bound_for_a_count_check(tmp_path):
+    # issue 20: board.check_within, from the inventory when given; never a guess
+    inventory = write_inventory(tmp_path, text="""\
+        broker: {host: broker.crs.lan}
+        hospital: {id: nrs, name: NRS}
+        departments:
+          - {id: icu, wards: [{id: unit-1, capacity: 10}]}
+        boards:
+          - {id: nrs-lobby-1, tiles: [icu], check_within: 3600}
+          - {id: nrs-lobby-2, tiles: [icu]}
+        """)
+    out = tmp_path / "plan"
+    result = bedboard("plan", inventory, "--out", out)
+    assert result.returncode == 0, result.stderr
+    first = (out / "devices" / "nrs-lobby-1" / "display.yaml").read_text()
+    assert "board:\n  hospital: nrs\n  check_within: 3600\n  tiles:\n" in first
+    second = (out / "devices" / "nrs-lobby-2" / "display.yaml").read_text()
+    assert "check_within" not in second
+    assert yaml.safe_load(first)["board"]["check_within"] == 3600
