@@ -503,3 +503,18 @@ def test_highlight_never_from_a_change_made_while_the_board_was_away():
     made.receive_state(ICU, state(10, 10, seq=3, agent="nrs-icu-unit-1"), 8.0)
     made.receive_state(ICU, state(10, 9, seq=4, agent="nrs-icu-unit-1"), 9.0)
     assert tile(made, 1, now=9.0).highlighted
+
+
+def test_an_old_agents_copy_the_board_already_holds_gives_no_life_on_its_reconnect():
+    # issue 15, finding 2, for an agent without boot/beat (the world machine found it on
+    # the merged board): the agent last spoke live at t=10 and died with no will; each
+    # reconnect of the board's own link brings the broker's copy of that same state
+    made = board(stale_after=180.0, retained_for=75.0)
+    made.receive_state(ICU, state(10, 7, agent="nrs-icu-unit-1"), 10.0)
+    made.receive_status("nrs-icu-unit-1", True, 10.0)
+    for t in (150.0, 185.0):
+        made.set_connected(False, t - 1.0)
+        made.set_connected(True, t)
+        made.receive_state(ICU, state(10, 7, agent="nrs-icu-unit-1"), t, retained=True)
+        made.receive_status("nrs-icu-unit-1", True, t, retained=True)
+    assert not tile(made, 1, now=191.0).live      # 10 + 180: its life ended
