@@ -67,6 +67,8 @@ def _show(value):
 
 
 def _check_at(value):
+    if type(value) is datetime and value.tzinfo is timezone.utc:
+        return value            # as parse_at makes them: nothing to convert
     if not isinstance(value, datetime) or value.tzinfo is None \
             or value.utcoffset().total_seconds() != 0:
         raise ContractError("at must be a UTC datetime, got %s" % _show(value))
@@ -81,8 +83,22 @@ def format_at(moment):
     return text + "Z"
 
 
+_PARSED_AT = {}          # text: its datetime (a ward's heartbeats repeat its "at")
+_PARSED_AT_LIMIT = 4096
+
+
 def parse_at(text):
     """Parse the contract's ``at`` (``2026-11-25T18:00:00Z``) into an aware datetime."""
+    found = _PARSED_AT.get(text) if type(text) is str else None
+    if found is None:
+        found = _parse_at(text)
+        if len(_PARSED_AT) >= _PARSED_AT_LIMIT:
+            _PARSED_AT.clear()
+        _PARSED_AT[text] = found
+    return found
+
+
+def _parse_at(text):
     match = _AT.fullmatch(text) if isinstance(text, str) else None
     if not match:
         raise ContractError("at must be an ISO 8601 UTC time like "
@@ -114,6 +130,11 @@ def _reject_constant(name):
     raise ContractError("numbers must be finite, got %s" % name)
 
 
+# one decoder for every payload: json.loads with an argument builds a new one (and
+# its scanner) on each call, a fifth of a state's parse (make bench)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _load_object(data, what):
     """Bytes → dict, enforcing size, UTF-8, JSON and object-ness."""
     if isinstance(data, str):
@@ -129,7 +150,7 @@ def _load_object(data, what):
     except UnicodeDecodeError as exc:
         raise ContractError("%s payload is not UTF-8: %s" % (what, exc)) from None
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except ContractError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -200,10 +221,10 @@ class WardState:
         _flag("unconfirmed", self.unconfirmed)
         _flag("synced", self.synced)
         _beds("mismatched", self.mismatched)
-        given = [v is not None for v in (self.boot, self.beat, self.heartbeat)]
-        if any(given) and not all(given):
+        given = (self.boot is not None) + (self.beat is not None) + (self.heartbeat is not None)
+        if given not in (0, 3):
             raise ContractError("boot, beat and heartbeat come together, or none of them")
-        if self.boot is not None:
+        if given:
             if not isinstance(self.boot, str) or not _BOOT.fullmatch(self.boot):
                 raise ContractError("boot must be 8 to 32 characters of 0-9 a-f, got %s"
                                     % _show(self.boot))
@@ -263,22 +284,28 @@ class WardState:
         """Parse a WardState payload, or raise ContractError naming the fault."""
         obj = _load_object(data, "WardState")
         _version(obj, "WardState")
-        return cls(capacity=_require(obj, "capacity", "WardState"),
-                   occupied=_require(obj, "occupied", "WardState"),
-                   blocked=obj.get("blocked", 0),
-                   seq=_require(obj, "seq", "WardState"),
-                   at=parse_at(_require(obj, "at", "WardState")),
-                   agent=_require(obj, "agent", "WardState"),
-                   unconfirmed=obj.get("unconfirmed", False),
-                   synced=obj.get("synced", False),
-                   mismatched=obj.get("mismatched", 0),
-                   boot=obj.get("boot"), beat=obj.get("beat"),
-                   heartbeat=obj.get("heartbeat"),
-                   held=obj.get("held"),
-                   checked=None if obj.get("checked") is None
-                   else parse_at(obj["checked"]),
-                   checked_age=obj.get("checked_age"),
-                   holds=_read_holds(obj.get("holds", [])))
+        get = obj.get
+        # every field, as __init__ would set them; __post_init__ checks them all.
+        # Made without the frozen __init__'s sixteen object.__setattr__ calls: a
+        # board parses every state of every ward (the burst in make bench).
+        state = object.__new__(cls)
+        state.__dict__.update(
+            capacity=_require(obj, "capacity", "WardState"),
+            occupied=_require(obj, "occupied", "WardState"),
+            seq=_require(obj, "seq", "WardState"),
+            at=parse_at(_require(obj, "at", "WardState")),
+            agent=_require(obj, "agent", "WardState"),
+            blocked=get("blocked", 0),
+            unconfirmed=get("unconfirmed", False),
+            synced=get("synced", False),
+            mismatched=get("mismatched", 0),
+            boot=get("boot"), beat=get("beat"), heartbeat=get("heartbeat"),
+            held=get("held"),
+            checked=None if get("checked") is None else parse_at(obj["checked"]),
+            checked_age=get("checked_age"),
+            holds=_read_holds(get("holds", [])))
+        state.__post_init__()
+        return state
 
 
 @dataclass(frozen=True)
@@ -338,6 +365,9 @@ def _read_holds(value):
 
 def _check_holds(state):
     """held ≤ blocked; the holds listed cover at most the held beds."""
+    if state.held is None and state.checked is None and state.checked_age is None \
+            and state.holds == ():
+        return                  # an agent that knows no holds nor checks
     if state.held is not None:
         _beds("held", state.held)
         if state.held > state.blocked:

@@ -58,6 +58,11 @@ FIGURES = (
     Figure("redraw-4k", "one-tile update", "one-tile update, 40 tiles, 3840×2160", 2.0),
     Figure("burst", "burst", "burst: 10,000 states over 200 wards (40 tiles), 60 frames, "
            "until every tile is final", 1000.0),
+    # the burst's floor: what the board's MQTT client alone costs for the same
+    # messages (paho's reading and parsing, BrokerLink) — a Pi 4 time no board
+    # work can go under (benchmarks/NOTES.md)
+    Figure("burst-floor", "burst floor", "the burst's floor: the same 10,000 states "
+           "through the board's MQTT client (paho, BrokerLink) with nothing behind it"),
     Figure("start-up-200", "start-up 200 wards", "start-up to a full frame, 200 retained "
            "wards (interpreter + imports + board)", 1000.0),
     Figure("start-up-5000", "start-up 5000 wards", "start-up to a full frame, 5,000 "
@@ -200,6 +205,23 @@ def rows_for(figure, counts, kinds, native, ratio, ratio_range):
     return rows
 
 
+def _board_share(counts, ratio, ratio_range):
+    """The burst less its floor: the board's own part (feed, model, frames), projected."""
+    burst, floor = counts.get(("burst", "burst")), counts.get(("burst-floor", "burst floor"))
+    if not burst or not floor:
+        return []
+    value = statistics.median(burst) - statistics.median(floor)
+    rows = [dict(what="instructions: the burst less its floor (the board's own feed, "
+                 "model and 60 frames)", value=value / 1e6, unit="M instructions",
+                 note="%.0f k a message" % (value / 1e3 / 10000))]
+    for core in pi.CORES:
+        rows.append(dict(what="  … projected on a %s" % core.label(),
+                         value=pi.seconds(value, core, ratio) * 1e3, unit="ms",
+                         note="pessimistic %.3g ms" % (
+                             pi.pessimistic(value, core, ratio_range) * 1e3)))
+    return rows
+
+
 def measure():
     """The rows for ``make bench``."""
     why = callgrind.available()
@@ -222,6 +244,7 @@ def measure():
                              % failed[figure.scenario]))
             continue
         rows += rows_for(figure, counts, kinds, native, ratio, ratio_range)
+    rows += _board_share(counts, ratio, ratio_range)
     spreads = [spread(found) for found in counts.values() if len(found) > 1]
     rows.append(dict(what="instruction counts: the largest spread of %d runs (of %d figures)"
                      % (RUNS, len(spreads)), value=max(spreads) if spreads else float("nan"),

@@ -110,7 +110,7 @@ class Board(TileViews, Liveness):
         # (statuses, the connection: the epoch) or time would change it (until).
         self._versions = {}               # TileSpec -> int
         self._epoch = 0
-        self._views = {}                  # TileSpec -> (stamp, until, TileView, counted)
+        self._views = {}                  # TileSpec -> (stamp, until, (view, counted, missed, due))
         self._started = now
         self._connected = False
         self._link = 0                    # counts the board's connections

@@ -40,6 +40,7 @@ from bedboard.topics import parse_status_topic, parse_ward_topic
 _LOG = logging.getLogger(__name__)
 
 LOG_INTERVAL = 60.0
+TOPICS_KEPT = 4 * 5000      # ward topics whose split is kept: 4 kinds of MAX_WARDS wards
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class Feed:
         self._synced_asked = None
         self.drops = drops or DropLog(clock=clock)
         self._queue = collections.deque()
+        self._topics = {}               # topic: (WardKey, kind), paho's thread only
         self._pending = False
         self.received = 0
 
@@ -207,11 +209,17 @@ class Feed:
             self.drops.drop("bad status", topic, "status must be online or offline, "
                             "got %r" % bytes(payload[:40]))
             return None
-        try:
-            key, kind = parse_ward_topic(self.prefix, topic)
-        except ContractError as exc:
-            self.drops.drop("bad topic", topic, exc)
-            return None
+        found = self._topics.get(topic)
+        if found is None:
+            try:
+                found = parse_ward_topic(self.prefix, topic)
+            except ContractError as exc:
+                self.drops.drop("bad topic", topic, exc)
+                return None
+            if len(self._topics) >= TOPICS_KEPT:
+                self._topics.clear()
+            self._topics[topic] = found
+        key, kind = found
         if kind != "state":
             return None
         if not payload:

@@ -128,6 +128,12 @@ class ImageCache(OrderedDict):
         self.limit = limit
         self.max_bytes = max_bytes
         self.bytes = 0
+        self._weights = {}      # key: its value's bytes, weighed once when kept
+
+    def clear(self):
+        super().clear()
+        self._weights.clear()
+        self.bytes = 0
 
     def fetch(self, key):
         """The value for ``key``, or None; marks it recently used."""
@@ -136,27 +142,32 @@ class ImageCache(OrderedDict):
             self.move_to_end(key)
         return value
 
-    def keep(self, key, value):
-        """Store ``value``; drop the least recently used beyond the limits."""
+    def keep(self, key, value, weight=None):
+        """Store ``value`` (of ``weight`` bytes of pixels; None: weighed here);
+        drop the least recently used beyond the limits."""
         if key in self:
-            self.bytes -= _weight(self.pop(key))
+            del self[key]
+            self.bytes -= self._weights.pop(key)
         self[key] = value
-        self.bytes += _weight(value)
+        if weight is None:
+            weight = pixel_bytes(value)
+        self._weights[key] = weight
+        self.bytes += weight
         while len(self) > 1 and (len(self) > self.limit or (
                 self.max_bytes is not None and self.bytes > self.max_bytes)):
-            _, dropped = self.popitem(last=False)
-            self.bytes -= _weight(dropped)
+            dropped, _ = self.popitem(last=False)
+            self.bytes -= self._weights.pop(dropped)
         return value
 
 
-def _weight(value):
+def pixel_bytes(value):
     """Bytes of pixels in ``value`` (a Surface, or a tuple/dict holding them)."""
     if isinstance(value, pygame.Surface):
         return value.get_width() * value.get_height() * value.get_bytesize()
     if isinstance(value, dict):
-        return sum(_weight(v) for v in value.values())
+        return sum(pixel_bytes(v) for v in value.values())
     if isinstance(value, (tuple, list)):
-        return sum(_weight(v) for v in value)
+        return sum(pixel_bytes(v) for v in value)
     return 0
 
 
@@ -173,6 +184,7 @@ class TextPainter(FigurePainting):
         self._heights = {}
         self._arrangements = {}
         self._pieces = {}
+        self._text_scripts = {}     # text: the scripts of its runs (line_height's key)
 
     # -- runs ------------------------------------------------------------------
     def runs(self, text, home=None):
@@ -283,7 +295,13 @@ class TextPainter(FigurePainting):
 
     def line_height(self, text, size, bold=False):
         """How high :meth:`render` makes ``text`` at ``size``."""
-        key = (self._scripts(self.runs(text)), size, bold)
+        scripts = self._text_scripts.get(text)
+        if scripts is None:
+            scripts = self._scripts(self.runs(text))
+            if len(self._text_scripts) > 20000:
+                self._text_scripts.clear()
+            self._text_scripts[text] = scripts
+        key = (scripts, size, bold)
         found = self._heights.get(key)
         if found is None:
             fonts = [self.fonts.font(script, bold, size) for script in key[0]]

@@ -24,7 +24,7 @@ import pygame
 
 from .board import Status
 from .layout import Box
-from .text import ImageCache, TextDrawn, converted, joined, place, report
+from .text import ImageCache, TextDrawn, pixel_bytes, converted, joined, place, report
 from .tilewords import (MAX_NOTES, bar_for, checked_for, held_for, note_for, notes_for,
                         out_of_service, qualified, updated_for)
 
@@ -218,7 +218,10 @@ class TileArtist:
         found = self._parts.fetch(view)
         if found is not None:
             return found
-        return self._parts.keep(view, self._render(view, look))
+        found = self._render(view, look)
+        # only its images hold pixels (the TextDrawn records are small)
+        return self._parts.keep(view, found, weight=sum(
+            pixel_bytes(image) for image, _ in found[0] if image is not None))
 
     def _plate(self, look, highlighted, says_doubt):
         key = (look, highlighted, says_doubt)

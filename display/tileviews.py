@@ -57,14 +57,19 @@ class TileViews:
         live_wards = {}
         left_out = set()
         unchecked = set()
+        live_tiles = partial = 0
         for spec in self._specs:
-            tile, counted, missed = self._cached_tile(spec, now)
+            tile, counted, missed, due = self._cached_tile(spec, now)
             tiles.append(tile)
-            for key, vacant in counted:
-                live_wards[key] = vacant
-            left_out.update(missed)
-            unchecked.update(self._due_wards.get(spec, ()))
-        live_tiles = sum(1 for t in tiles if t.live)
+            if counted:
+                live_wards.update(counted)
+            if missed:
+                left_out.update(missed)
+            if tile.live:
+                live_tiles += 1
+                partial += bool(tile.missing)
+            if due:
+                unchecked.update(due)
         if self._connected:
             total = sum(live_wards.values()) if live_wards else None
         else:
@@ -77,7 +82,7 @@ class TileViews:
             since_seconds=max(0.0, now - self._connection_changed),
             total_vacant=total, tiles_not_live=len(tiles) - live_tiles,
             live_tiles=live_tiles,
-            tiles_partial=sum(1 for t in tiles if t.live and t.missing),
+            tiles_partial=partial,
             wards_missing=len(left_out.difference(live_wards)),
             wards_unchecked=len(unchecked), check_within=self.check_within)
 
@@ -131,13 +136,14 @@ class TileViews:
         stamp = (self._epoch, self._versions.get(spec, 0))
         entry = self._views.get(spec)
         if entry is not None and entry[0] == stamp and now < entry[1]:
-            return entry[2], entry[3], entry[4]
+            return entry[2]
         tile, counted, until = self._tile(spec, now)
         live = {key for key, _ in counted}
         missed = tuple(key for key in self._keys(spec) if key not in live) \
             if tile.missing else ()
-        self._views[spec] = (stamp, until, tile, counted, missed)
-        return tile, counted, missed
+        found = (tile, counted, missed, self._due_wards.get(spec, ()))
+        self._views[spec] = (stamp, until, found)
+        return found
 
     def _keys(self, spec):
         expected = self._expected.get(spec)

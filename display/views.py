@@ -25,8 +25,10 @@ class Status(enum.Enum):
     @property
     def live(self):
         """Whether a figure with this status is live."""
-        return self in (Status.AVAILABLE, Status.FEW_LEFT, Status.FULL, Status.CLOSED,
-                        Status.PARTIAL)
+        return self._name_ in _LIVE     # a str set: an Enum's own hash is Python code
+
+
+_LIVE = frozenset(("AVAILABLE", "FEW_LEFT", "FULL", "CLOSED", "PARTIAL"))
 
 
 class Reason(enum.Enum):

@@ -136,3 +136,22 @@ def test_the_qemu_counting_plugin_builds(tmp_path):
     from benchmarks import calibrate
     library = calibrate.build_plugin(str(tmp_path))
     assert os.path.getsize(library) > 0
+
+
+def test_the_burst_less_its_floor_is_the_boards_own_part():
+    counts = {("burst", "burst"): [6.0e9, 6.1e9, 5.9e9],
+              ("burst-floor", "burst floor"): [1.4e9, 1.3e9, 1.35e9]}
+    rows = instructions._board_share(counts, 1.0, (1.0, 1.3))
+    assert rows[0]["value"] == pytest.approx((6.0e9 - 1.35e9) / 1e6)
+    assert rows[0]["note"] == "465 k a message"
+    assert rows[1]["value"] == pytest.approx(4.65e9 / (1.5e9 * pi.PI4.ipc) * 1e3)
+    assert instructions._board_share({("burst", "burst"): [1.0]}, 1.0, (1.0, 1.3)) == []
+
+
+def test_the_bursts_floor_takes_every_message_with_no_board_behind_it():
+    # the floor scenario runs on its own private Mosquitto; natively it only times
+    result = subprocess.run([sys.executable, "-m", "benchmarks.counted", "burst-floor"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            check=True)
+    parts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(parts) == ["burst floor x1"] and parts["burst floor x1"] > 0

@@ -466,3 +466,19 @@ def test_the_image_caches_are_bounded_by_bytes_as_well_as_by_count():
     assert list(cache) == [9, 7, "big"]       # the least recently used went first
     huge = cache.keep("huge", pygame.Surface((400, 400), 0, 32))
     assert list(cache) == ["huge"] and cache.fetch("huge") is huge   # one always stays
+
+
+def test_an_image_cache_emptied_counts_no_bytes_and_fills_again():
+    # a new screen geometry or palette empties a tile's cache: its byte count must go
+    # with it, or the stale count evicts every new image at once (one kept at a time)
+    from display.text import ImageCache
+    cache = ImageCache(limit=100, max_bytes=3 * 100 * 100 * 4)
+    for number in range(3):
+        cache.keep(number, pygame.Surface((100, 100), 0, 32))
+    cache.clear()
+    assert cache.bytes == 0
+    for number in range(3):
+        cache.keep(number, pygame.Surface((100, 100), 0, 32))
+    assert list(cache) == [0, 1, 2]
+    cache.keep(1, pygame.Surface((50, 50), 0, 32))         # kept again: weighed again
+    assert cache.bytes == 2 * 100 * 100 * 4 + 50 * 50 * 4

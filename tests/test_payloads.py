@@ -197,3 +197,15 @@ def test_applied_set_commands_always_fit(ward, occupied, capacity, blocked):
         return
     assert new_occupied + new_blocked <= new_capacity <= MAX_BEDS
     assert SetCommand.parse(command.to_json()) == command
+
+
+def test_a_parsed_state_has_every_field_as_init_would_set_it():
+    # WardState.parse fills the object without its __init__ (the burst's cost): a field
+    # added to the dataclass must be added there too, or a parsed state lacks it
+    from dataclasses import fields
+    from datetime import datetime, timezone
+    made = WardState(capacity=30, occupied=20, blocked=2, seq=5,
+                     at=datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc), agent="a-1")
+    parsed = WardState.parse(made.to_json())
+    assert set(vars(parsed)) == {f.name for f in fields(WardState)}
+    assert parsed == made and hash(parsed) == hash(made)
