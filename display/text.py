@@ -108,6 +108,7 @@ def joined(parts):
 
 
 _SHARED = frozenset("\u0964\u0965\u200c\u200d")   # dandas and joiners: any Indic script's
+_UNKNOWN = object()
 
 
 def row_rtl(row):
@@ -185,6 +186,7 @@ class TextPainter(FigurePainting):
         self._arrangements = {}
         self._pieces = {}
         self._text_scripts = {}     # text: the scripts of its runs (line_height's key)
+        self._owns = {}             # character: its own script with a font, or None
 
     # -- runs ------------------------------------------------------------------
     def runs(self, text, home=None):
@@ -195,12 +197,15 @@ class TextPainter(FigurePainting):
         run's brackets and digits are its script's, mirrored and shaped with it).
         """
         fonts = self.fonts
+        owns = self._owns
         runs = []
         for char in text:
-            own = None if char in _SHARED else script_of(char)
+            own = owns.get(char, _UNKNOWN)
+            if own is _UNKNOWN:
+                own = self._own_script(char)
             previous = runs[-1][0] if runs else home
-            if own is not None and fonts.has(own.name):
-                script = own.name
+            if own is not None:
+                script = own
             elif previous not in (None, LATIN) and (char.isspace()
                                                     or fonts.covers(previous, char)):
                 script = previous
@@ -211,6 +216,16 @@ class TextPainter(FigurePainting):
             else:
                 runs.append((script, [char]))
         return [(script, "".join(chars)) for script, chars in runs]
+
+    def _own_script(self, char):
+        """The name of ``char``'s own script when there is a font for it, else None
+        (remembered: runs() asks it of every character of every new line)."""
+        found = None if char in _SHARED else script_of(char)
+        own = found.name if found is not None and self.fonts.has(found.name) else None
+        if len(self._owns) > 20000:
+            self._owns.clear()
+        self._owns[char] = own
+        return own
 
     def pieces(self, text, rtl=None):
         """``[(script, text, rtl)]``: the line's runs of one font and one direction,
