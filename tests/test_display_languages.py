@@ -377,3 +377,14 @@ def test_an_inventory_board_in_three_languages_is_planned_with_each_label_in_eac
         ", hi: मेडिसिन", "")), "--out", tmp_path / "plan2")
     assert result.returncode != 0
     assert "boards[0].languages: the medicine tile's label has no hi text" in result.stderr
+
+
+def test_libyaml_reads_every_phrase_table_as_the_python_loader_does():
+    # the board reads its tables with libyaml's loader where PyYAML has one (start-up
+    # cost); what it reads must be what the reference loader reads, table by table
+    import yaml
+    for code in languages.CODES:
+        with open(phrases.path(code), encoding="utf-8") as stream:
+            reference = yaml.safe_load(stream)
+        assert {key: entry["text"] for key, entry in reference["phrases"].items()} == \
+            phrases.table(code), code

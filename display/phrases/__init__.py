@@ -16,6 +16,9 @@ import os
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# libyaml's loader where PyYAML has it (PyPI's wheels and Debian's python3-yaml
+# do): the pure-Python one spent a third of a board's start-up on these tables
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def path(language):
@@ -28,7 +31,7 @@ def entries(language):
     """``{key: {text, where, checked}}`` of ``language``'s table ({} when it has none)."""
     try:
         with open(path(language), encoding="utf-8") as stream:
-            loaded = yaml.safe_load(stream) or {}
+            loaded = yaml.load(stream, Loader=_LOADER) or {}  # noqa: S506 - a safe loader
     except FileNotFoundError:
         return {}
     return dict(loaded.get("phrases") or {})
