@@ -212,10 +212,16 @@ def press_to_paint(workdir, broker, count=None):
     frames_path = os.path.join(workdir, "paint-frames.jsonl")
     board = start_display(config, broker, "--frame-log", frames_path,
                           log=os.path.join(workdir, "paint-board.log"))
-    running = agent_bench.MockAgent(settings)
+    running = None
     samples = []
     try:
         follower = FrameFollower(frames_path)
+        # the agent starts once the board has its broker's copies (it has subscribed):
+        # its first publication then reaches the board live, as progress (issue 15); a
+        # board that saw only the broker's copy would show the tile as checking until
+        # the agent's next beat, a heartbeat later
+        follower.wait(lambda f: f["tiles"][1]["vacant"] is not None, timeout=30)
+        running = agent_bench.MockAgent(settings)
         vacant = running.agent.ledger.state("x").vacant
         follower.wait(lambda f: f["tiles"][0]["live"] and f["tiles"][0]["vacant"] == vacant,
                       timeout=30)
@@ -233,7 +239,8 @@ def press_to_paint(workdir, broker, count=None):
                                   timeout=10)
             samples.append(frame["t"] - started)
     finally:
-        running.close()
+        if running is not None:
+            running.close()
         stop(board)
     return samples
 
