@@ -90,6 +90,8 @@ class BoardTexts:
                 self._states["long"].append(words.each("state-missing", s=state,
                                                        m=LONG_WARDS, n=LONG_WARDS))
                 self._states["long"].append(words.each("state-doubt", s=state))
+        # ... and with wards missing too: "m missing · not checked" (issue 20)
+        self._states[True].append(words.each("state-missing-unchecked", m=PLANNED_WARDS))
         self._memo = {}
         self._ratios = {}
 

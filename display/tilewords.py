@@ -33,9 +33,10 @@ def bar_for(view, words):
 def unchecked_bar(view, words, base):
     """The bar of a tile whose count check is due (issue 20): each of ``base``'s
     phrases with "count not checked for 5 h", then with "not checked"; then the
-    state words with "not checked" (planned by :class:`BoardTexts`, so it always
-    fits) — unless wards are missing: their "wards missing" is weightier, and
-    is what the bar falls back to."""
+    shortest that says it — the state words with "not checked", or, when wards
+    are missing, "m missing · not checked" (their "wards missing" is weightier,
+    so it comes first).  The board's plan makes room for that last phrase
+    (:class:`BoardTexts`), so neither is ever left out for lack of room."""
     def with_(key, **fields):
         return [words.each(key, s=lambda lang, parts=parts: dict(parts)[lang], **fields)
                 for parts in base]
@@ -44,10 +45,14 @@ def unchecked_bar(view, words, base):
     else:
         longer = with_("state-unchecked", d=lambda lang: words.duration(
             lang, view.unchecked_minutes))
-    plain = [words.each("state-unchecked-short",
-                        s=lambda lang: words.say(view.status.value, lang))]
-    return longer + with_("state-unchecked-short") + \
-        (base if view.missing else plain)
+    state = (lambda lang: words.say(view.status.value, lang))
+    if view.missing:
+        # (and, for more wards missing than the plan counts, the bar without
+        # the caution rather than no bar)
+        shortest = [words.each("state-missing-unchecked", m=view.missing)] + base
+    else:
+        shortest = [words.each("state-unchecked-short", s=state)]
+    return longer + with_("state-unchecked-short") + shortest
 
 
 def _qualified_bar(view, words):
@@ -88,10 +93,6 @@ def notes_for(view, words):
     if status is Status.WAITING:
         return []
     notes = []
-    if view.check_due and view.missing and qualified(view):
-        # the bar says the missing wards first; where it has no room for the
-        # caution too, this note says it (issue 20)
-        notes.append((check_due_for(view, words), "warning"))
     if view.conflict:
         notes.append((words.each("two-panels"), "warning"))
     reasons = view.reasons or ((view.reason,) if view.reason is not None else ())
@@ -167,14 +168,6 @@ def checked_for(view, words):
         return words.each("checked-now"), "muted"
     return words.each("checked-ago", d=lambda lang: words.duration(
         lang, view.checked_minutes)), "muted"
-
-
-def check_due_for(view, words):
-    """Phrase parts: "count not checked for 5 h" (or without the time, unknown)."""
-    if view.unchecked_minutes is None:
-        return words.each("check-due-unknown")
-    return words.each("check-due", d=lambda lang: words.duration(
-        lang, view.unchecked_minutes))
 
 
 def out_of_service(view):

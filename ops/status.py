@@ -24,6 +24,14 @@ the verdict then, not silence, and the summary names the devices that have
 not come up.  Logging in with a device's own config takes that device's
 connection while it runs (the broker binds each account to one connection),
 and says so first.
+
+*(added, issue 20)* Each ward's beds held for a referral (for whom, until
+when and how long is left) and when its count was last checked — the
+check's age is the ``checked_age`` its state carries plus the time since
+that state arrived (a retained copy's is a lower bound only, as the boards
+take it) — or that the check is due: past ``check_within`` (a display's
+``board.check_within``, an agent's own, else 2 h), never made, or of
+unknown age.  A ward of an agent from before checks and holds says neither.
 """
 
 import json
@@ -42,6 +50,7 @@ from .session import Session
 _LOG = logging.getLogger(__name__)
 
 SETTLE = 0.3
+CHECK_WITHIN = 7200.0       # seconds: a count checked longer ago is due (boards' default)
 
 
 class Look:
@@ -51,12 +60,14 @@ class Look:
         """``configured``: ``(kind, device id, WardKey or None)`` of what must be listed."""
         settings = device.settings
         self.broker = settings.broker
+        self.check_within = CHECK_WITHIN
         self.filters = None
         self.covers = None
         self.wards, self.devices = set(), set()     # what the configs name
         if device.kind == DISPLAY:
             board = settings.board
             self.heartbeat, self.stale_after = 60.0, board.stale_after
+            self.check_within = board.check_within
             self.what = "what display %s shows" % device.id
             if board.tiles is None:
                 self.hospitals = [board.hospital]
@@ -68,6 +79,7 @@ class Look:
         elif device.kind == AGENT:
             ward = settings.ward
             self.heartbeat, self.stale_after = settings.heartbeat, 180.0
+            self.check_within = settings.check_within
             self.what = "agent %s's own ward" % device.id
             self.hospitals = [ward.hospital]
             self.covers = lambda key: key == ward
@@ -137,9 +149,11 @@ def report(look, fleet, started, ended, listened):
             wards.append({"ward": str(verdict.key), "heard": NEVER_HEARD, "reporting": False,
                           "why": verdict.why, "notes": [], "capacity": None,
                           "occupied": None, "blocked": None, "vacant": None, "seq": None,
-                          "at": None, "agent": None, "heard_live_at": None})
+                          "at": None, "agent": None, "heard_live_at": None,
+                          **checks_and_holds(None, 0.0, True, look.check_within)})
             continue
-        heard = fleet.wards[verdict.key].heard_live
+        seen = fleet.wards[verdict.key]
+        heard = seen.heard_live
         wards.append({
             "ward": str(verdict.key), "capacity": state.capacity,
             "occupied": state.occupied, "blocked": state.blocked, "vacant": state.vacant,
@@ -148,7 +162,9 @@ def report(look, fleet, started, ended, listened):
             "mismatched": state.mismatched, "heard": verdict.heard,
             "reporting": verdict.reporting, "why": verdict.why,
             "heard_live_at": _wall(heard, ended) if heard is not None else None,
-            "notes": list(verdict.notes)})
+            "notes": list(verdict.notes),
+            **checks_and_holds(state, ended - seen.received, seen.retained,
+                               look.check_within)})
     devices = [{"id": d.id, "kind": d.kind, "status": d.status, "retained": d.retained,
                 "changed_at": _wall(d.changed, ended) if d.changed is not None else None,
                 "confirmed_at": _wall(d.confirmed, ended) if d.confirmed is not None
@@ -163,6 +179,72 @@ def report(look, fleet, started, ended, listened):
             "wards": wards, "devices": devices,
             "retired": sorted(str(k) for k in fleet.retired),
             "dropped": [{"ward": k, "reason": v} for k, v in sorted(fleet.dropped.items())]}
+
+
+def checks_and_holds(state, since, retained, within):
+    """A ward's held beds and its count's check, as ``report`` gives them: ``since`` the
+    seconds since its state arrived, ``retained`` whether only retained copies came."""
+    if state is None or state.held is None:     # an agent from before checks and holds
+        return {"held": None, "holds": [], "checked": None, "check_age": None,
+                "check_age_at_least": None, "check_due": None, "check_within": within}
+    holds = [dict(hold.to_dict(), left=max(0, int(hold.left - since)))
+             for hold in state.holds]
+    age = None
+    if state.checked is not None and state.checked_age is not None:
+        age = int(state.checked_age + since)
+    # due past the bound, never checked, or of unknown age; a retained copy's age is
+    # a lower bound, which can make a check due but never recent
+    due = age is None or age >= within
+    return {"held": state.held, "holds": holds,
+            "checked": None if state.checked is None else state.to_dict()["checked"],
+            "check_age": age, "check_age_at_least": retained and age is not None,
+            "check_due": due, "check_within": within}
+
+
+def check_lines(ward):
+    """The lines a ward's holds and check add under its row (none for an old agent)."""
+    if ward.get("held") is None:
+        return []
+    lines = []
+    for hold in ward["holds"]:
+        lines.append("held for referral: %d bed%s for %s (hold %s), until %s, %s left" % (
+            hold["beds"], "" if hold["beds"] == 1 else "s", hold["for"] or "the panel",
+            hold["id"], hold["until"].replace("T", " ")[:16] + "Z",
+            _duration(hold["left"])))
+    unlisted = ward["held"] - sum(hold["beds"] for hold in ward["holds"])
+    if unlisted > 0:
+        lines.append("held for referral: %d bed%s more (not listed)" % (
+            unlisted, "" if unlisted == 1 else "s"))
+    age = ward["check_age"]
+    if not ward["check_due"]:
+        lines.append("count checked %s ago%s" % (
+            _duration(age), " at least (retained copy)" if ward["check_age_at_least"]
+            else ""))
+    elif ward["checked"] is None:
+        lines.append("! CHECK DUE: the count was never checked")
+    elif age is None:
+        lines.append("! CHECK DUE: the count was checked at %s, how long ago is not known" % (
+            ward["checked"].replace("T", " ")[:16] + "Z"))
+    else:
+        lines.append("! CHECK DUE: the count not checked for %s%s (bound %s)" % (
+            _duration(age), " at least" if ward["check_age_at_least"] else "",
+            _duration(ward["check_within"])))
+    return lines
+
+
+def _duration(seconds):
+    """``seconds`` as a reader says it: 40 s, 12 min, 5 h 10 min, 2 d 3 h."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return "%d s" % seconds
+    minutes = seconds // 60
+    if minutes < 60:
+        return "%d min" % minutes
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return "%d h" % hours + (" %d min" % minutes if minutes else "")
+    days, hours = divmod(hours, 24)
+    return "%d d" % days + (" %d h" % hours if hours else "")
 
 
 def text_lines(data):
@@ -196,6 +278,7 @@ def text_lines(data):
                 ward["vacant"], ward["seq"], ward["at"].replace("T", " ")[:16] + "Z",
                 agent_width, ward["agent"], verdict))
             lines += ["%*s  ! %s" % (width, "", note) for note in ward["notes"]]
+            lines += ["%*s  %s" % (width, "", line) for line in check_lines(ward)]
     devices = data["devices"]
     if devices:
         width = max(len(d["id"]) for d in devices)
@@ -236,6 +319,13 @@ def _summary(data):
     text = "%d ward(s): %d heard live, %d retained copy only, %d not reporting%s." % (
         len(wards), live, retained, silent,
         " (%d never heard)" % never if never else "")
+    held = sum(w.get("held") or 0 for w in wards)
+    # as the boards count them: of the wards whose figures are shown
+    due = sum(1 for w in wards if w.get("check_due") and w["heard"] in (LIVE, RETAINED_ONLY))
+    if held:
+        text += " %d bed(s) held for a referral." % held
+    if due:
+        text += " %d ward(s) due a count check." % due
     unheard = [d["id"] for d in data["devices"]
                 if d["configured"] and d["status"] == "no status"]
     if unheard:

@@ -16,6 +16,7 @@ import pytest
 
 from bedboard.payloads import Hold, WardState
 from bedboard.topics import WardKey
+from display import phrases
 from tests.test_display_drawn import (WALL, drawn, english, example_board,  # noqa: F401
                                       painter, tile_report)
 
@@ -98,3 +99,56 @@ def test_the_caution_is_never_left_out(painter, size):
     bar = [d.phrase for d in female.texts if d.role == "state"]
     assert bar and all("not checked" in text for text in bar if "AVAILABLE" in text), bar
     assert any("যাচাই হয়নি" in text for text in bar), bar
+
+
+PAEDIATRICS = 4             # the example's department-wide tile: wards a and b
+
+
+def caution(language):
+    """The words of "not checked" in ``language`` (every form of the caution has them)."""
+    text = phrases.table(language)["state-unchecked-short"]
+    return text.replace("{s}", "").strip(" ·:")
+
+
+def missing_words(language, missing, wards):
+    """Each way ``language`` says ``missing`` of ``wards`` wards are missing, without
+    the state words ("1 of 2 wards missing", "1 missing", "wards missing")."""
+    table = phrases.table(language)
+    return [table[key].replace("{s}", "").strip(" ·:").format(m=missing, n=wards)
+            for key in ("state-missing", "state-missing-short", "state-missing-shortest")]
+
+
+def test_every_form_of_the_caution_says_not_checked_in_every_language():
+    for language in ("bn", "en", "hi", "ur", "ne", "sat", "or", "pa"):
+        table = phrases.table(language)
+        for key in ("state-unchecked", "state-unchecked-short", "state-unchecked-unknown",
+                    "state-missing-unchecked"):
+            assert caution(language) in table[key], (language, key)
+        said = table["state-missing-unchecked"].format(m=1)
+        assert any(words in said for words in missing_words(language, 1, 2)), said
+
+
+@pytest.mark.parametrize("languages", (("en",), ("en", "bn"), ("bn", "hi"), ("ur", "en")))
+@pytest.mark.parametrize("size", ((1280, 720), (1366, 768), (1920, 1080), (800, 480)))
+def test_a_partial_tile_whose_counted_ward_is_due_a_check_draws_both_in_its_bar(
+        painter, size, languages):
+    # ward b's panel is offline (PART DATA, 1 of 2 missing) and ward a's count was
+    # not checked for five hours: the bar says the missing ward first and the
+    # caution too; the caution was a note, left out when the column had no room
+    made = example_board(stale_after=86400.0)
+    made.receive_state(WardKey("nrs", "paediatrics", "a"),
+                       new_agent("paediatrics-a", 12, age=5 * 3600), 2.0, WALL)
+    made.receive_status("paediatrics-b", False, 2.5)
+    view = made.view(3.0)
+    tile = view.tiles[PAEDIATRICS]
+    assert tile.live and tile.missing == 1 and tile.check_due
+    report = tile_report(drawn(painter, made, size, 3.0, languages=languages),
+                         PAEDIATRICS, view)
+    assert "state" not in [role for role, _ in report.left_out]
+    bar = [d for d in report.texts if d.role == "state"]
+    for language in languages:
+        texts = [d.phrase for d in bar if language in d.languages]
+        assert texts, (language, [d.phrase for d in bar])
+        assert any(caution(language) in text and any(
+            words in text for words in missing_words(language, 1, 2))
+            for text in texts), (size, language, texts, report.left_out)

@@ -270,6 +270,12 @@ def check_bar(report, tile, words):
         # caution, so whichever was drawn says it (issue 20)
         without = [p for p in allowed if p in _qualified_only(tile, words)]
         assert not without, (report.index, without)
+    elif tile.check_due and qualified(tile):
+        # ... with wards missing too: the bar may fall back to the missing wards
+        # alone only for more wards than the plan counts; what was drawn says both
+        without = {text for parts in _qualified_only(tile, words)
+                   for text in [joined(parts)] + [t for _, t in parts]}
+        assert not set(said) & without, (report.index, said)
     if len(allowed) > 1 or allowed[0] != words.each(tile.status.value):
         plain = {text for _, text in words.each(tile.status.value)} | {
             joined(words.each(tile.status.value))}

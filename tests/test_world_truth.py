@@ -1,6 +1,11 @@
 """The board against the world: the grown state machine (tests/world_machine.py)
 with every rule, judged by every world property (tests/world_oracle.py).
 
+Checks and holds are part of the world (issue 20): nurses check counts, beds
+are held for a referral and released, taken or left to expire, as new agents
+publish them; (i), (j) and (k) judge the held line, the "not checked" caution
+and the footer's count of unchecked wards against the world's truth.
+
 ``make test`` gives it 200 examples of 25 steps; ``make chaos``
 (``BEDBOARD_CHAOS``) thousands of 60 steps, and shrinks what it finds.
 tests/test_world_hunts.py has one narrowed world per finding of issue 15.

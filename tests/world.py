@@ -24,6 +24,17 @@ What the world knows and the board does not is kept as **ground truth**
 made progress (published something new), each ward's true counts over
 time, why its free beds rose, when a will fired.  :mod:`tests.world_oracle`
 judges what the board drew against it.
+
+Checks and holds (issue 20), as a new agent publishes them (docs/contract.md,
+"Checks and holds"): a nurse confirming the count (or a bed manager's set)
+is a change stamped with the true time; every state says ``checked`` and its
+``checked_age`` by the agent's clock — left out when the agent took its
+count from the broker's copy (a lost ledger: the age is unknown) until the
+next check.  Beds held for a referral are counted inside ``blocked`` and in
+``held``, listed in ``holds`` with their time ``left``; a hold ends when
+released, when its patient arrives (the bed becomes occupied) or, by itself,
+at its time — while its agent runs (an agent that is off expires it when it
+is back).  An old agent knows neither.
 """
 
 import hashlib
@@ -32,7 +43,7 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 
 from bedboard.link import Received
-from bedboard.payloads import WardState
+from bedboard.payloads import Hold, WardState
 from bedboard.topics import WardKey
 from display.board import Board
 from display.feed import DropLog, Feed, apply
@@ -44,6 +55,7 @@ except ImportError:         # a board from before it
 
 WALL0 = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 PREFIX = "crs"
+CHECK_WITHIN = 600.0      # the world's board.check_within: short, so checks fall due
 BURST_GAP = 0.02          # seconds between two messages of a reconnect's retained burst
 
 
@@ -82,6 +94,12 @@ class Agent:
         self.lowered = False          # it restarted from a lower count than it had published
         self.sound_since = world.t    # since when its news has flowed (connect, set)
         self.history = [(world.t, counts)]
+        # issue 20: holds {id: (beds, until t, for)}, inside counts' blocked; the
+        # last check's true time (None: never) and whether the agent knows its age
+        self.holds = {}
+        self.checked, self.check_known = None, True
+        self.checks = [(world.t, None, True)]
+        self.held_history = [(world.t, 0)]
 
     # -- its life --------------------------------------------------------
     def start(self):
@@ -94,6 +112,31 @@ class Agent:
         self.counts = counts
         self.seq = self.seq + 1 if seq is None else seq
         self.history.append((self.world.t, counts))
+        self.held_history.append((self.world.t, self.held))
+
+    @property
+    def held(self):
+        return sum(beds for beds, _, _ in self.holds.values())
+
+    def check(self, known=True, at=None):
+        """A nurse confirmed the count (or a set did) — at ``at``, a check taken from
+        a copy — and whether the agent knows its age."""
+        self.checked = self.world.t if at is None else at
+        self.check_known = known
+        self.checks.append((self.world.t, self.checked, known))
+
+    def never_checked(self):
+        """A count started afresh (a new SD card): never checked."""
+        self.checked, self.check_known = None, True
+        self.checks.append((self.world.t, None, True))
+
+    def checks_since(self, since):
+        """Every ``(checked, known)`` it published or held at some time in [since, now]."""
+        return _since(self.checks, since, lambda entry: entry[1:])
+
+    def held_since(self, since):
+        """Every count of held beds it held at some time in [since, now]."""
+        return _since(self.held_history, since, lambda entry: entry[1])
 
     @property
     def working(self):
@@ -102,9 +145,21 @@ class Agent:
     def payload(self):
         """The bytes of its next state publication (a new beat for a new agent)."""
         capacity, occupied, blocked = self.counts
+        extra = {}
+        if self.new:                  # checks and holds (issue 20): a new agent's
+            t = self.world.t
+            extra = dict(held=self.held, holds=tuple(
+                Hold(id=hold, beds=beds, until=_wall(until), left=int(max(0.0, until - t)),
+                     for_whom=whom)
+                for hold, (beds, until, whom) in sorted(self.holds.items(),
+                                                        key=lambda item: item[1][1]))[:16])
+            if self.checked is not None:
+                extra["checked"] = _wall(self.checked)
+                if self.check_known:
+                    extra["checked_age"] = int(t - self.checked)
         state = WardState(capacity=capacity, occupied=occupied, blocked=blocked,
                           seq=self.seq, at=self.world.true_wall().replace(microsecond=0),
-                          agent=self.name, unconfirmed=self.unconfirmed, synced=True)
+                          agent=self.name, unconfirmed=self.unconfirmed, synced=True, **extra)
         body = state.to_dict()
         if self.new:
             self.beat += 1
@@ -113,12 +168,7 @@ class Agent:
 
     def counts_since(self, since):
         """Every count it held at some time in [since, now]."""
-        found = set()
-        for index, (t, counts) in enumerate(self.history):
-            later = self.history[index + 1][0] if index + 1 < len(self.history) else None
-            if later is None or later >= since:
-                found.add(counts)
-        return found
+        return _since(self.history, since, lambda entry: entry[1])
 
 
 class World:
@@ -126,8 +176,10 @@ class World:
     through the real Feed into the real Board."""
 
     def __init__(self, specs, hospital="nrs", topology="direct", stale_after=180.0,
-                 retained_for=75.0, few_left=1, highlight=300.0, on_message=None):
+                 retained_for=75.0, few_left=1, highlight=300.0, on_message=None,
+                 check_within=CHECK_WITHIN):
         self.t = 0.0
+        self.check_within = check_within
         self.specs = tuple(specs)
         self.hospital = hospital
         self.topology = topology
@@ -154,6 +206,7 @@ class World:
         self.memory = None            # the board's on-disk memory of wards, if it has one
         self.board_link = False
         self.bridge_replayed = None   # t of the last replay over the bridge
+        self.bridge_replay_ended = None  # t it ended (inf while under way)
         self.bursting = False         # a burst of messages is being delivered
         self.delivered = {}           # key -> publication time of the newest state delivered
         self.deliveries = {}          # agent -> t it was first delivered (this board run)
@@ -180,7 +233,8 @@ class World:
         if self.memory is not None and self.board is not None:
             self.memory.save()
         self.board = Board(self.hospital, self.specs, self.stale_after, self.few_left,
-                           self.highlight, now=self.t, retained_for=self.retained_for)
+                           self.highlight, now=self.t, retained_for=self.retained_for,
+                           check_within=self.check_within)
         if WardMemory is not None:
             if self.memory is None:
                 self._folder = tempfile.TemporaryDirectory(prefix="world-board-")
@@ -302,11 +356,13 @@ class World:
             return
         self.bridge_up = True
         self.sound_since = self.bridge_replayed = self.t
+        self.bridge_replay_ended = float("inf")       # under way
         self.bursting = True
         for topic in sorted(self.hospital_store):
             self.t += BURST_GAP / 4
             self._at_state_broker(topic, self.hospital_store[topic], True)
         self.bursting = False
+        self.bridge_replay_ended = self.t
 
     # -- agents -----------------------------------------------------------------
     def add_agent(self, name, key, counts, new=True, heartbeat=60.0, seq=0):
@@ -346,18 +402,38 @@ class World:
             self.publish(_Broker(), status_topic(agent.name), b"offline")
 
     def heartbeats_until(self, end):
-        """The living agents' heartbeats, in time order, up to ``end``."""
+        """The living agents' heartbeats and their holds' expiries, in time order,
+        up to ``end``."""
         while True:
-            due = [a for a in self.agents.values() if a.working and a.connected
-                   and a.next_beat is not None and a.next_beat <= end]
+            due = [(a.next_beat, 1, a.name, a) for a in self.agents.values()
+                   if a.working and a.connected and a.next_beat is not None
+                   and a.next_beat <= end]
+            due += [(until, 0, a.name, a) for a in self.agents.values() if a.working
+                    for _, until, _ in a.holds.values() if until <= end]
             if not due:
                 break
-            agent = min(due, key=lambda a: (a.next_beat, a.name))
-            self.t = max(self.t, agent.next_beat)
+            at, expiry, _, agent = min(due, key=lambda item: item[:3])
+            self.t = max(self.t, at)
+            if expiry == 0:
+                self.expire(agent)
+                continue
             agent.next_beat += agent.heartbeat
             self.publish(agent, status_topic(agent.name), b"online")
             self.publish_state(agent)
         self.t = max(self.t, end)
+
+    def expire(self, agent):
+        """The agent frees, by itself, every hold whose time has run out: one change."""
+        ended = [hold for hold, (_, until, _) in agent.holds.items() if until <= self.t]
+        if not ended:
+            return
+        before = agent.counts
+        capacity, occupied, blocked = before
+        for hold in ended:
+            blocked -= agent.holds.pop(hold)[0]
+        agent.set_counts((capacity, occupied, blocked))
+        self.rise(agent.key, before, agent.counts, "expired", agent)
+        self.publish_state(agent)
 
     def rise(self, key, before, after, cause, agent):
         """Note why a ward's free beds rose (the truth behind "beds just freed")."""
@@ -379,6 +455,21 @@ class World:
         if spec.wards is not None:
             return list(spec.expected())
         return sorted(k for k in self.known if spec.covers(k))
+
+
+def _wall(t):
+    """The wall time of world time ``t``, whole seconds (as an agent stamps it)."""
+    return (WALL0 + timedelta(seconds=t)).replace(microsecond=0)
+
+
+def _since(history, since, value):
+    """The values of ``history`` ``[(t, ...)]`` that held at some time in [since, now]."""
+    found = set()
+    for index, entry in enumerate(history):
+        later = history[index + 1][0] if index + 1 < len(history) else None
+        if later is None or later >= since:
+            found.add(value(entry))
+    return found
 
 
 class _Broker:

@@ -22,7 +22,9 @@ RULES = ("press", "bed_manager_sets", "capacity_corrected", "agent_dies", "agent
          "the_hospital_broker_goes_down",
          "the_hospital_broker_comes_back", "the_boards_link_drops", "the_boards_link_returns",
          "a_second_board_has_its_id", "the_board_restarts",
-         "the_boards_clock_is_unsynchronised", "the_boards_clock_syncs", "time_passes")
+         "the_boards_clock_is_unsynchronised", "the_boards_clock_syncs", "time_passes",
+         "a_nurse_checks_the_count", "a_bed_is_held_for_a_referral", "a_hold_ends",
+         "time_passes_to_a_check_falling_due")
 
 
 def narrowed(name, rules, properties, topologies=("direct",), old=False, fillers=(False,)):

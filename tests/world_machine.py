@@ -18,7 +18,7 @@ from bedboard.payloads import WardState
 from bedboard.topics import WardKey
 from display.config import Label, TileSpec
 
-from .world import World, state_topic, status_topic
+from .world import WALL0, World, state_topic, status_topic
 from .world_oracle import check_drawn, check_view, drawing, worst
 
 MALE = WardKey("nrs", "medicine", "male")
@@ -33,6 +33,7 @@ FILLERS = tuple(TileSpec("nrs", "dept-%d" % i, None, Label("Department %d" % i))
 HEARTBEAT = 60.0
 STALE_AFTER = 1.25 * HEARTBEAT        # a board configured to its agents' heartbeat
 HIGHLIGHT = 300.0
+HOLD_MINUTES = 120.0                  # an agent's hold_minutes (default)
 SIZES = ((1280, 720), (1366, 768), (800, 480))
 
 CHAOS = bool(os.environ.get("BEDBOARD_CHAOS"))
@@ -63,6 +64,7 @@ class WorldMachine(RuleBasedStateMachine):
                            on_message=self._between)
         self.drawing = drawing(size)
         self.spare = 0
+        self.holds = 0
         self.checking = False
         for index, key in enumerate(WARDS):
             self.world.add_agent(_name(key), key, (CAPACITY[key], 0, 0),
@@ -70,6 +72,10 @@ class WorldMachine(RuleBasedStateMachine):
         for spec in specs[len(CORE):]:
             key = WardKey(spec.hospital, spec.department, "ward")
             self.world.add_agent(_name(key), key, (5, 3, 0))
+        for agent in list(self.world.agents.values()):
+            if agent.new:               # each ward's count checked as the world starts
+                agent.check()
+                self._change(agent, agent.counts, "checked")
         self.world.start_board()
         self.checking = True
 
@@ -98,6 +104,12 @@ class WorldMachine(RuleBasedStateMachine):
         working = [a for a in self.world.owners(key) if a.working]
         return working[0] if working else None
 
+    @staticmethod
+    def _back_up(agent):
+        """A copy of the agent's ledger as it is now (restored by "old copy")."""
+        agent.backups.append((agent.counts, agent.seq, dict(agent.holds),
+                              (agent.checked, agent.check_known)))
+
     def _change(self, agent, counts, cause, seq=None):
         before = agent.counts
         agent.set_counts(counts, seq)
@@ -119,11 +131,11 @@ class WorldMachine(RuleBasedStateMachine):
             occupied -= 1
         elif kind == "blocked" and vacant:
             blocked += 1
-        elif kind == "unblock" and blocked:
+        elif kind == "unblock" and blocked > agent.held:    # held beds are not unblocked
             blocked -= 1
         else:
             return
-        agent.backups.append((agent.counts, agent.seq))
+        self._back_up(agent)
         self._change(agent, (capacity, occupied, blocked), kind)
 
     @rule(key=st.sampled_from(WARDS), occupied=st.integers(0, 4))
@@ -135,6 +147,8 @@ class WorldMachine(RuleBasedStateMachine):
         occupied = min(occupied, capacity - blocked)
         agent.unconfirmed = agent.doubtful = False
         agent.sound_since = self.world.t
+        if agent.new:
+            agent.check()                    # a set is a count someone looked at
         self._change(agent, (capacity, occupied, blocked),
                      "discharge" if occupied < was else "set")
 
@@ -180,11 +194,17 @@ class WorldMachine(RuleBasedStateMachine):
         agent.start()
         before = agent.counts
         if ledger == "old copy" and agent.backups:
-            counts, seq = agent.backups[0]
+            counts, seq, holds, (checked, known) = agent.backups[0]
             agent.backups.clear()
+            agent.holds = dict(holds)
+            if agent.checked != checked:
+                agent.check(known, at=checked)
             agent.set_counts(counts, seq)
             agent.lowered = agent.doubtful = True
         elif ledger == "a new card":
+            agent.holds = {}
+            if agent.checked is not None:
+                agent.never_checked()
             agent.set_counts((CAPACITY[key], 0, 0), 0)
             agent.lowered = agent.lowered or agent.seq < agent.max_seq
             agent.doubtful = True
@@ -192,17 +212,84 @@ class WorldMachine(RuleBasedStateMachine):
         elif ledger == "lost":
             found = world.store.get(state_topic(key)) if world.topology == "direct" else \
                 world.hospital_store.get(state_topic(key))
+            agent.holds = {}
             if found:
                 state = WardState.parse(found)
+                self._holds_from(agent, state)
+                if agent.new and state.checked is None:
+                    agent.never_checked()
+                elif agent.new:
+                    # the broker's check, of unknown age (docs/contract.md)
+                    agent.check(known=False, at=(state.checked - WALL0).total_seconds())
                 agent.set_counts((state.capacity, state.occupied, state.blocked), state.seq)
                 agent.unconfirmed = True
             else:
+                if agent.checked is not None:
+                    agent.never_checked()
                 agent.set_counts((CAPACITY[key], 0, 0), 0)
             agent.lowered = agent.lowered or agent.seq < agent.max_seq
             agent.doubtful = True
             agent.backups.clear()
         world.rise(key, before, agent.counts, "panel restart", agent)
         world.connect(agent)
+
+    def _holds_from(self, agent, state):
+        """The holds of the broker's copy, each with the time it had left; held beds
+        it counts but does not list, one hold of hold_minutes (docs/contract.md)."""
+        if not agent.new or not state.held:
+            return
+        t = self.world.t
+        for hold in state.holds:
+            agent.holds[hold.id] = (hold.beds, t + hold.left, hold.for_whom)
+        rest = state.held - sum(h.beds for h in state.holds)
+        if rest > 0:
+            agent.holds["copy-%d" % self.world.boots] = (rest, t + HOLD_MINUTES * 60, None)
+
+    # -- checks and holds (issue 20) ---------------------------------------------------
+    @rule(key=st.sampled_from(WARDS))
+    def a_nurse_checks_the_count(self, key):
+        agent = self._agent(key)
+        if agent is None or not agent.new:
+            return                      # an old agent has no checks
+        self._back_up(agent)
+        agent.check()
+        self._change(agent, agent.counts, "checked")
+
+    @rule(key=st.sampled_from(WARDS), minutes=st.sampled_from((1.0, 4.0, HOLD_MINUTES)),
+          desk=st.booleans())
+    def a_bed_is_held_for_a_referral(self, key, minutes, desk):
+        """From the panel (for the panel, hold_minutes) or ``bedboard hold``."""
+        agent = self._agent(key)
+        if agent is None or not agent.new:
+            return                      # an old agent refuses a hold
+        capacity, occupied, blocked = agent.counts
+        if capacity - occupied - blocked < 1:
+            return                      # refused: no vacant bed to hold
+        self._back_up(agent)
+        self.holds += 1
+        if not desk:
+            minutes = HOLD_MINUTES
+        agent.holds["hold-%d" % self.holds] = (
+            1, self.world.t + minutes * 60, "Bankura SMC, ref %d" % self.holds if desk else None)
+        self._change(agent, (capacity, occupied, blocked + 1), "held")
+
+    @rule(key=st.sampled_from(WARDS), arrived=st.booleans())
+    def a_hold_ends(self, key, arrived):
+        """Released (the one that expires first), or its patient arrived: the held
+        bed becomes occupied."""
+        agent = self._agent(key)
+        if agent is None or not agent.holds:
+            return
+        self._back_up(agent)
+        hold = min(agent.holds, key=lambda h: (agent.holds[h][1], h))
+        beds, until, whom = agent.holds.pop(hold)
+        capacity, occupied, blocked = agent.counts
+        if arrived:                     # one held bed becomes occupied
+            if beds > 1:
+                agent.holds[hold] = (beds - 1, until, whom)
+            self._change(agent, (capacity, occupied + 1, blocked - 1), "arrived")
+        else:
+            self._change(agent, (capacity, occupied, blocked - beds), "released")
 
     @rule(key=st.sampled_from(WARDS))
     def a_second_panel_counts_the_ward(self, key):
@@ -367,6 +454,17 @@ class WorldMachine(RuleBasedStateMachine):
     @rule(seconds=st.one_of(st.floats(0.1, 5), st.floats(5, 90), st.floats(90, 400)))
     def time_passes(self, seconds):
         self.world.heartbeats_until(self.world.t + seconds)
+
+    @rule(offset=st.sampled_from((-0.5, 0.5, 2.5)))
+    def time_passes_to_a_check_falling_due(self, offset):
+        """To just before or after the next moment a ward's last check passes
+        check_within: where the board's caution must turn (issue 20)."""
+        world = self.world
+        moments = [a.checked + world.check_within for a in world.agents.values()
+                   if a.new and a.checked is not None and a.check_known
+                   and a.checked + world.check_within + offset > world.t]
+        if moments:
+            world.heartbeats_until(min(moments) + offset)
 
 
 class _Operator:

@@ -9,12 +9,14 @@ footer (:meth:`display.render.Renderer.report`), on SDL's dummy driver.
 * **(a)** a tile drawn live has, for every ward it counts, an agent that may
   be live, and its figure (vacant and "of N beds") equals the wards' true
   counts, allowing only delivery delay: a ward's count may be any it held
-  since the newest of its publications the board was given;
+  since the newest of its publications the board was given.  Its vacant
+  beds are capacity − occupied − out of service − held for a referral: a
+  held bed is never drawn as vacant (issue 20);
 * **(b)** a ward whose agent is dead (or hung, or cut off) is drawn not live
   within ``B`` = heartbeat × 1.25 + delivery of its last progress, and at
   once (within delivery) once its will fired — on every topology;
 * **(c)** "beds just freed" ⇒ within the highlight's time a bed of the tile
-  was freed (a discharge, or a bed unblocked) by the panel that counts it
+  was freed (a discharge, a bed unblocked, a hold released or expired) by the panel that counts it
   now — a capacity correction is no discharge, and a replaced panel or a
   returned ward does not inherit one;
 * **(d)** a live tile that leaves wards out says how many, in what was
@@ -27,6 +29,19 @@ footer (:meth:`display.render.Renderer.report`), on SDL's dummy driver.
 * **(h)** a tile whose every ward has one working agent whose news reaches
   the board, with a count nobody doubts, is drawn live with the true
   figure within ``L`` = heartbeat × 1.25 + delivery;
+* **(i)** a tile's "N held for referral" is its live wards' held beds,
+  allowing only delivery delay (issue 20);
+* **(j)** "not checked" is drawn in a tile's bar only when one of its wards'
+  last check (one the board may hold, as for (a)) is older than
+  ``check_within``, of unknown age, or never made — and it is drawn on a
+  live tile with a soundly reported ward whose last check is older than
+  ``check_within`` + ``CHECK_SLACK`` (issue 20).  ``CHECK_SLACK``: the board
+  times a check by the ``checked_age`` a state carries (whole seconds, so up
+  to 1 s short) plus the time since it received that state, which reached it
+  within ``DELIVERY`` of its publication; it can only be late by as much, so
+  the first half needs no slack at all;
+* **(k)** the footer's "N wards not checked" is between the soundly reported
+  wards surely due and the wards that may be (as for (j)) (issue 20);
 * **(r)** the board's own rules, kept beside the world's: a tile's state is
   always drawn in words, and FULL or FEW LEFT never with a ward left out
   (tests/oracle.py restates the rest, for tests/test_display_truth.py).
@@ -53,6 +68,7 @@ from display.views import Status  # noqa: E402
 from display.words import Words  # noqa: E402
 
 DELIVERY = 1.0            # seconds a message may take to reach the board
+CHECK_SLACK = DELIVERY + 1.0   # (j): how late the board may call a check due
 _TIME = re.compile(r"\b(\d\d):(\d\d)\b")
 _PAINTER = None
 
@@ -112,6 +128,12 @@ def excused(world, agent):
     t = world.t
     if agent.working:
         return True
+    if not agent.new and agent.will_at is not None and world.bridge_replayed is not None \
+            and agent.will_at <= world.bridge_replay_ended \
+            and t <= world.bridge_replayed + world.stale_after + DELIVERY:
+        return True         # a replay after (or with) its will: its last state comes
+        #                     again after the will, without the retain flag, and an old
+        #                     agent's state again is its heartbeat — it cannot be told apart
     news = world.news.get(agent.name)
     if agent.will_at is not None and t - agent.will_at > DELIVERY and not (
             news is not None and news > agent.will_at):
@@ -218,7 +240,9 @@ def check_drawn(world, view, report, drawing, local):
             problems += _check_highlight(world, spec)
         if any(reset in p for p in phrases):
             keys = world.wards(spec)
-            if not any(a.lowered for k in keys for a in world.owners(k)):
+            # (a panel since replaced was reset all the same)
+            if not any(a.lowered for k in keys for a in world.owners(k) + [
+                    g for g in world.gone if g.key == k]):
                 problems.append(("g", "%s says a panel was reset, but no panel of its wards "
                                  "restarted from a lower count: %s" % (
                                      spec.label.en,
@@ -226,7 +250,117 @@ def check_drawn(world, view, report, drawing, local):
     problems += _check_footer(world, view, report, drawing)
     problems += _check_times(world, report, drawing, local)
     problems += check_sound(world, view)
+    problems += check_checks_and_holds(world, view, report, drawing)
     return problems
+
+
+# -- checks and holds (issue 20) ----------------------------------------------------
+
+_HELD = re.compile(r"(?<!\d)(\d+) held for referral")
+_UNCHECKED = re.compile(r"(?<!\d)(\d+) wards? not checked in")
+
+
+def due(world, key):
+    """``(may, must)``: whether the board may call ward ``key``'s count check due now
+    (one of the checks it may hold, as for (a), is past the bound, of unknown age or
+    never made), and whether it must (the ward is soundly reported and its every such
+    check is past the bound by ``CHECK_SLACK``)."""
+    since = min(world.t - DELIVERY, world.delivered.get(key, world.t))
+    within = world.check_within
+    may, must = False, False
+    for agent in world.owners(key) + [a for a in world.gone if a.key == key]:
+        if not agent.new or not excused(world, agent):
+            continue                # an old agent's ward: no checks, no caution
+        checks = agent.checks_since(since)
+        may = may or any(checked is None or not known or world.t - checked >= within
+                         for checked, known in checks)
+        if _sound_for(world, key):
+            must = all(checked is None or not known
+                       or world.t - checked >= within + CHECK_SLACK
+                       for checked, known in checks)
+    return may, must
+
+
+def check_checks_and_holds(world, view, report, drawing):
+    """(i), (j) and (k) on what was drawn."""
+    problems = []
+    tiles = {r.index: r for r in report if r.part == "tile"}
+    caution = drawing.english("state-unchecked-short", s="").strip(" ·")
+    for index, (spec, tile) in enumerate(zip(world.specs, view.tiles)):
+        drawn = tiles.get(index)
+        if drawn is None:
+            continue
+        keys = world.wards(spec)
+        dues = {k: due(world, k) for k in keys}
+        bar = [t.phrase for t in drawn.texts if t.role == "state"]
+        said = any(caution in phrase for phrase in bar)
+        if said and not any(may for may, _ in dues.values()):
+            problems.append(("j", "%s says %r, but no ward's last check is past %d s: %s" % (
+                spec.label.en, bar, world.check_within, _checks(world, keys))))
+        if tile.live and not said and any(must for _, must in dues.values()):
+            problems.append(("j", "%s is live with a soundly reported ward whose last check "
+                             "is past %d s, but its bar says %r (left out: %r): %s" % (
+                                 spec.label.en, world.check_within, bar, drawn.left_out,
+                                 _checks(world, keys))))
+        for phrase in (t.phrase for t in drawn.texts if t.role == "held"):
+            for number in _HELD.findall(phrase):
+                options = [_held_options(world, k) for k in keys]
+                if not _sums_to(options, int(number), tile.missing):
+                    problems.append(("i", "%s says %s held for referral; its wards hold %s" % (
+                        spec.label.en, number, {k.ward: sorted(o) for k, o in
+                                                zip(keys, options)})))
+    problems += _check_unchecked_footer(world, view, report)
+    return problems
+
+
+def _check_unchecked_footer(world, view, report):
+    """(k): the footer's count of wards not checked in time."""
+    if not view.connected:
+        return []
+    problems = []
+    for part in (r for r in report if r.part == "total"):
+        for text in part.texts:
+            for number in _UNCHECKED.findall(text.phrase):
+                if int(number) != view.wards_unchecked:
+                    problems.append(("k", "the footer says %s wards not checked; the board "
+                                     "counts %d" % (number, view.wards_unchecked)))
+    keys = sorted({k for spec in world.specs for k in world.wards(spec)})
+    dues = [due(world, k) for k in keys]
+    least, most = sum(1 for _, must in dues if must), sum(1 for may, _ in dues if may)
+    if not least <= view.wards_unchecked <= most:
+        problems.append(("k", "the board counts %d wards not checked; the truth: %d to %d" % (
+            view.wards_unchecked, least, most)))
+    return problems
+
+
+def _held_options(world, key):
+    since = min(world.t - DELIVERY, world.delivered.get(key, world.t))
+    found = set()
+    for agent in world.owners(key) + [a for a in world.gone if a.key == key]:
+        if excused(world, agent):
+            found |= agent.held_since(since) if agent.new else {0}
+    return found
+
+
+def _sums_to(options, figure, missing, limit=20000):
+    """Whether some choice (a value, or left out) per ward sums to ``figure`` with at
+    most ``missing`` wards left out."""
+    combos = 1
+    for values in options:
+        combos *= len(values) + 1
+    if combos > limit:
+        return True
+    for choice in itertools.product(*[list(values) + [None] for values in options]):
+        if sum(1 for c in choice if c is None) <= missing and \
+                sum(c for c in choice if c is not None) == figure:
+            return True
+    return False
+
+
+def _checks(world, keys):
+    return {k.ward: ["%s(%s, checked %s%s)" % (a.name, "new" if a.new else "old", a.checked,
+                                                "" if a.check_known else " age unknown")
+                     for a in world.owners(k)] for k in keys}
 
 
 def _check_rules(spec, tile, drawn):
@@ -248,7 +382,8 @@ def _check_highlight(world, spec):
     since replaced or a ward since retired — and capacity is no discharge."""
     rises = sorted(r for k in world.wards(spec) for r in world.rises.get(k, ())
                    if world.t - r[0] <= world.highlight + DELIVERY)
-    if any(cause in ("discharge", "unblock") and agent in world.agents
+    if any(cause in ("discharge", "unblock", "released", "expired")
+           and agent in world.agents
            for _, _, cause, agent in rises):
         return []
     return [("c", "%s says beds just freed, but its free beds last rose by %s" % (
