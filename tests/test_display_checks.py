@@ -16,7 +16,6 @@ import pytest
 from bedboard.errors import ConfigError
 from bedboard.link import Received
 from bedboard.payloads import Hold, WardState
-from bedboard.topics import WardKey
 from display.board import Board, Status
 from display import config
 from display.config import Label, TileSpec

@@ -12,13 +12,21 @@ report of what it drew (:meth:`display.render.Renderer.report`).
 import json
 from datetime import timedelta
 
+import pygame
 import pytest
 
 from bedboard.payloads import Hold, WardState
 from bedboard.topics import WardKey
 from display import phrases
-from tests.test_display_drawn import (WALL, drawn, english, example_board,  # noqa: F401
-                                      painter, tile_report)
+from display.fonts import FontBook
+from display.text import TextPainter
+from tests.test_display_drawn import WALL, drawn, english, example_board, tile_report
+
+
+@pytest.fixture(scope="module")
+def painter():
+    pygame.font.init()
+    return TextPainter(FontBook())
 
 MEDICINE_MALE, MEDICINE_FEMALE = 0, 1
 
