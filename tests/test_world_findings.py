@@ -7,7 +7,7 @@ printed them — or, beside it, a variant of the same finding made by hand
 (named so in world_findings.md).  Two the machine cannot reach are directed
 tests: a tile of many wards loading in linear time (finding 9), and night
 dimming while the clock is not synchronised (finding 11, its second half).
-Each is xfail until the branch that fixes it is merged (world_hunts.MERGED).
+Each failed on the unfixed board (main at 6daad13) and passes on the fixed one.
 """
 
 import logging
@@ -25,7 +25,7 @@ from display.board import Board
 from display.config import Label, TileSpec
 
 from .test_display_app import BOARD_YAML, _NoLink, write_config
-from .world_hunts import HUNTS, xfail_until_fixed
+from .world_hunts import HUNTS
 from .world_machine import FEMALE, ICU, MALE, WorldMachine
 
 
@@ -46,55 +46,46 @@ DIRECT = dict(topology="direct", fillers=False, size=(1280, 720), old=(False, Fa
 BRIDGE = dict(DIRECT, topology="bridge")
 
 
-@xfail_until_fixed(1)
 def test_1_a_bridge_replay_of_a_hung_panel_is_not_live():
     play(1, BRIDGE, ("agent_hangs", {"key": MALE}), ("the_bridge_drops", {}),
          ("time_passes", {"seconds": 76.0}), ("the_bridge_reconnects", {}))
 
 
-@xfail_until_fixed(2)
 def test_2_the_boards_own_reconnect_does_not_revive_a_silent_ward():
     play(2, DIRECT, ("the_boards_link_drops", {}), ("agent_hangs", {"key": MALE}),
          ("time_passes", {"seconds": 76.0}), ("the_boards_link_returns", {}))
 
 
-@xfail_until_fixed(2)
 def test_2_two_boards_with_one_id_do_not_revive_a_silent_ward():
     play(2, DIRECT, ("agent_hangs", {"key": MALE}), ("time_passes", {"seconds": 76.0}),
          ("a_second_board_has_its_id", {"flaps": 1}))
 
 
-@xfail_until_fixed(3)
 def test_3_a_missing_ward_is_said_on_a_ten_tile_board_at_1280x720():
     play(3, dict(DIRECT, fillers=True), ("agent_dies", {"key": MALE, "will": True}))
 
 
-@xfail_until_fixed(3)
 def test_3_a_missing_ward_is_said_beside_two_panels_on_another():
     play(3, DIRECT, ("a_second_panel_counts_the_ward", {"key": MALE}),
          ("agent_dies", {"key": FEMALE, "will": True}))
 
 
-@xfail_until_fixed(4)
 def test_4_the_footer_says_it_leaves_out_a_ward_of_a_partly_live_tile():
     play(4, DIRECT, ("agent_dies", {"key": MALE, "will": True}))
 
 
-@xfail_until_fixed(5)
 def test_5_a_department_tile_remembers_a_dead_ward_over_a_board_restart():
     play(5, DIRECT, ("state_broker_goes_down", {}), ("agent_hangs", {"key": MALE}),
          ("the_board_restarts", {}),
          ("state_broker_comes_back", {"restore": "an old autosave", "board_first": False}))
 
 
-@xfail_until_fixed(6)
 def test_6_a_will_fired_during_the_boards_outage_is_never_shown_live():
     play(6, DIRECT, ("the_boards_link_drops", {}),
          ("a_panel_dies_and_its_will_fires", {"key": MALE}),
          ("time_passes", {"seconds": 1.0}), ("the_boards_link_returns", {}))
 
 
-@xfail_until_fixed(7)
 def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
     play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -102,7 +93,6 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_replaced_panel():
          ("the_panel_is_replaced", {"key": ICU, "new": False}))
 
 
-@xfail_until_fixed(7)
 def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
     play(7, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -110,7 +100,6 @@ def test_7_beds_just_freed_does_not_carry_over_to_a_returned_ward():
          ("the_ward_is_retired", {"key": ICU}), ("a_retired_ward_returns", {"key": ICU}))
 
 
-@xfail_until_fixed(8)
 def test_8_capacity_corrections_that_fill_and_open_a_tile_are_not_beds_just_freed():
     play(8, DIRECT, ("press", {"key": FEMALE, "kind": "taken"}),
          ("capacity_corrected", {"delta": -2, "key": MALE}),
@@ -119,14 +108,12 @@ def test_8_capacity_corrections_that_fill_and_open_a_tile_are_not_beds_just_free
          ("capacity_corrected", {"delta": 1, "key": MALE}))
 
 
-@xfail_until_fixed(8)
 def test_8_a_capacity_correction_is_not_beds_just_freed():
     play(8, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
          ("capacity_corrected", {"key": ICU, "delta": 1}))
 
 
-@xfail_until_fixed(10)
 def test_10_a_new_card_set_by_the_bed_manager_reports_again():
     play(10, DIRECT, ("bed_manager_sets", {"key": ICU, "occupied": 0}),
          ("bed_manager_sets", {"key": ICU, "occupied": 0}),
@@ -135,7 +122,6 @@ def test_10_a_new_card_set_by_the_bed_manager_reports_again():
          ("time_passes", {"seconds": 77.0}))
 
 
-@xfail_until_fixed(10)
 def test_10_a_legitimate_seq_restart_is_settled_by_the_bed_managers_set():
     play(10, DIRECT, ("press", {"key": ICU, "kind": "taken"}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -147,13 +133,11 @@ def test_10_a_legitimate_seq_restart_is_settled_by_the_bed_managers_set():
          ("time_passes", {"seconds": 90.0}))
 
 
-@xfail_until_fixed(11)
 def test_11_the_banner_never_shows_a_time_taken_while_the_clock_was_unsynchronised():
     play(11, DIRECT, ("the_boards_clock_is_unsynchronised", {"hours": -10}),
          ("state_broker_goes_down", {}), ("the_boards_clock_syncs", {}))
 
 
-@xfail_until_fixed(12)
 def test_12_an_old_autosave_of_a_silent_panel_is_not_a_reset_panel():
     play(12, DIRECT, ("autosave", {}), ("state_broker_goes_down", {}),
          ("press", {"key": ICU, "kind": "taken"}),
@@ -162,13 +146,11 @@ def test_12_an_old_autosave_of_a_silent_panel_is_not_a_reset_panel():
          ("state_broker_comes_back", {"restore": "an old autosave", "board_first": False}))
 
 
-@xfail_until_fixed(12)
 def test_12_a_lagging_node_s_old_copy_of_a_live_panel_is_not_a_reset_panel():
     play(12, DIRECT, ("autosave", {}), ("bed_manager_sets", {"key": ICU, "occupied": 0}),
          ("the_boards_node_fails_over_to_a_lagging_one", {}))
 
 
-@xfail_until_fixed(12)
 def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
     play(12, DIRECT, ("autosave", {}), ("press", {"key": ICU, "kind": "taken"}),
          ("agent_dies", {"key": ICU, "will": True}), ("state_broker_goes_down", {}),
@@ -177,7 +159,6 @@ def test_12_an_old_autosave_of_a_dead_panel_is_not_a_reset_panel():
 
 # -- the two the machine cannot reach ---------------------------------------------
 
-@xfail_until_fixed(9)
 def test_9_a_large_tile_loads_in_linear_time():
     """A retained burst of 600 wards into one department tile, drawn every 100
     messages as the loop would: a message of the last hundred must cost about what
@@ -203,7 +184,6 @@ def test_9_a_large_tile_loads_in_linear_time():
     assert board.view(1.0).tiles[0].wards == 600
 
 
-@xfail_until_fixed(11)
 def test_11_night_dimming_waits_for_a_synchronised_clock(tmp_path):
     """A Pi booted with the wrong time (01:30 by its clock, unsynchronised) stays bright."""
     path = write_config(tmp_path, BOARD_YAML.replace(

@@ -16,7 +16,6 @@ import logging
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from .world_hunts import xfail_until_fixed
 from .world_machine import CHAOS, WorldMachine, hunt_settings
 
 
@@ -32,6 +31,5 @@ def _quiet():
 
 @pytest.mark.slow
 @pytest.mark.timeout(0 if CHAOS else 300)     # ~80 s alone; make test runs four files at once
-@xfail_until_fixed(1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12)
 def test_the_board_against_the_world():
     run_state_machine_as_test(WorldMachine, settings=hunt_settings())

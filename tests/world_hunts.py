@@ -7,7 +7,6 @@ import sys
 import time
 import traceback
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
@@ -42,36 +41,6 @@ def narrowed(name, rules, properties, topologies=("direct",), old=False, fillers
         old=st.tuples(*[st.booleans() if old else st.just(False)] * 3))(start)
     body.update(OLD_AGENTS=old, PROPERTIES=frozenset(properties))
     return type(name, (WorldMachine,), body)
-
-
-# The branches that fix issue 15's findings, and whether each is merged yet.  The
-# lead sets one True when it is merged: the tests of the findings it fixes (alone,
-# or with the other) are then no longer xfail, and must pass.
-MERGED = {"15a": True, "15b": True}
-FIXED_BY = {1: ("15a",), 2: ("15a",), 3: ("15b",), 4: ("15b",), 5: ("15b",), 6: ("15a",),
-            7: ("15b",), 8: ("15b",), 9: ("15a", "15b"), 10: ("15a",), 11: ("15a", "15b"),
-            12: ("15a",)}
-
-
-def unfixed(*findings):
-    """The pytest marks of a test of ``findings``: xfail (on the AssertionError of a
-    world property only) until every branch fixing them is merged; none after."""
-    branches = sorted({b for f in findings for b in FIXED_BY[f]})
-    if all(MERGED[b] for b in branches):
-        return []
-    return [pytest.mark.xfail(strict=False, raises=AssertionError, reason=(
-        "issue 15 finding%s %s: fixed by the %s branch%s" % (
-            "s" if len(findings) > 1 else "", ",".join(map(str, findings)),
-            "/".join(branches), "es" if len(branches) > 1 else "")))]
-
-
-def xfail_until_fixed(*findings):
-    """:func:`unfixed` as a decorator."""
-    def mark(test):
-        for each in unfixed(*findings):
-            test = each(test)
-        return test
-    return mark
 
 
 DEATHS = ("agent_dies", "agent_hangs", "time_passes")
