@@ -16,25 +16,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from bedboard.payloads import WardState
 from bedboard.topics import WardKey
-from display.config import Label, TileSpec
 
 from .world import WALL0, World, state_topic, status_topic
+from .world_holds import ChecksAndHolds
 from .world_oracle import check_drawn, check_view, drawing, worst
-
-MALE = WardKey("nrs", "medicine", "male")
-FEMALE = WardKey("nrs", "medicine", "female")
-ICU = WardKey("nrs", "icu", "unit-1")
-WARDS = (MALE, FEMALE, ICU)
-CAPACITY = {MALE: 4, FEMALE: 3, ICU: 2}
-CORE = (TileSpec("nrs", "medicine", None, Label("Medicine")),
-        TileSpec("nrs", "icu", ("unit-1",), Label("ICU")))
-FILLERS = tuple(TileSpec("nrs", "dept-%d" % i, None, Label("Department %d" % i))
-                for i in range(8))
-HEARTBEAT = 60.0
-STALE_AFTER = 1.25 * HEARTBEAT        # a board configured to its agents' heartbeat
-HIGHLIGHT = 300.0
-HOLD_MINUTES = 120.0                  # an agent's hold_minutes (default)
-SIZES = ((1280, 720), (1366, 768), (800, 480))
+from .world_wards import (CAPACITY, CORE, FEMALE, FILLERS, HEARTBEAT,  # noqa: F401
+                          HIGHLIGHT, HOLD_MINUTES, ICU, MALE, SIZES, STALE_AFTER, WARDS)
 
 CHAOS = bool(os.environ.get("BEDBOARD_CHAOS"))
 EXAMPLES = int(os.environ.get("BEDBOARD_CHAOS_EXAMPLES", 3000)) if CHAOS else 200
@@ -45,7 +32,7 @@ def _name(key):
     return "%s-%s-%s" % (key.hospital, key.department, key.ward)
 
 
-class WorldMachine(RuleBasedStateMachine):
+class WorldMachine(ChecksAndHolds, RuleBasedStateMachine):
     """A hospital, one board, and the world's checks (see the module docstring)."""
 
     OLD_AGENTS = True                 # a replacing panel may be old (no boot/beat)
@@ -233,64 +220,6 @@ class WorldMachine(RuleBasedStateMachine):
         world.rise(key, before, agent.counts, "panel restart", agent)
         world.connect(agent)
 
-    def _holds_from(self, agent, state):
-        """The holds of the broker's copy, each with the time it had left; held beds
-        it counts but does not list, one hold of hold_minutes (docs/contract.md)."""
-        if not agent.new or not state.held:
-            return
-        t = self.world.t
-        for hold in state.holds:
-            agent.holds[hold.id] = (hold.beds, t + hold.left, hold.for_whom)
-        rest = state.held - sum(h.beds for h in state.holds)
-        if rest > 0:
-            agent.holds["copy-%d" % self.world.boots] = (rest, t + HOLD_MINUTES * 60, None)
-
-    # -- checks and holds (issue 20) ---------------------------------------------------
-    @rule(key=st.sampled_from(WARDS))
-    def a_nurse_checks_the_count(self, key):
-        agent = self._agent(key)
-        if agent is None or not agent.new:
-            return                      # an old agent has no checks
-        self._back_up(agent)
-        agent.check()
-        self._change(agent, agent.counts, "checked")
-
-    @rule(key=st.sampled_from(WARDS), minutes=st.sampled_from((1.0, 4.0, HOLD_MINUTES)),
-          desk=st.booleans())
-    def a_bed_is_held_for_a_referral(self, key, minutes, desk):
-        """From the panel (for the panel, hold_minutes) or ``bedboard hold``."""
-        agent = self._agent(key)
-        if agent is None or not agent.new:
-            return                      # an old agent refuses a hold
-        capacity, occupied, blocked = agent.counts
-        if capacity - occupied - blocked < 1:
-            return                      # refused: no vacant bed to hold
-        self._back_up(agent)
-        self.holds += 1
-        if not desk:
-            minutes = HOLD_MINUTES
-        agent.holds["hold-%d" % self.holds] = (
-            1, self.world.t + minutes * 60, "Bankura SMC, ref %d" % self.holds if desk else None)
-        self._change(agent, (capacity, occupied, blocked + 1), "held")
-
-    @rule(key=st.sampled_from(WARDS), arrived=st.booleans())
-    def a_hold_ends(self, key, arrived):
-        """Released (the one that expires first), or its patient arrived: the held
-        bed becomes occupied."""
-        agent = self._agent(key)
-        if agent is None or not agent.holds:
-            return
-        self._back_up(agent)
-        hold = min(agent.holds, key=lambda h: (agent.holds[h][1], h))
-        beds, until, whom = agent.holds.pop(hold)
-        capacity, occupied, blocked = agent.counts
-        if arrived:                     # one held bed becomes occupied
-            if beds > 1:
-                agent.holds[hold] = (beds - 1, until, whom)
-            self._change(agent, (capacity, occupied + 1, blocked - 1), "arrived")
-        else:
-            self._change(agent, (capacity, occupied, blocked - beds), "released")
-
     @rule(key=st.sampled_from(WARDS))
     def a_second_panel_counts_the_ward(self, key):
         if len(self.world.owners(key)) > 1 or key in self.world.retired:
@@ -454,17 +383,6 @@ class WorldMachine(RuleBasedStateMachine):
     @rule(seconds=st.one_of(st.floats(0.1, 5), st.floats(5, 90), st.floats(90, 400)))
     def time_passes(self, seconds):
         self.world.heartbeats_until(self.world.t + seconds)
-
-    @rule(offset=st.sampled_from((-0.5, 0.5, 2.5)))
-    def time_passes_to_a_check_falling_due(self, offset):
-        """To just before or after the next moment a ward's last check passes
-        check_within: where the board's caution must turn (issue 20)."""
-        world = self.world
-        moments = [a.checked + world.check_within for a in world.agents.values()
-                   if a.new and a.checked is not None and a.check_known
-                   and a.checked + world.check_within + offset > world.t]
-        if moments:
-            world.heartbeats_until(min(moments) + offset)
 
 
 class _Operator:
