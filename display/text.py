@@ -37,7 +37,7 @@ import pygame
 from . import bidi
 from .figure import FigurePainting, converted
 from .fonts import LATIN
-from .languages import is_rtl, script_of
+from .languages import LANGUAGES, is_rtl, script_of
 from .layout import Box
 
 JOIN = " · "        # between the languages of a phrase said on one line
@@ -109,6 +109,9 @@ def joined(parts):
 
 _SHARED = frozenset("\u0964\u0965\u200c\u200d")   # dandas and joiners: any Indic script's
 _UNKNOWN = object()
+# every language's digits to its zero: a line's shape (:meth:`TextPainter.arrange`)
+_ZEROS = {ord(digit): digits[0] for digits in
+          ["0123456789"] + [found.digits for found in LANGUAGES.values()] for digit in digits}
 
 
 def row_rtl(row):
@@ -384,6 +387,44 @@ class TextPainter(FigurePainting):
         key = (tuple(parts), width, height, size, floor, bold, wrap, give)
         if key in self._arrangements:
             return self._arrangements[key]
+        template = tuple((language, text.translate(_ZEROS)) for language, text in parts)
+        arrangement = None
+        if template != key[0]:
+            # "17 occupied" is laid out as "00 occupied" was, the board's digits being
+            # as wide as each other: a changed number costs its own rows' widths, not
+            # the search again; a row too wide after all (kerning) searches anew
+            shape = self.arrange(template, width, height, size, floor, bold, wrap, give)
+            arrangement = shape and self._filled(shape, parts, width, height, bold)
+        if arrangement is None:
+            arrangement = self._search(parts, width, height, size, floor, bold, wrap, give)
+        if len(self._arrangements) > 20000:
+            self._arrangements.clear()
+        self._arrangements[key] = arrangement
+        return arrangement
+
+    def _filled(self, shape, parts, width, height, bold):
+        """``shape`` (the arrangement of ``parts`` with every digit 0) with ``parts``'
+        own text in its rows, or None when a row is then too wide or too high."""
+        said = dict(parts)
+        taken = {}
+        rows = []
+        for row in shape.rows:
+            phrase = joined([(language, said[language]) for language in row.languages])
+            text = phrase
+            if row.text != row.phrase:          # one of a wrapped phrase's halves
+                words, start = phrase.split(), taken.get(row.phrase, 0)
+                count = len(row.text.split())
+                text = " ".join(words[start:start + count])
+                taken[row.phrase] = start + count
+            rows.append(Row(row.languages, phrase, text))
+        widths = tuple(self.width(row.text, shape.size, bold) for row in rows)
+        heights = tuple(self.line_height(row.text, shape.size, bold) for row in rows)
+        if max(widths) > width or sum(heights) > height:
+            return None
+        return Arrangement(shape.size, tuple(rows), heights, widths)
+
+    def _search(self, parts, width, height, size, floor, bold, wrap, give):
+        """:meth:`arrange`'s search: every layout, the best that fits, or None."""
         found = None
         for rows in self._modes(parts, width, size, floor, bold, wrap):
             if rows is None:
@@ -396,16 +437,12 @@ class TextPainter(FigurePainting):
                 else (fitted, -len(rows))
             if found is None or score > found[0]:
                 found = (score, fitted, rows)
-        arrangement = None
-        if found is not None:
-            _, fitted, rows = found
-            arrangement = Arrangement(
-                fitted, tuple(rows), tuple(self.line_height(r.text, fitted, bold) for r in rows),
-                tuple(self.width(r.text, fitted, bold) for r in rows))
-        if len(self._arrangements) > 20000:
-            self._arrangements.clear()
-        self._arrangements[key] = arrangement
-        return arrangement
+        if found is None:
+            return None
+        _, fitted, rows = found
+        return Arrangement(
+            fitted, tuple(rows), tuple(self.line_height(r.text, fitted, bold) for r in rows),
+            tuple(self.width(r.text, fitted, bold) for r in rows))
 
     def _modes(self, parts, width, size, floor, bold, wrap):
         """Candidate ``(rows, size)`` for each way of laying the phrase out."""

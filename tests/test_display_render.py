@@ -482,3 +482,40 @@ def test_an_image_cache_emptied_counts_no_bytes_and_fills_again():
     assert list(cache) == [0, 1, 2]
     cache.keep(1, pygame.Surface((50, 50), 0, 32))         # kept again: weighed again
     assert cache.bytes == 2 * 100 * 100 * 4 + 50 * 50 * 4
+
+
+@pytest.mark.parametrize("languages, numerals", [
+    (("bn", "en"), "latin"), (("bn", "en"), "native"), (("bn", "hi", "en"), "native"),
+    (("bn", "ur", "en"), "native")])
+def test_a_changed_number_is_laid_out_exactly_as_a_search_would_lay_it_out(
+        painter, languages, numerals):
+    # arrange() lays "17 occupied" out as "00 occupied" was (the burst's cost): on the
+    # board's fonts that must be the very arrangement its own search finds
+    from display.words import Words
+    words = Words(languages, numerals=numerals)
+    for number in (0, 1, 7, 17, 40, 99, 104, 1234):
+        for key, box, wrap in (("occupied", (260, 120), False), ("of-beds", (180, 90), False),
+                               ("total", (900, 60), True), ("total", (420, 90), True)):
+            parts = words.each(key, n=number, m=2)
+            for size in (18, 30, 44):
+                made = painter.arrange(parts, box[0], box[1], size, 12, wrap=wrap)
+                assert made == painter._search(parts, box[0], box[1], size, 12, False, wrap,
+                                               1.0), (parts, box, size)
+
+
+def test_a_row_the_zeros_fit_but_its_own_digits_do_not_is_searched_anew(painter):
+    # a font whose digits differ in width (or kern): the shape of the zeros is checked
+    # against the row's own text, and searched again when it does not fit
+    from display.text import TextPainter
+    narrow_zeros = TextPainter(painter.fonts)
+    real_width = narrow_zeros.width
+
+    def width(text, size, bold=False):
+        return real_width(text, size, bold) // 2 if "0" in text and "7" not in text \
+            else real_width(text, size, bold)
+    narrow_zeros.width = width
+    parts = [("en", "777 beds occupied")]
+    made = narrow_zeros.arrange(parts, 200, 60, 40, 8)
+    assert made is not None and made.rows[0].text == "777 beds occupied"
+    assert max(made.widths) <= 200
+    assert made == narrow_zeros._search(parts, 200, 60, 40, 8, False, False, 1.0)
