@@ -61,6 +61,7 @@ from .checks import CHECK_WITHIN
 from .config import Label, TileSpec
 from .liveness import Liveness
 from .reports import Report, Ward, describe
+from .retirement import Retirement
 from .tileviews import TileViews
 from .views import BoardView, Reason, Status, TileView  # noqa: F401  (the board's vocabulary)
 from .words import default_label
@@ -75,7 +76,7 @@ _CLOCK_SKEW = 300.0
 
 
 
-class Board(TileViews, Liveness):
+class Board(TileViews, Liveness, Retirement):
     """Ward states in, tiles out (see the module docstring for the rules)."""
 
     def __init__(self, hospital, tiles=None, stale_after=180.0, few_left=3,
@@ -98,6 +99,7 @@ class Board(TileViews, Liveness):
             self._department_specs.setdefault((spec.hospital, spec.department),
                                               []).append(spec)
         self._wards = {}                  # WardKey -> _Ward
+        self._retired = {}                # WardKey -> True: told it was retired (oldest first)
         self._by_department = {}          # (hospital, department) -> [WardKey], sorted
         self._status = {}                 # agent -> True online, False offline
         self._status_link = {}            # agent -> the connection its status last came on
@@ -155,6 +157,8 @@ class Board(TileViews, Liveness):
         board may look different (False: ignored).
         """
         if not self.wants(key):
+            return False
+        if key in self._retired and not self._back_from_retirement(key, retained):
             return False
         ward = self._wards.get(key)
         if ward is None:
@@ -285,29 +289,6 @@ class Board(TileViews, Liveness):
         if before is not None:
             self._update_highlights(list(before), before, now, ward.key, live_change)
 
-    def receive_retired(self, key, now):
-        """An empty retained state: the ward was retired; forget it."""
-        ward = self._wards.pop(key, None)
-        if ward is None:
-            return False
-        _LOG.info("ward %s was retired (an empty retained state)", key)
-        for agent in ward.reports:
-            self._forget_agent_ward(agent, key)
-        department = (key.hospital, key.department)
-        keys = self._by_department.get(department, [])
-        at = bisect.bisect_left(keys, key)
-        if at < len(keys) and keys[at] == key:
-            del keys[at]
-        if not self._fixed and not keys:
-            self._by_department.pop(department, None)
-            self._departments.discard(department)
-            self._department_specs.pop(department, None)
-            self._specs = [s for s in self._specs
-                           if (s.hospital, s.department) != department]
-        self._touch_ward(ward)
-        self._epoch += 1
-        return True
-
     def receive_status(self, device, online, now=None, retained=False):  # pylint: disable=unused-argument
         """Apply a device's status: True online, False offline, None cleared.
 
@@ -323,6 +304,15 @@ class Board(TileViews, Liveness):
             return False            # a flood of strangers: never at a ward's expense
         self._status[device] = value
         self._status_link[device] = self._link
+        if not value and now is not None:
+            # its will (or its own goodbye): the life its last message gave ends here —
+            # an "online" after this, a copy (a node whose copies lag), does not give
+            # it back; a message from the agent does (progress, or an old agent's
+            # live heartbeat)
+            for key in self._agent_wards.get(device, ()):
+                report = self._wards[key].reports.get(device) if key in self._wards else None
+                if report is not None:
+                    report.expires = min(report.expires, now)
         self._touch_agent(device)
         return True
 

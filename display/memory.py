@@ -7,12 +7,18 @@ message cleared) would never be heard of again: its tile would turn from
 PART DATA into a confident, complete figure.  So the board keeps, on its own
 disk, every ward it has counted, and at start counts them again — as not
 reporting until they speak.  A ward leaves the memory only when it is
-retired (its empty retained state, ``bedboard retire``).
+retired (its empty retained state, ``bedboard retire``) — and then the
+memory keeps that it was retired: a copy of its old state (a state node
+whose copies lag, an old autosave restored) does not bring it back after a
+restart either; its panel speaking does.
 
 The file is ``wards.json`` in ``display.state_dir`` (systemd's
 ``StateDirectory=bed-display``: ``/var/lib/bed-display``)::
 
-    {"version": 1, "wards": [["nrs", "medicine", "female"], ...]}
+    {"version": 1, "wards": [["nrs", "medicine", "female"], ...],
+     "retired": [["nrs", "medicine", "old-ward"], ...]}
+
+(``retired`` *added*; a board from before it reads the file and leaves it out.)
 
 It is bounded (:data:`MAX_REMEMBERED` wards, the board's own ward limit),
 written whole and atomically (a temporary file, fsync, rename, fsync of the
@@ -44,6 +50,7 @@ class WardMemory:
         self.folder = folder
         self.limit = limit
         self._wards = set()
+        self._retired = {}          # WardKey -> True, oldest first
         self._dirty = False
         self._saved_at = None
         self._told_full = False
@@ -93,6 +100,25 @@ class WardMemory:
         self._dirty = True
         return True
 
+    def retired(self):
+        """Every ward remembered as retired, oldest first."""
+        return list(self._retired)
+
+    def retire(self, key):
+        """Remember that ward ``key`` was retired (the oldest beyond the limit go)."""
+        self._retired.pop(key, None)
+        self._retired[key] = True
+        while len(self._retired) > self.limit:
+            del self._retired[next(iter(self._retired))]
+        self._dirty = True
+
+    def unretire(self, key):
+        """Ward ``key`` is back; return whether it was remembered as retired."""
+        if self._retired.pop(key, None) is None:
+            return False
+        self._dirty = True
+        return True
+
     def save_due(self, now):
         """Write the memory if it changed and the last write is ``SAVE_EVERY`` old."""
         if self._dirty and (self._saved_at is None or now - self._saved_at >= SAVE_EVERY):
@@ -107,7 +133,9 @@ class WardMemory:
             return False
         data = json.dumps({"version": VERSION,
                            "wards": [[key.hospital, key.department, key.ward]
-                                     for key in sorted(self._wards)]},
+                                     for key in sorted(self._wards)],
+                           "retired": [[key.hospital, key.department, key.ward]
+                                       for key in self._retired]},
                           separators=(",", ":")).encode("utf-8")
         temporary = None
         try:
@@ -155,15 +183,16 @@ class WardMemory:
             self._set_aside(path, "not a version %d memory" % VERSION)
             return
         for entry in wards[:self.limit]:
-            try:
-                if not isinstance(entry, list) or len(entry) != 3:
-                    raise ValueError("not [hospital, department, ward]")
-                key = WardKey(*entry)       # checks each name
-            except ValueError as exc:
-                _LOG.warning("%s: leaving out %r: %s", path, entry, exc)
-                continue
-            self._wards.add(key)
-        _LOG.info("remembered %d wards from %s", len(self._wards), path)
+            key = _key(path, entry)
+            if key is not None:
+                self._wards.add(key)
+        retired = document.get("retired", [])
+        for entry in retired[-self.limit:] if isinstance(retired, list) else ():
+            key = _key(path, entry)
+            if key is not None:
+                self._retired[key] = True
+        _LOG.info("remembered %d wards (and %d retired) from %s", len(self._wards),
+                  len(self._retired), path)
 
     def _set_aside(self, path, why):
         _LOG.warning("%s cannot be read (%s): set aside as %s.bad; the board starts with "
@@ -172,3 +201,14 @@ class WardMemory:
             os.replace(path, path + ".bad")
         except OSError:
             pass
+
+
+def _key(path, entry):
+    """The WardKey of a ``[hospital, department, ward]`` entry, or None (said so)."""
+    try:
+        if not isinstance(entry, list) or len(entry) != 3:
+            raise ValueError("not [hospital, department, ward]")
+        return WardKey(*entry)       # checks each name
+    except ValueError as exc:
+        _LOG.warning("%s: leaving out %r: %s", path, entry, exc)
+        return None

@@ -35,6 +35,8 @@ class TileViews:
         the broker no longer holds its state (issue 15, finding 5).
         """
         self._memory = memory
+        for key in memory.retired():
+            self._retired[key] = True
         by_department = {}
         for key in memory.wards():
             if key not in self._wards and self.wants(key):

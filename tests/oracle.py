@@ -67,6 +67,7 @@ class _Replay:
         self.status = {}          # agent -> True / False
         self.status_link = {}     # agent -> the connection its status (or a live state) came on
         self.wards = {}           # key -> {agent: report dict}, in the order first heard
+        self.retired = set()      # wards told retired, not yet back from a panel speaking
         self.highlight = {}       # spec -> (until, frozenset of keys)
 
     # -- who reports ---------------------------------------------------------
@@ -155,15 +156,25 @@ class _Replay:
             device, online, _retained = heard.what
             self.status[device] = True if online is None else online
             self.status_link[device] = self.link
+            if online is False:         # offline ends the life its last message gave
+                for reports in self.wards.values():
+                    if device in reports:
+                        reports[device]["expires"] = min(reports[device]["expires"], now)
         elif kind == "retired":
             (key,) = heard.what
             self.wards.pop(key, None)
+            if any(spec.covers(key) for spec in self.rules.specs):
+                self.retired.add(key)
         elif kind == "state":
             self.take_state(now, *heard.what)
 
     def take_state(self, now, key, state, retained, wall=None):
         if not any(spec.covers(key) for spec in self.rules.specs):
             return
+        if key in self.retired:         # told it was retired: back only from a panel
+            if retained:                # speaking, not from a copy (docs/contract.md)
+                return
+            self.retired.discard(key)
         covering = [spec for spec in self.rules.specs if spec.covers(key)]
         before = {spec: self.figures(spec, now) for spec in covering}
         agent = state.agent

@@ -94,14 +94,18 @@ def test_the_at_field_never_decides_liveness():
     assert tile(made, now=11.0).changed_minutes is None    # age unknown, not made up
 
 
-def test_an_offline_status_makes_its_wards_not_reporting_until_online():
+def test_an_offline_status_makes_its_wards_not_reporting_until_the_agent_speaks_again():
     made = board()
     made.receive_state(MALE, state(), 1.0)
     assert made.receive_status("nrs-medicine-male", False, 2.0)
     view = tile(made, now=2.0)
     assert view.status is Status.NOT_REPORTING and view.offline
+    # "online" alone may be a copy (a node whose copies lag behind the will): the
+    # will ended the life its last state gave; its next state gives it back
     assert made.receive_status("nrs-medicine-male", True, 3.0)
-    assert tile(made, now=3.0).live
+    assert not tile(made, now=3.0).live
+    made.receive_state(MALE, state(), 3.5)
+    assert tile(made, now=3.5).live
     # a status before any state is remembered (the broker's copies, at start)
     made.receive_status("nrs-icu-unit-1", False, 4.0, retained=True)
     made.receive_state(ICU, state(agent="nrs-icu-unit-1"), 5.0, retained=True)

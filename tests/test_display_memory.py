@@ -91,7 +91,8 @@ def test_the_memory_is_bounded_written_whole_and_survives_a_bad_file(tmp_path):
     path = os.path.join(str(tmp_path), FILE_NAME)
     with open(path, encoding="utf-8") as handle:
         assert json.load(handle) == {"version": 1, "wards": [
-            ["nrs", "medicine", "a"], ["nrs", "medicine", "b"], ["nrs", "medicine", "c"]]}
+            ["nrs", "medicine", "a"], ["nrs", "medicine", "b"], ["nrs", "medicine", "c"]],
+            "retired": []}
     assert sorted(os.listdir(str(tmp_path))) == [FILE_NAME]     # no temporary left
     with open(path, "w", encoding="utf-8") as handle:
         handle.write('{"version": 1, "wards": [["nrs", "medicine"')      # torn

@@ -97,6 +97,7 @@ class World:
         self.rises = {}               # key -> [(t, n, cause, agent)]: each rise of its free beds
         self.rising = 0               # rises so far (orders rises at one moment)
         self.retired = set()          # wards retired (and not returned)
+        self.told_retired = set()     # wards a board was told were retired, not yet back
         self.known = set()            # wards any board run was told of, and not told
         #                               retired since (a board's memory)
         self.clock_offset = 0.0       # the board's wall clock minus the true one
@@ -201,7 +202,11 @@ class World:
             if not any(s.covers(key) for s in self.specs):
                 return
             if payload:
-                self.known.add(key)
+                if not (retained and key in self.told_retired):
+                    # (told a ward was retired, a board takes it back only from a panel
+                    # speaking: a copy may be from before — docs/contract.md)
+                    self.known.add(key)
+                    self.told_retired.discard(key)
                 published = self.published_at.get(payload, self.t)
                 self.delivered[key] = max(self.delivered.get(key, -1e9), published)
                 agent = WardState.parse(payload).agent
@@ -211,6 +216,7 @@ class World:
                     self.news[agent] = self.t
             else:
                 self.known.discard(key)
+                self.told_retired.add(key)
         self.feed.on_message(Received(topic, payload, retained))
         self._settle()
         if self.on_message is not None and self.bursting:
