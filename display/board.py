@@ -310,7 +310,8 @@ class Board(TileViews, Liveness, Retirement):
             # it back; a message from the agent does (progress, or an old agent's
             # live heartbeat)
             for key in self._agent_wards.get(device, ()):
-                report = self._wards[key].reports.get(device) if key in self._wards else None
+                ward = self._wards.get(key)
+                report = ward.reports.get(device) if ward is not None else None
                 if report is not None:
                     report.expires = min(report.expires, now)
         self._touch_agent(device)

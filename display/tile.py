@@ -24,7 +24,7 @@ import pygame
 
 from .board import Status
 from .layout import Box
-from .text import ImageCache, TextDrawn, pixel_bytes, converted, joined, place, report
+from .text import ImageCache, TextDrawn, converted, joined, pixel_bytes, place, report
 from .tilewords import (MAX_NOTES, bar_for, checked_for, held_for, note_for, notes_for,
                         out_of_service, qualified, updated_for)
 

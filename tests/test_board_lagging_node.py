@@ -2,7 +2,7 @@
 autosave restored) must not undo what the board was told since: an agent's will,
 a ward's retirement (found by the world machine under ``make chaos``)."""
 
-from tests.test_board_progress import AGENT, KEY, arrive, board, state, tile
+from tests.test_board_progress import AGENT, arrive, board, state, tile
 
 
 def test_a_lagging_nodes_online_copy_does_not_undo_a_will():

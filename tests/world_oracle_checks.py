@@ -3,10 +3,9 @@
 judged on what was drawn, against the world's truth (tests/world_oracle.py's
 docstring states them; :func:`tests.world_oracle.check_drawn` runs them)."""
 
-import itertools
 import re
 
-from .world_oracle import CHECK_SLACK, DELIVERY, _sound_for, excused
+from .world_oracle import CHECK_SLACK, DELIVERY, _sound_for, excused, explained
 
 _HELD = re.compile(r"(?<!\d)(\d+) held for referral")
 _UNCHECKED = re.compile(r"(?<!\d)(\d+) wards? not checked in")
@@ -94,19 +93,11 @@ def _held_options(world, key):
     return found
 
 
-def _sums_to(options, figure, missing, limit=20000):
+def _sums_to(options, figure, missing):
     """Whether some choice (a value, or left out) per ward sums to ``figure`` with at
-    most ``missing`` wards left out."""
-    combos = 1
-    for values in options:
-        combos *= len(values) + 1
-    if combos > limit:
-        return True
-    for choice in itertools.product(*[list(values) + [None] for values in options]):
-        if sum(1 for c in choice if c is None) <= missing and \
-                sum(c for c in choice if c is not None) == figure:
-            return True
-    return False
+    most ``missing`` wards left out (:func:`explained`, of one figure)."""
+    return explained([{(value, 0) for value in values} for values in options],
+                     (figure, 0), missing)
 
 
 def _checks(world, keys):
